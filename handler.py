@@ -1,0 +1,1 @@
+"""Lambda entry point (placeholder until the pipeline lands)."""

@@ -1,0 +1,220 @@
+"""Settings from environment variables, validated once at start-up.
+
+Every environment variable name the project reads appears in this module and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+__all__ = [
+    "ALL_RULE_IDS",
+    "LAMBDA_VARIABLES",
+    "LOCAL_ONLY_VARIABLES",
+    "Settings",
+]
+
+ACTIVITY_TABLE = "ACTIVITY_TABLE"
+FAILED_SIGNIN_THRESHOLD = "FAILED_SIGNIN_THRESHOLD"
+FAILED_SIGNIN_WINDOW_MINUTES = "FAILED_SIGNIN_WINDOW_MINUTES"
+RETENTION_DAYS = "RETENTION_DAYS"
+SLACK_WEBHOOK_PARAMETER = "SLACK_WEBHOOK_PARAMETER"
+SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
+LOG_LEVEL = "LOG_LEVEL"
+ALERT_RULES = "ALERT_RULES"
+
+#: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
+LAMBDA_VARIABLES: tuple[str, ...] = (
+    ACTIVITY_TABLE,
+    FAILED_SIGNIN_THRESHOLD,
+    FAILED_SIGNIN_WINDOW_MINUTES,
+    RETENTION_DAYS,
+    SLACK_WEBHOOK_PARAMETER,
+    LOG_LEVEL,
+    ALERT_RULES,
+)
+#: Variables meant for local use only (the webhook URL must never be a plain Lambda variable).
+LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL,)
+
+ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
+
+THRESHOLD_RANGE = (1, 1000)
+WINDOW_MINUTES_RANGE = (1, 10080)
+RETENTION_DAYS_RANGE = (0, 36500)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_PARAMETER_NAME = re.compile(
+    r"^(/?[A-Za-z0-9_.\-/]{1,2048}|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+)$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything signin-monitor can be told, parsed once.
+
+    Environment variables:
+        ACTIVITY_TABLE: DynamoDB table name (required in Lambda; locally ``--table``).
+        FAILED_SIGNIN_THRESHOLD: alert when failures in the window exceed this (1-1000, default 3).
+        FAILED_SIGNIN_WINDOW_MINUTES: window for failures and alert de-duplication (1-10080, 60).
+        RETENTION_DAYS: days to keep a sign-in after its event time; 0 = forever (0-36500, 365).
+        SLACK_WEBHOOK_PARAMETER: name or ARN of an SSM SecureString holding the webhook URL.
+        SLACK_WEBHOOK_URL: the webhook URL itself, for local use; with neither, alerts are printed.
+        LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (default INFO).
+        ALERT_RULES: comma-separated rule ids to run (default: all).
+    """
+
+    activity_table: str | None = None
+    failed_signin_threshold: int = 3
+    failed_signin_window_minutes: int = 60
+    retention_days: int = 365
+    slack_webhook_parameter: str | None = None
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    alert_rules: tuple[str, ...] = ALL_RULE_IDS
+
+    @property
+    def failed_signin_window(self) -> timedelta:
+        """The window as a timedelta."""
+        return timedelta(minutes=self.failed_signin_window_minutes)
+
+    @property
+    def retention(self) -> timedelta | None:
+        """How long to keep events after their event time, or None to keep them forever."""
+        return timedelta(days=self.retention_days) if self.retention_days else None
+
+    @property
+    def log_level_number(self) -> int:
+        """The logging module's number for ``log_level``."""
+        return int(logging.getLevelName(self.log_level))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every setting; raise ConfigError naming the first bad variable."""
+        url = _optional(environ, SLACK_WEBHOOK_URL)
+        parameter = _optional(environ, SLACK_WEBHOOK_PARAMETER)
+        if url is not None and parameter is not None:
+            raise ConfigError(
+                SLACK_WEBHOOK_URL,
+                "(hidden)",
+                f"only one of {SLACK_WEBHOOK_URL} and {SLACK_WEBHOOK_PARAMETER}",
+            )
+        table = _optional(environ, ACTIVITY_TABLE)
+        if table is not None and not _TABLE_NAME.match(table):
+            raise ConfigError(
+                ACTIVITY_TABLE, table, "a DynamoDB table name: 3-255 of A-Z a-z 0-9 _ . -"
+            )
+        if parameter is not None and not _PARAMETER_NAME.match(parameter):
+            raise ConfigError(
+                SLACK_WEBHOOK_PARAMETER,
+                parameter,
+                "an SSM parameter name such as /signin-monitor/slack",
+            )
+        settings = cls(
+            activity_table=table,
+            failed_signin_threshold=_integer(environ, FAILED_SIGNIN_THRESHOLD, 3, THRESHOLD_RANGE),
+            failed_signin_window_minutes=_integer(
+                environ, FAILED_SIGNIN_WINDOW_MINUTES, 60, WINDOW_MINUTES_RANGE
+            ),
+            retention_days=_integer(environ, RETENTION_DAYS, 365, RETENTION_DAYS_RANGE),
+            slack_webhook_parameter=parameter,
+            slack_webhook_url=_webhook_url(url),
+            log_level=_log_level(environ),
+            alert_rules=_alert_rules(environ),
+        )
+        return settings.validated()
+
+    def with_overrides(
+        self, *, threshold: int | None = None, window_minutes: int | None = None
+    ) -> Settings:
+        """A copy with command-line overrides applied (validated like the environment)."""
+        updated = replace(
+            self,
+            failed_signin_threshold=self.failed_signin_threshold
+            if threshold is None
+            else threshold,
+            failed_signin_window_minutes=(
+                self.failed_signin_window_minutes if window_minutes is None else window_minutes
+            ),
+        )
+        return updated.validated()
+
+    def validated(self) -> Settings:
+        """Check the bounds that do not depend on parsing (overrides come through here too)."""
+        _check_range(FAILED_SIGNIN_THRESHOLD, self.failed_signin_threshold, THRESHOLD_RANGE)
+        _check_range(
+            FAILED_SIGNIN_WINDOW_MINUTES, self.failed_signin_window_minutes, WINDOW_MINUTES_RANGE
+        )
+        _check_range(RETENTION_DAYS, self.retention_days, RETENTION_DAYS_RANGE)
+        if self.retention is not None and self.retention < self.failed_signin_window:
+            raise ConfigError(
+                RETENTION_DAYS,
+                str(self.retention_days),
+                f"0 (forever) or enough days to cover {FAILED_SIGNIN_WINDOW_MINUTES} "
+                f"({self.failed_signin_window_minutes} minutes)",
+            )
+        return self
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int, bounds: tuple[int, int]) -> int:
+    raw = _optional(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise ConfigError(name, raw, f"a whole number from {bounds[0]} to {bounds[1]}") from None
+    _check_range(name, value, bounds)
+    return value
+
+
+def _check_range(name: str, value: int, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise ConfigError(name, str(value), f"a whole number from {low} to {high}")
+
+
+def _webhook_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or " " in url:
+        # Never echo the value: a webhook URL is a secret even when it is malformed.
+        raise ConfigError(SLACK_WEBHOOK_URL, "(hidden)", "an https:// webhook URL")
+    return url
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    raw = _optional(environ, LOG_LEVEL)
+    if raw is None:
+        return "INFO"
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(LOG_LEVEL, raw, "one of " + ", ".join(LOG_LEVELS))
+    return level
+
+
+def _alert_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = _optional(environ, ALERT_RULES)
+    if raw is None or raw.lower() == "all":
+        return ALL_RULE_IDS
+    chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [rule for rule in chosen if rule not in ALL_RULE_IDS]
+    if unknown or not chosen:
+        raise ConfigError(
+            ALERT_RULES, raw, "'all' or a comma-separated list of " + ", ".join(ALL_RULE_IDS)
+        )
+    return chosen

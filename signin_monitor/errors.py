@@ -1,0 +1,78 @@
+"""Exceptions raised by signin-monitor.
+
+The tree::
+
+    SigninMonitorError
+    ├── ConfigError               a setting is missing or has a bad value (stops start-up)
+    ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
+    ├── StoreError                the activity store failed
+    │   └── StoreRetryableError   a transient store failure (throttling): retry the event
+    └── SlackError
+        ├── SlackRetryableError   network error, 429 or 5xx: raise so the event is retried
+        └── SlackPermanentError   400/403/404/410: log, mark the alert failed, do not retry
+
+No message ever contains the Slack webhook URL: it is a secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "MalformedRecordError",
+    "SigninMonitorError",
+    "SlackError",
+    "SlackPermanentError",
+    "SlackRetryableError",
+    "StoreError",
+    "StoreRetryableError",
+]
+
+
+class SigninMonitorError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigError(SigninMonitorError):
+    """An environment variable is missing or holds a value we cannot use."""
+
+    def __init__(self, variable: str, value: str | None, accepted: str) -> None:
+        shown = "(not set)" if value is None else repr(value)
+        super().__init__(f"{variable}={shown} is not valid: expected {accepted}")
+        self.variable = variable
+        self.value = value
+        self.accepted = accepted
+
+
+class MalformedRecordError(SigninMonitorError):
+    """One record could not be parsed; it names where it came from so a user can find it."""
+
+    def __init__(self, reason: str, *, source: str = "<event>", position: str = "") -> None:
+        where = f"{source}: {position}" if position else source
+        super().__init__(f"{where}: {reason}")
+        self.reason = reason
+        self.source = source
+        self.position = position
+
+
+class StoreError(SigninMonitorError):
+    """The activity store failed in a way a retry will not fix."""
+
+
+class StoreRetryableError(StoreError):
+    """The activity store failed transiently (throttling, timeout): retrying the event is safe."""
+
+
+class SlackError(SigninMonitorError):
+    """Posting to Slack failed."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class SlackRetryableError(SlackError):
+    """A network error, 429 or 5xx: the post may succeed later."""
+
+
+class SlackPermanentError(SlackError):
+    """Slack refused the message for good (bad payload, hook revoked, channel archived)."""

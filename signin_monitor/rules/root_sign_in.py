@@ -1,0 +1,47 @@
+"""``root-sign-in``: every root console sign-in, and the first failed root attempt of a burst."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..alerts import Alert, Severity
+from ..events import SignInEvent
+from .base import FailureHistory
+
+__all__ = ["RootSignIn"]
+
+
+@dataclass(frozen=True, slots=True)
+class RootSignIn:
+    """Root should almost never sign in; each success is worth a page.
+
+    A failure alerts only when no root-failure alert was raised for the account in the window
+    (the store's claim decides); the rest of a guessing run feeds ``repeated-failed-sign-ins``,
+    so a password-guessing run against root gives two messages, not one per guess.
+    """
+
+    window: timedelta
+    id: str = "root-sign-in"
+    severity: Severity = Severity.CRITICAL
+
+    def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
+        """Alert on a root ConsoleLogin: per event on success, per window on failure."""
+        if not (event.is_console_login and event.is_root):
+            return None
+        if event.result == "Failure":
+            return Alert(
+                rule_id=self.id,
+                severity=self.severity,
+                title="Failed root sign-in",
+                event=event,
+                scope=f"{event.account_id}#root-failure",
+                window=self.window,
+            )
+        return Alert(
+            rule_id=self.id,
+            severity=self.severity,
+            title="Root sign-in",
+            event=event,
+            scope=event.event_id,
+        )

@@ -1,0 +1,40 @@
+"""``sign-in-without-mfa``: an IAM user signed in to the console with a password alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..alerts import Alert, Severity
+from ..events import SignInEvent
+from .base import FailureHistory
+
+__all__ = ["SignInWithoutMfa"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignInWithoutMfa:
+    """Fires on IAM users only.
+
+    Federated and IAM Identity Center sign-ins report ``MFAUsed: No`` because MFA happens at the
+    identity provider, and root has its own rule; a missing ``MFAUsed`` is unknown, not "No".
+    """
+
+    id: str = "sign-in-without-mfa"
+    severity: Severity = Severity.HIGH
+
+    def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
+        """Alert on a successful IAMUser ConsoleLogin whose MFAUsed is No."""
+        if (
+            event.is_console_login
+            and event.result == "Success"
+            and event.identity_type == "IAMUser"
+            and event.mfa_used is False
+        ):
+            return Alert(
+                rule_id=self.id,
+                severity=self.severity,
+                title="Console sign-in without MFA",
+                event=event,
+                scope=event.event_id,
+            )
+        return None

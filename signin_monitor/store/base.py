@@ -1,0 +1,89 @@
+"""The ``ActivityStore`` protocol both stores implement, and the values it exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from ..alerts import Alert
+from ..events import SignInEvent
+
+__all__ = ["ActivityStore", "ClaimOutcome", "ClaimStatus", "HistoryQuery"]
+
+
+class ClaimStatus(StrEnum):
+    """Where an alert's delivery stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ClaimOutcome(StrEnum):
+    """What ``claim_alert`` decided."""
+
+    #: No claim covered this alert: it is now ours, pending. Post it.
+    CLAIMED = "claimed"
+    #: This same alert was claimed before and is still pending (an earlier post failed). Post it.
+    RETRY = "retry"
+    #: Already sent or failed for good, or another alert covers the window. Do not post.
+    SUPPRESSED = "suppressed"
+
+    @property
+    def should_send(self) -> bool:
+        """True when the caller owns the delivery."""
+        return self is not ClaimOutcome.SUPPRESSED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryQuery:
+    """An audit question; at least one of principal, account_id and source_ip is given."""
+
+    principal: str | None = None
+    account_id: str | None = None
+    source_ip: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    #: Events whose ``expires_at`` is before this epoch second are left out (TTL deletes lazily).
+    now_epoch: int | None = None
+
+
+class ActivityStore(Protocol):
+    """Where sign-in events and alert claims live (DynamoDB in AWS, SQLite locally).
+
+    Every method is safe to call again with the same arguments: deliveries repeat.
+    """
+
+    def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
+        """Store the event once; True if it was new, False if it was already stored."""
+        ...
+
+    def count_failures(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> int:
+        """Failed ConsoleLogin records of the principal with ``after < eventTime <= until``."""
+        ...
+
+    def claim_alert(self, alert: Alert) -> ClaimOutcome:
+        """Atomically take the right to post ``alert`` (see ``ClaimOutcome``).
+
+        Succeeds when no claim exists for (rule, scope); when the claim is this same event's and
+        still pending; or, for windowed alerts, when the last claim's event time is at or before
+        ``alert.event.event_time - alert.window``.
+        """
+        ...
+
+    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+        """Record how the post of a claimed alert ended."""
+        ...
+
+    def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
+        """Stored events matching the query, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

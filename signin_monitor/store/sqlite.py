@@ -1,0 +1,237 @@
+"""``SqliteStore``: the embedded activity store for local replay and tests (stdlib ``sqlite3``).
+
+It mirrors the DynamoDB single-table keys (``schema.py``), so the same contract suite holds for
+both. WAL mode lets ``history`` read while a replay writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..alerts import Alert
+from ..errors import StoreError
+from ..events import SignInEvent, format_time
+from . import schema
+from .base import ClaimOutcome, ClaimStatus, HistoryQuery
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS activity (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    identity_type TEXT NOT NULL,
+    user_name TEXT,
+    arn TEXT,
+    result TEXT,
+    mfa_used INTEGER,
+    source_ip TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    region TEXT NOT NULL,
+    error_message TEXT,
+    expires_at INTEGER,
+    raw TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS activity_by_account_time ON activity (account_id, event_time);
+CREATE INDEX IF NOT EXISTS activity_by_source_ip ON activity (source_ip, event_time);
+CREATE INDEX IF NOT EXISTS activity_by_principal ON activity (principal, event_time);
+CREATE TABLE IF NOT EXISTS alert_claims (
+    pk TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    status TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "pk, sk, event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
+    "arn, result, mfa_used, source_ip, user_agent, region, error_message, expires_at, raw"
+)
+_INSERT = f"INSERT OR IGNORE INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 18)})"  # noqa: S608 (constants only)
+_SELECT = (
+    "SELECT event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
+    "arn, result, mfa_used, source_ip, user_agent, region, error_message, raw FROM activity"
+)
+
+
+class SqliteStore:
+    """An ``ActivityStore`` in one SQLite file (or ``:memory:``).
+
+    Usage::
+
+        store = SqliteStore("signin-monitor.db")
+        store.record(event, expires_at=None)
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open SQLite store {self.path}: {error}") from None
+
+    def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
+        """Insert the event unless its keys are already there."""
+        kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
+        time_text = event.time_text
+        row = (
+            schema.activity_pk(event.account_id, event.principal),
+            schema.activity_sk(kind, time_text, event.event_id),
+            event.event_id,
+            time_text,
+            event.event_name,
+            event.account_id,
+            event.principal,
+            event.identity_type,
+            event.user_name,
+            event.arn,
+            event.result,
+            None if event.mfa_used is None else int(event.mfa_used),
+            event.source_ip,
+            event.user_agent,
+            event.region,
+            event.error_message,
+            expires_at,
+            event.raw_json(),
+        )
+        cursor = self._db.execute(_INSERT, row)
+        return cursor.rowcount == 1
+
+    def count_failures(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> int:
+        """One range count on the principal's FAILURE keys, as DynamoDB's Query does."""
+        low, high = schema.kind_range(schema.KIND_FAILURE, format_time(after), format_time(until))
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM activity WHERE pk = ? AND sk BETWEEN ? AND ?",
+            (schema.activity_pk(account_id, principal), low, high),
+        ).fetchone()
+        return int(row[0])
+
+    def claim_alert(self, alert: Alert) -> ClaimOutcome:
+        """Check and write the claim in one immediate transaction (one writer at a time)."""
+        key = schema.alert_pk(*alert.claim_key)
+        event = alert.event
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            existing = self._db.execute(
+                "SELECT event_id, event_time, status FROM alert_claims WHERE pk = ?", (key,)
+            ).fetchone()
+            outcome = _decide(existing, alert)
+            if outcome is ClaimOutcome.CLAIMED:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO alert_claims"
+                    " (pk, rule_id, event_id, event_time, status) VALUES (?, ?, ?, ?, ?)",
+                    (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return outcome
+
+    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+        """Set the claim's status if it is still this event's claim."""
+        self._db.execute(
+            "UPDATE alert_claims SET status = ? WHERE pk = ? AND event_id = ?",
+            (status.value, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+        )
+
+    def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
+        """Matching events, oldest first, expired ones left out."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("principal", query.principal),
+            ("account_id", query.account_id),
+            ("source_ip", query.source_ip),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if not clauses:
+            raise ValueError("a history query needs a principal, an account or a source IP")
+        if query.since is not None:
+            clauses.append("event_time >= ?")
+            params.append(format_time(query.since))
+        if query.until is not None:
+            clauses.append("event_time <= ?")
+            params.append(format_time(query.until))
+        if query.now_epoch is not None:
+            clauses.append("(expires_at IS NULL OR expires_at > ?)")
+            params.append(query.now_epoch)
+        sql = f"{_SELECT} WHERE {' AND '.join(clauses)} ORDER BY event_time, event_id"
+        for row in self._db.execute(sql, params):
+            yield _event_from_row(row)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+
+def _decide(existing: tuple[str, str, str] | None, alert: Alert) -> ClaimOutcome:
+    """The claim rule of ``ActivityStore.claim_alert``, on the stored claim's fields."""
+    if existing is None:
+        return ClaimOutcome.CLAIMED
+    event_id, event_time, status = existing
+    if event_id == alert.event.event_id:
+        return ClaimOutcome.RETRY if status == ClaimStatus.PENDING else ClaimOutcome.SUPPRESSED
+    if alert.window is not None and event_time <= format_time(
+        alert.event.event_time - alert.window
+    ):
+        return ClaimOutcome.CLAIMED
+    return ClaimOutcome.SUPPRESSED
+
+
+def _event_from_row(row: tuple[Any, ...]) -> SignInEvent:
+    (
+        event_id,
+        event_time,
+        event_name,
+        account_id,
+        principal,
+        identity_type,
+        user_name,
+        arn,
+        result,
+        mfa_used,
+        source_ip,
+        user_agent,
+        region,
+        error_message,
+        raw,
+    ) = row
+    return SignInEvent(
+        event_id=event_id,
+        event_time=datetime.strptime(event_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+        event_name=event_name,
+        account_id=account_id,
+        principal=principal,
+        identity_type=identity_type,
+        user_name=user_name,
+        arn=arn,
+        result=result,
+        mfa_used=None if mfa_used is None else bool(mfa_used),
+        source_ip=source_ip,
+        user_agent=user_agent,
+        region=region,
+        error_message=error_message,
+        raw=json.loads(raw),
+    )

@@ -1,0 +1,103 @@
+"""Builders of CloudTrail records and EventBridge events for tests (placeholder accounts only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from signin_monitor.events import SignInEvent, parse_record
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+BASE_TIME = datetime(2026, 11, 2, 8, 0, 0, tzinfo=UTC)
+
+
+def console_login(
+    *,
+    user: str | None = "alice",
+    identity_type: str = "IAMUser",
+    result: str = "Success",
+    mfa: str | None = "Yes",
+    at: datetime | None = None,
+    minutes: float = 0,
+    account: str = ACCOUNT,
+    source_ip: str = "198.51.100.7",
+    user_agent: str = "Mozilla/5.0 (X11; Linux x86_64)",
+    region: str = "us-east-1",
+    event_id: str | None = None,
+    event_name: str = "ConsoleLogin",
+    arn: str | None = None,
+) -> dict[str, Any]:
+    """A CloudTrail ConsoleLogin record shaped like the ones AWS writes."""
+    moment = (at or BASE_TIME) + timedelta(minutes=minutes)
+    identity: dict[str, Any] = {"type": identity_type, "accountId": account}
+    if identity_type == "Root":
+        identity["arn"] = f"arn:aws:iam::{account}:root"
+        identity["principalId"] = account
+    elif identity_type == "IAMUser":
+        identity["userName"] = user
+        if user != "HIDDEN_DUE_TO_SECURITY_REASONS":
+            identity["arn"] = f"arn:aws:iam::{account}:user/{user}"
+            identity["principalId"] = "AIDAEXAMPLEEXAMPLE01"
+    else:
+        identity["arn"] = (
+            arn or f"arn:aws:sts::{account}:assumed-role/AWSReservedSSO_Admin_0123/{user}"
+        )
+        identity["principalId"] = f"AROAEXAMPLEEXAMPLE01:{user}"
+    if arn is not None:
+        identity["arn"] = arn
+    extra: dict[str, Any] = {
+        "LoginTo": "https://console.aws.amazon.com/console/home",
+        "MobileVersion": "No",
+    }
+    if mfa is not None:
+        extra["MFAUsed"] = mfa
+    record: dict[str, Any] = {
+        "eventVersion": "1.09",
+        "userIdentity": identity,
+        "eventTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "signin.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
+        "requestParameters": None,
+        "responseElements": {event_name: result},
+        "additionalEventData": extra,
+        "eventID": event_id or str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsConsoleSignIn",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if result == "Failure":
+        record["errorMessage"] = (
+            "No username found in supplied account"
+            if user == "HIDDEN_DUE_TO_SECURITY_REASONS"
+            else "Failed authentication"
+        )
+    return record
+
+
+def eventbridge(
+    record: dict[str, Any], *, detail_type: str = "AWS Console Sign In via CloudTrail"
+) -> dict[str, Any]:
+    """Wrap a CloudTrail record the way EventBridge delivers it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "aws.signin",
+        "account": record.get("recipientAccountId", ACCOUNT),
+        "time": record.get("eventTime"),
+        "region": record.get("awsRegion", "us-east-1"),
+        "resources": [],
+        "detail": record,
+    }
+
+
+def sign_in(**kwargs: Any) -> SignInEvent:
+    """A normalized event from ``console_login``'s arguments."""
+    return parse_record(console_login(**kwargs))

@@ -1,0 +1,180 @@
+"""The ActivityStore contract: every implementation passes these same tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from signin_monitor.alerts import Alert, Severity
+from signin_monitor.events import SignInEvent
+from signin_monitor.store import ActivityStore, ClaimOutcome, ClaimStatus, HistoryQuery
+from tests.factories import ACCOUNT, BASE_TIME, OTHER_ACCOUNT, sign_in
+
+WINDOW = timedelta(minutes=60)
+
+
+def _failure(minutes: float, **kwargs: object) -> SignInEvent:
+    return sign_in(result="Failure", minutes=minutes, **kwargs)
+
+
+def _windowed(event: SignInEvent) -> Alert:
+    return Alert(
+        rule_id="repeated-failed-sign-ins",
+        severity=Severity.HIGH,
+        title="t",
+        event=event,
+        scope=f"{event.account_id}#{event.principal}",
+        window=WINDOW,
+    )
+
+
+def _one_off(event: SignInEvent) -> Alert:
+    return Alert(
+        rule_id="root-sign-in",
+        severity=Severity.CRITICAL,
+        title="t",
+        event=event,
+        scope=event.event_id,
+    )
+
+
+def test_record_stores_an_event_once(store: ActivityStore) -> None:
+    event = sign_in()
+    assert store.record(event, expires_at=None) is True
+    assert store.record(event, expires_at=None) is False
+    assert [e.event_id for e in store.history(HistoryQuery(principal="alice"))] == [event.event_id]
+
+
+def test_history_round_trips_every_field(store: ActivityStore) -> None:
+    event = sign_in(mfa=None, user_agent="agent é \u2603")
+    store.record(event, expires_at=None)
+    (back,) = store.history(HistoryQuery(principal="alice", account_id=ACCOUNT))
+    assert back == event
+    assert back.raw == event.raw
+    assert back.mfa_used is None
+
+
+def test_duplicate_failure_is_counted_once(store: ActivityStore) -> None:
+    event = _failure(0)
+    store.record(event, expires_at=None)
+    store.record(event, expires_at=None)
+    count = store.count_failures(
+        ACCOUNT, "alice", after=event.event_time - WINDOW, until=event.event_time
+    )
+    assert count == 1
+
+
+def test_count_window_excludes_its_start_and_includes_its_end(store: ActivityStore) -> None:
+    for minutes in (0, 30, 60, 61):
+        store.record(_failure(minutes), expires_at=None)
+    end = BASE_TIME + timedelta(minutes=60)
+    # (08:00, 09:00] holds 08:30 and 09:00, not 08:00 (start, excluded) nor 09:01 (after).
+    assert store.count_failures(ACCOUNT, "alice", after=end - WINDOW, until=end) == 2
+    assert (
+        store.count_failures(ACCOUNT, "alice", after=end - WINDOW - timedelta(seconds=1), until=end)
+        == 3
+    )
+
+
+def test_count_ignores_successes_other_principals_and_accounts(store: ActivityStore) -> None:
+    store.record(_failure(1), expires_at=None)
+    store.record(sign_in(minutes=2), expires_at=None)
+    store.record(_failure(3, user="bob"), expires_at=None)
+    store.record(_failure(4, account=OTHER_ACCOUNT), expires_at=None)
+    end = BASE_TIME + timedelta(minutes=10)
+    assert store.count_failures(ACCOUNT, "alice", after=end - WINDOW, until=end) == 1
+
+
+def test_count_includes_failures_in_the_same_second(store: ActivityStore) -> None:
+    for _ in range(3):
+        store.record(_failure(5), expires_at=None)
+    end = BASE_TIME + timedelta(minutes=5)
+    assert store.count_failures(ACCOUNT, "alice", after=end - WINDOW, until=end) == 3
+
+
+def test_first_claim_wins_and_a_second_is_suppressed(store: ActivityStore) -> None:
+    first = _windowed(_failure(0))
+    second = _windowed(_failure(1))
+    assert store.claim_alert(first) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(second) is ClaimOutcome.SUPPRESSED
+
+
+def test_pending_claim_of_the_same_event_is_a_retry(store: ActivityStore) -> None:
+    alert = _one_off(sign_in(identity_type="Root"))
+    assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(alert) is ClaimOutcome.RETRY
+    store.mark_alert(alert, ClaimStatus.SENT)
+    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+
+
+def test_failed_claim_is_not_retried(store: ActivityStore) -> None:
+    alert = _one_off(sign_in(identity_type="Root"))
+    store.claim_alert(alert)
+    store.mark_alert(alert, ClaimStatus.FAILED)
+    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+
+
+def test_windowed_claim_reopens_exactly_when_the_window_has_passed(store: ActivityStore) -> None:
+    first = _windowed(_failure(0))
+    store.claim_alert(first)
+    store.mark_alert(first, ClaimStatus.SENT)
+    just_inside = _windowed(_failure(59.99))
+    assert store.claim_alert(just_inside) is ClaimOutcome.SUPPRESSED
+    at_edge = _windowed(_failure(60))
+    assert store.claim_alert(at_edge) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(_windowed(_failure(61))) is ClaimOutcome.SUPPRESSED
+
+
+def test_mark_does_not_touch_a_claim_taken_over_by_another_event(store: ActivityStore) -> None:
+    old = _windowed(_failure(0))
+    store.claim_alert(old)
+    new = _windowed(_failure(90))
+    assert store.claim_alert(new) is ClaimOutcome.CLAIMED
+    store.mark_alert(old, ClaimStatus.SENT)
+    assert store.claim_alert(new) is ClaimOutcome.RETRY
+
+
+def test_history_by_account_source_ip_and_time_range(store: ActivityStore) -> None:
+    events = [
+        sign_in(minutes=0),
+        sign_in(minutes=10, user="bob", source_ip="203.0.113.9"),
+        sign_in(minutes=24 * 60, source_ip="203.0.113.9"),
+        sign_in(minutes=5, account=OTHER_ACCOUNT),
+        _failure(20),
+    ]
+    for event in events:
+        store.record(event, expires_at=None)
+    by_account = [e.event_id for e in store.history(HistoryQuery(account_id=ACCOUNT))]
+    assert by_account == [
+        events[0].event_id,
+        events[1].event_id,
+        events[4].event_id,
+        events[2].event_id,
+    ]
+    by_ip = [e.event_id for e in store.history(HistoryQuery(source_ip="203.0.113.9"))]
+    assert by_ip == [events[1].event_id, events[2].event_id]
+    day_one = store.history(
+        HistoryQuery(principal="alice", account_id=ACCOUNT, until=BASE_TIME + timedelta(hours=1))
+    )
+    assert [e.event_id for e in day_one] == [events[0].event_id, events[4].event_id]
+    later = store.history(HistoryQuery(principal="alice", since=BASE_TIME + timedelta(minutes=1)))
+    assert [e.event_id for e in later] == [
+        events[3].event_id,
+        events[4].event_id,
+        events[2].event_id,
+    ]
+    across_accounts = store.history(HistoryQuery(principal="alice"))
+    assert [e.event_id for e in across_accounts] == [
+        events[0].event_id,
+        events[3].event_id,
+        events[4].event_id,
+        events[2].event_id,
+    ]
+
+
+def test_history_leaves_out_expired_events(store: ActivityStore) -> None:
+    kept = sign_in(minutes=0)
+    expired = sign_in(minutes=1)
+    store.record(kept, expires_at=2_000_000_000)
+    store.record(expired, expires_at=1_000)
+    found = store.history(HistoryQuery(principal="alice", now_epoch=1_500_000_000))
+    assert [e.event_id for e in found] == [kept.event_id]
