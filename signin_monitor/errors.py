@@ -5,6 +5,7 @@ The tree::
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
+    │   └── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
     ├── StoreError                the activity store failed
     │   └── StoreRetryableError   a transient store failure (throttling): retry the event
     └── SlackError
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "MalformedRecordError",
+    "NotSignInEventError",
     "SigninMonitorError",
     "SlackError",
     "SlackPermanentError",
@@ -54,6 +56,10 @@ class MalformedRecordError(SigninMonitorError):
         self.position = position
 
 
+class NotSignInEventError(MalformedRecordError):
+    """A valid event from another service or of another detail-type: not ours to store."""
+
+
 class StoreError(SigninMonitorError):
     """The activity store failed in a way a retry will not fix."""
 
@@ -71,7 +77,13 @@ class SlackError(SigninMonitorError):
 
 
 class SlackRetryableError(SlackError):
-    """A network error, 429 or 5xx: the post may succeed later."""
+    """A network error, 429 or 5xx: the post may succeed later (``retry_after`` in seconds)."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
 
 
 class SlackPermanentError(SlackError):

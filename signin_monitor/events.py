@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import MalformedRecordError
+from .errors import MalformedRecordError, NotSignInEventError
 
 __all__ = [
     "CONSOLE_LOGIN",
@@ -155,7 +155,7 @@ def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = ""
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     if envelope.detail_type not in SIGNIN_DETAIL_TYPES:
-        raise MalformedRecordError(
+        raise NotSignInEventError(
             f"detail-type {_clip(envelope.detail_type)!r} is not a sign-in event",
             source=source,
             position=position,
@@ -176,7 +176,7 @@ def parse_record(record: Any, *, source: str = "<event>", position: str = "") ->
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     if parsed.event_source != SIGNIN_EVENT_SOURCE:
-        raise MalformedRecordError(
+        raise NotSignInEventError(
             f"eventSource {_clip(parsed.event_source)!r} is not {SIGNIN_EVENT_SOURCE}",
             source=source,
             position=position,

@@ -1,0 +1,60 @@
+"""Wiring shared by the Lambda handler and the command line: settings -> notifier -> pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Settings
+from .pipeline import Pipeline
+from .rules import rules_from_settings
+from .secrets import SsmWebhookUrl, StaticWebhookUrl
+from .slack import Notifier, SlackWebhookNotifier
+from .store import ActivityStore
+
+__all__ = ["CollectingNotifier", "LogNotifier", "build_notifier", "build_pipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectingNotifier:
+    """Keeps payloads in memory instead of posting (no webhook configured; tests)."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, payload: dict[str, Any]) -> None:
+        """Remember the payload."""
+        self.sent.append(payload)
+
+
+class LogNotifier:
+    """With no webhook configured in Lambda, the alert is still visible in the log."""
+
+    def send(self, payload: dict[str, Any]) -> None:
+        """Log the payload as one JSON line."""
+        logger.warning(
+            "no Slack webhook configured; alert logged only", extra={"slack": json.dumps(payload)}
+        )
+
+
+def build_notifier(settings: Settings, *, fallback: Notifier) -> Notifier:
+    """A webhook notifier when a URL or SSM parameter is configured, else ``fallback``."""
+    if settings.slack_webhook_url is not None:
+        return SlackWebhookNotifier(url_provider=StaticWebhookUrl(settings.slack_webhook_url))
+    if settings.slack_webhook_parameter is not None:
+        provider = SsmWebhookUrl(settings.slack_webhook_parameter)
+        return SlackWebhookNotifier(url_provider=provider, on_hook_gone=provider.invalidate)
+    return fallback
+
+
+def build_pipeline(settings: Settings, *, store: ActivityStore, notifier: Notifier) -> Pipeline:
+    """The pipeline with the rules and retention the settings ask for."""
+    return Pipeline(
+        store=store,
+        notifier=notifier,
+        rules=rules_from_settings(settings),
+        retention=settings.retention,
+    )

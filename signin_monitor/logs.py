@@ -1,0 +1,71 @@
+"""Structured logs: one JSON object per line, with per-event keys added and cleared per event.
+
+Shaped like AWS Lambda Powertools' logger (``level``, ``location``, ``message``, ``timestamp``,
+``service`` and appended keys) without its import cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Final
+
+__all__ = ["JsonFormatter", "configure_logging", "event_keys"]
+
+SERVICE: Final = "signin-monitor"
+_keys: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "signin_monitor_log_keys", default=None
+)
+_RESERVED: Final = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON line with the current event's keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record; extra attributes and context keys become top-level keys."""
+        entry: dict[str, Any] = {
+            "level": record.levelname,
+            "location": f"{record.funcName}:{record.lineno}",
+            "message": record.getMessage(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "service": SERVICE,
+        }
+        entry.update(_keys.get() or {})
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int | str = logging.INFO) -> None:
+    """Send this package's logs to stderr as JSON (Lambda ships stderr to CloudWatch)."""
+    package_logger = logging.getLogger("signin_monitor")
+    package_logger.setLevel(level)
+    if not any(getattr(h, "_signin_monitor", False) for h in package_logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._signin_monitor = True  # type: ignore[attr-defined]
+        package_logger.addHandler(handler)
+    package_logger.propagate = False
+
+
+@contextlib.contextmanager
+def event_keys(**keys: Any) -> Iterator[dict[str, Any]]:
+    """Add keys to every log line inside the block; the dict may be extended in the block."""
+    current = dict(_keys.get() or {})
+    current.update(keys)
+    token = _keys.set(current)
+    try:
+        yield current
+    finally:
+        _keys.reset(token)

@@ -1,0 +1,147 @@
+"""The flow every event takes, in Lambda and on the command line: store, rules, claim, notify.
+
+No I/O of its own: the store and the notifier are passed in, so tests use SQLite and a fake.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from .alerts import Alert
+from .errors import SlackPermanentError, SlackRetryableError
+from .events import SignInEvent
+from .logs import event_keys
+from .rules import Rule
+from .slack import Notifier, render
+from .store import ActivityStore, ClaimStatus
+
+__all__ = ["Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryStatus(StrEnum):
+    """How posting one alert ended."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    RETRY_LATER = "retry-later"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One alert this event raised and claimed, its payload and how its delivery ended."""
+
+    alert: Alert
+    payload: dict[str, Any]
+    status: DeliveryStatus
+
+
+@dataclass(slots=True)
+class EventOutcome:
+    """What processing one event did."""
+
+    event: SignInEvent
+    stored: bool
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def retryable_error(self) -> SlackRetryableError | None:
+        """Set when an alert could not be posted yet; the event should be processed again."""
+        for delivery in self.deliveries:
+            if delivery.status is DeliveryStatus.RETRY_LATER:
+                return SlackRetryableError("an alert could not be posted yet; retry the event")
+        return None
+
+
+class Pipeline:
+    """Processes sign-in events through the store, the rules and the notifier.
+
+    **Parameters:**
+    * **store** - where events and alert claims live.
+    * **notifier** - where claimed alerts are posted.
+    * **rules** - the detections to run, in order.
+    * **retention** - how long after its event time an event is kept (None: forever).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: ActivityStore,
+        notifier: Notifier,
+        rules: Sequence[Rule],
+        retention: timedelta | None,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.rules = tuple(rules)
+        self.retention = retention
+
+    def process(self, event: SignInEvent) -> EventOutcome:
+        """Store the event, run every rule, and post each alert this delivery owns.
+
+        Never raises for Slack failures: a transient one is reported as ``RETRY_LATER`` (the
+        claim stays pending, so redelivering the event posts it), a permanent one as ``FAILED``.
+        Store errors propagate.
+        """
+        with event_keys(
+            event_id=event.event_id,
+            event_name=event.event_name,
+            principal=event.principal,
+            account_id=event.account_id,
+        ):
+            stored = self.store.record(event, expires_at=self._expires_at(event))
+            outcome = EventOutcome(event=event, stored=stored)
+            for rule in self.rules:
+                alert = rule.evaluate(event, self.store)
+                if alert is not None:
+                    delivery = self._deliver(alert)
+                    if delivery is not None:
+                        outcome.deliveries.append(delivery)
+            logger.info(
+                "event processed",
+                extra={
+                    "stored": stored,
+                    "duplicate": not stored,
+                    "alerts": [d.alert.rule_id for d in outcome.deliveries],
+                },
+            )
+            return outcome
+
+    def _deliver(self, alert: Alert) -> Delivery | None:
+        claim = self.store.claim_alert(alert)
+        with event_keys(rule=alert.rule_id, claim=claim.value):
+            if not claim.should_send:
+                logger.info("alert suppressed: already sent or covered by an earlier alert")
+                return None
+            logger.info("alert claimed")
+            payload = render(alert)
+            try:
+                self.notifier.send(payload)
+            except SlackPermanentError as error:
+                logger.error(
+                    "alert not delivered: Slack refused it",
+                    extra={"reason": str(error), "status_code": error.status_code},
+                )
+                self.store.mark_alert(alert, ClaimStatus.FAILED)
+                return Delivery(alert, payload, DeliveryStatus.FAILED)
+            except SlackRetryableError as error:
+                logger.warning(
+                    "alert not delivered yet: will be retried with the event",
+                    extra={"reason": str(error), "status_code": error.status_code},
+                )
+                self.store.mark_alert(alert, ClaimStatus.PENDING)
+                return Delivery(alert, payload, DeliveryStatus.RETRY_LATER)
+            self.store.mark_alert(alert, ClaimStatus.SENT)
+            logger.info("alert sent")
+            return Delivery(alert, payload, DeliveryStatus.SENT)
+
+    def _expires_at(self, event: SignInEvent) -> int | None:
+        if self.retention is None:
+            return None
+        return int((event.event_time + self.retention).timestamp())

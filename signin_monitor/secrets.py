@@ -1,0 +1,90 @@
+"""The Slack webhook URL: from SSM Parameter Store (SecureString) in AWS, or given directly.
+
+Read once and cached for the life of the container; ``invalidate`` forgets it so that a rotated
+URL is picked up after Slack says the old hook is gone.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .errors import SlackRetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+__all__ = ["SsmWebhookUrl", "StaticWebhookUrl"]
+
+
+class StaticWebhookUrl:
+    """A webhook URL known up front (``SLACK_WEBHOOK_URL``)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def __call__(self) -> str:
+        """The URL."""
+        return self._url
+
+    def invalidate(self) -> None:
+        """Nothing to re-read."""
+
+    def __repr__(self) -> str:
+        return "StaticWebhookUrl(<hidden>)"
+
+
+class SsmWebhookUrl:
+    """Reads the SecureString parameter with decryption on first use, then serves it from memory."""
+
+    def __init__(self, parameter: str, *, client: SSMClient | None = None) -> None:
+        self.parameter = parameter
+        self._client = client
+        self._url: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        """The URL, fetched once."""
+        with self._lock:
+            if self._url is None:
+                self._url = self._fetch()
+            return self._url
+
+    def invalidate(self) -> None:
+        """Forget the cached URL (rotation): the next call reads the parameter again."""
+        with self._lock:
+            self._url = None
+
+    def _fetch(self) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self._client or _ssm_client()
+        try:
+            response = client.get_parameter(Name=self.parameter, WithDecryption=True)
+        except (ClientError, BotoCoreError) as error:
+            code = _error_code(error)
+            raise SlackRetryableError(
+                f"cannot read SSM parameter {self.parameter} ({code})"
+            ) from None
+        value: Any = response.get("Parameter", {}).get("Value")
+        if not isinstance(value, str) or not value.startswith("https://"):
+            raise SlackRetryableError(
+                f"SSM parameter {self.parameter} does not hold an https:// webhook URL"
+            )
+        return value
+
+    def __repr__(self) -> str:
+        return f"SsmWebhookUrl({self.parameter!r})"
+
+
+def _ssm_client() -> SSMClient:
+    import boto3
+
+    return boto3.client("ssm")
+
+
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", type(error).__name__))
+    return type(error).__name__

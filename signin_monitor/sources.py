@@ -1,0 +1,257 @@
+"""Read saved events from files: EventBridge events (one, an array, or JSON Lines), CloudTrail log
+files (``{"Records": [...]}``, plain or gzip) and folders of them.
+
+Problems are yielded as ``MalformedRecordError`` values naming the file and position, never
+raised, so one bad record or file costs only itself. Records are sorted by event time in bounded
+memory (sorted runs spill to temporary files past ``chunk_size`` and are merged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import heapq
+import json
+import pickle
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .errors import MalformedRecordError, NotSignInEventError
+from .events import SignInEvent, parse_eventbridge, parse_record
+
+__all__ = ["InputRecord", "find_files", "read_events", "read_records", "sort_by_time"]
+
+_FOLDER_SUFFIXES: Final = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+_GZIP_MAGIC: Final = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    """One JSON value read from a file, with where it came from."""
+
+    source: str
+    position: str
+    data: Any
+
+
+def find_files(paths: Iterable[str | Path]) -> Iterator[Path | MalformedRecordError]:
+    """Expand folders (recursively, sorted, JSON files only); named files are taken as they are."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.name.lower().endswith(_FOLDER_SUFFIXES)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            yield from found
+        elif path.exists():
+            yield path
+        else:
+            yield MalformedRecordError("no such file or folder", source=str(path))
+
+
+def read_records(path: Path) -> Iterator[InputRecord | MalformedRecordError]:
+    """Every record in one file, or errors saying which part could not be read."""
+    source = str(path)
+    try:
+        with _open(path) as stream:
+            first = stream.readline()
+            rest = stream.readline()
+            while rest and not rest.strip():
+                rest = stream.readline()
+            if not first.strip() and not rest:
+                yield MalformedRecordError("empty file", source=source)
+                return
+            if rest and _parses(first):
+                yield from _json_lines(source, first, rest, stream)
+                return
+            text = first + rest + stream.read()
+    except OSError as error:
+        yield MalformedRecordError(_os_reason(error), source=source)
+        return
+    except (EOFError, zlib.error) as error:
+        yield MalformedRecordError(f"truncated or corrupt gzip data ({error})", source=source)
+        return
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        yield MalformedRecordError(
+            f"not valid JSON: {error.msg}",
+            source=source,
+            position=f"line {error.lineno} column {error.colno}",
+        )
+        return
+    except UnicodeDecodeError as error:
+        yield MalformedRecordError(f"not UTF-8 text ({error.reason})", source=source)
+        return
+    yield from _records_of(source, "", document)
+
+
+def _records_of(
+    source: str, prefix: str, document: Any
+) -> Iterator[InputRecord | MalformedRecordError]:
+    if isinstance(document, dict) and "Records" in document:
+        records = document["Records"]
+        if not isinstance(records, list):
+            yield MalformedRecordError("Records is not a list", source=source, position=prefix)
+            return
+        for index, record in enumerate(records):
+            yield InputRecord(source, f"{prefix}Records[{index}]", record)
+    elif isinstance(document, list):
+        for index, item in enumerate(document):
+            yield from _records_of(source, f"{prefix}[{index}]", item)
+    else:
+        yield InputRecord(source, prefix.strip() or "document", document)
+
+
+def _json_lines(
+    source: str, first: bytes, second: bytes, stream: IO[bytes]
+) -> Iterator[InputRecord | MalformedRecordError]:
+    def lines() -> Iterator[bytes]:
+        yield first
+        yield second
+        yield from stream
+
+    number = 0
+    try:
+        for number, line in enumerate(lines(), start=1):
+            if not line.strip():
+                continue
+            position = f"line {number}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield MalformedRecordError(
+                    f"not valid JSON: {error.msg}", source=source, position=position
+                )
+                continue
+            except UnicodeDecodeError as error:
+                yield MalformedRecordError(
+                    f"not UTF-8 text ({error.reason})", source=source, position=position
+                )
+                continue
+            yield from _records_of(source, f"{position} ", value)
+    except (EOFError, zlib.error, OSError) as error:
+        yield MalformedRecordError(
+            f"file ends early or is corrupt after line {number} ({error})", source=source
+        )
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
+    with path.open("rb") as raw:
+        if raw.read(2) != _GZIP_MAGIC:
+            raw.seek(0)
+            yield raw
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            yield unzipped  # type: ignore[misc]
+
+
+def _os_reason(error: OSError) -> str:
+    return f"cannot read: {error.strerror or error}"
+
+
+def to_event(record: InputRecord) -> SignInEvent:
+    """Normalize one input record; raise MalformedRecordError or NotSignInEventError."""
+    data = record.data
+    if isinstance(data, dict) and "detail" in data and "detail-type" in data:
+        return parse_eventbridge(data, source=record.source, position=record.position)
+    if isinstance(data, dict) and ("eventSource" in data or "eventID" in data):
+        return parse_record(data, source=record.source, position=record.position)
+    raise MalformedRecordError(
+        "neither an EventBridge event nor a CloudTrail record",
+        source=record.source,
+        position=record.position,
+    )
+
+
+def read_events(
+    paths: Iterable[str | Path],
+) -> Iterator[SignInEvent | MalformedRecordError]:
+    """Sign-in events from the given paths in file order; errors (and skips) as values."""
+    for item in find_files(paths):
+        if isinstance(item, MalformedRecordError):
+            yield item
+            continue
+        for record in read_records(item):
+            if isinstance(record, MalformedRecordError):
+                yield record
+                continue
+            try:
+                yield to_event(record)
+            except MalformedRecordError as error:  # NotSignInEventError included
+                yield error
+
+
+def sort_by_time(
+    events: Iterable[SignInEvent], *, chunk_size: int = 50_000
+) -> Iterator[SignInEvent]:
+    """Events in event-time order (input order among equal times), holding at most
+    ``chunk_size`` events in memory: larger inputs are sorted in runs spilled to temporary files.
+    """
+    run: list[tuple[str, int, SignInEvent]] = []
+    spilled: list[IO[bytes]] = []
+    try:
+        for sequence, event in enumerate(events):
+            run.append((event.time_text, sequence, event))
+            if len(run) >= chunk_size:
+                spilled.append(_spill(run))
+                run = []
+        run.sort(key=_sort_key)
+        if not spilled:
+            for _, _, event in run:
+                yield event
+            return
+        streams = [_unspill(handle) for handle in spilled]
+        for _, _, event in heapq.merge(*streams, iter(run), key=_sort_key):
+            yield event
+    finally:
+        for handle in spilled:
+            handle.close()
+
+
+def _sort_key(item: tuple[str, int, SignInEvent]) -> tuple[str, int]:
+    return item[0], item[1]
+
+
+def _spill(run: list[tuple[str, int, SignInEvent]]) -> IO[bytes]:
+    run.sort(key=_sort_key)
+    handle = tempfile.TemporaryFile(prefix="signin-monitor-sort-")  # noqa: SIM115 (closed by caller)
+    pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+    for item in run:
+        pickler.dump(item)
+        pickler.clear_memo()
+    handle.seek(0)
+    return handle
+
+
+def _unspill(handle: IO[bytes]) -> Iterator[tuple[str, int, SignInEvent]]:
+    unpickler = pickle.Unpickler(handle)  # noqa: S301 (our own temporary file)
+    while True:
+        try:
+            yield unpickler.load()
+        except EOFError:
+            return
+
+
+def is_skip(error: MalformedRecordError) -> bool:
+    """True for well-formed events that simply are not sign-in events."""
+    return isinstance(error, NotSignInEventError)

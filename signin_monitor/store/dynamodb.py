@@ -1,0 +1,518 @@
+"""``DynamoDbStore``: the activity store the Lambda uses, on one DynamoDB table (``schema.py``).
+
+It talks to DynamoDB through the low-level boto3 client (cheaper to import than the resource
+layer), created on first use unless one is passed in. Only ``put_item``, ``update_item`` and
+``query`` are called, so the Lambda's IAM policy needs exactly those three actions (a Terraform
+contract test collects the ``self._client.<method>(...)`` calls of this module).
+
+Round trips per operation:
+
+* ``record``: 1 conditional ``PutItem`` (``attribute_not_exists(pk)``).
+* ``count_failures``: 1 ``Query`` (``Select=COUNT``, consistent); more only past 1 MB of keys.
+* ``claim_alert``: 1 conditional ``PutItem`` returning the old item.
+* ``mark_alert``: 1 conditional ``UpdateItem``.
+* ``history``: ``Query`` only, never ``Scan``: 2 (one per kind) for principal and account,
+  1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
+
+So a delivery costs 1 call for a success without an alert, 2 for a failure, and 2 per alert,
+as design §5 budgets. Throttling and 5xx errors become ``StoreRetryableError`` (the Lambda
+retries the event, which is safe: every write is conditional), anything else ``StoreError``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final, cast
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from ..alerts import Alert
+from ..errors import StoreError, StoreRetryableError
+from ..events import Result, SignInEvent, format_time
+from . import schema
+from .base import ClaimOutcome, ClaimStatus, HistoryQuery
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+__all__ = ["DEFAULT_CLAIM_LEASE_SECONDS", "DynamoDbStore"]
+
+#: How long a pending claim belongs to the delivery that took it (see ``DynamoDbStore``).
+DEFAULT_CLAIM_LEASE_SECONDS: Final = 30.0
+
+_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+_RETRYABLE_CODES: Final = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "LimitExceededException",
+    }
+)
+# Bounds for open-ended history ranges: before any CloudTrail event, and far in the future.
+_EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST: Final = datetime(9999, 1, 1, tzinfo=UTC)
+_ONE_SECOND: Final = timedelta(seconds=1)
+_ONE_DAY: Final = timedelta(days=1)
+_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class DynamoDbStore:
+    """An ``ActivityStore`` on one DynamoDB table laid out as ``schema.TABLE_SCHEMA``.
+
+    Usage::
+
+        store = DynamoDbStore(os.environ["ACTIVITY_TABLE"])
+        if store.record(event, expires_at=expiry):
+            ...
+
+    **Parameters:**
+
+    * **table_name** - the table (``signin-monitor create-table`` or Terraform made it).
+    * **client** - a boto3 DynamoDB client; by default one is created on first use, with short
+      timeouts and 3 attempts, since the Lambda retries the whole event anyway.
+      ``AWS_ENDPOINT_URL_DYNAMODB`` points it at DynamoDB Local or moto.
+    * **consistent_reads** - strongly consistent reads on the table itself (failure counts and
+      principal-and-account history). Leave on: a count must see the failure just recorded.
+    * **clock** - epoch seconds now; the claim lease and open-ended audit ranges read it.
+    * **lease_seconds** - a pending claim younger than this belongs to the delivery posting it,
+      so a concurrent duplicate of the same event is ``SUPPRESSED``; once older it is a
+      ``RETRY``. Shorter than Lambda's one-minute first retry delay (a real retry is never
+      suppressed), longer than a Slack post takes.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        consistent_reads: bool = True,
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = DEFAULT_CLAIM_LEASE_SECONDS,
+    ) -> None:
+        self.table_name = table_name
+        self.consistent_reads = consistent_reads
+        self.lease_seconds = lease_seconds
+        self._clock = clock
+        self._injected_client = client
+        self._client_lock = threading.Lock()
+
+    @property
+    def _client(self) -> DynamoDBClient:
+        """The boto3 client, created once on first use (boto3 import cost only when needed)."""
+        if self._injected_client is None:
+            with self._client_lock:
+                if self._injected_client is None:
+                    self._injected_client = _make_client()
+        return self._injected_client
+
+    def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
+        """Put the event unless its keys exist: a repeated delivery is stored, and counted, once."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=_item_from_event(event, expires_at),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _error_code(error) == _CONDITION_FAILED:
+                return False
+            raise _store_error("record", error) from error
+        except BotoCoreError as error:
+            raise _store_error("record", error) from error
+        return True
+
+    def count_failures(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> int:
+        """Count the principal's FAILURE keys in ``(after, until]`` with one key-range query.
+
+        ``Select=COUNT`` returns no items; DynamoDB still stops at 1 MB of keys read, so the
+        loop only runs again for bursts of thousands of failures.
+        """
+        low, high = schema.kind_range(schema.KIND_FAILURE, format_time(after), format_time(until))
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": schema.activity_pk(account_id, principal)},
+                ":lo": {"S": low},
+                ":hi": {"S": high},
+            },
+            "Select": "COUNT",
+            "ConsistentRead": self.consistent_reads,
+        }
+        total = 0
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error("count_failures", error) from error
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return total
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_alert(self, alert: Alert) -> ClaimOutcome:
+        """Take the alert's claim with one conditional put, and tell CLAIMED from RETRY.
+
+        The put succeeds when no claim exists; when the claim is this event's, still pending,
+        and older than the lease (a retry after a failed post); or, for windowed alerts, when
+        another event's claim is at or before ``event_time - window``. The old item it returns
+        says which: this event's claim means RETRY, anything else CLAIMED. A failed condition
+        means SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
+        lease, so concurrent retries still post once.
+        """
+        event = alert.event
+        now = self._clock()
+        condition = (
+            "attribute_not_exists(pk)"
+            " OR (event_id = :eid AND #status = :pending AND claimed_at <= :lease_end)"
+        )
+        values: Item = {
+            ":eid": {"S": event.event_id},
+            ":pending": {"S": ClaimStatus.PENDING.value},
+            ":lease_end": {"N": _number(now - self.lease_seconds)},
+        }
+        if alert.window is not None:
+            condition += " OR (event_id <> :eid AND event_time <= :cutoff)"
+            values[":cutoff"] = {"S": format_time(event.event_time - alert.window)}
+        try:
+            response = self._client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": schema.alert_pk(*alert.claim_key)},
+                    "sk": {"S": schema.ALERT_SK},
+                    "rule_id": {"S": alert.rule_id},
+                    "event_id": {"S": event.event_id},
+                    "event_time": {"S": event.time_text},
+                    "status": {"S": ClaimStatus.PENDING.value},
+                    "claimed_at": {"N": _number(now)},
+                },
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if _error_code(error) == _CONDITION_FAILED:
+                return ClaimOutcome.SUPPRESSED
+            raise _store_error("claim_alert", error) from error
+        except BotoCoreError as error:
+            raise _store_error("claim_alert", error) from error
+        old = response.get("Attributes", {})
+        if old.get("event_id", {}).get("S") == event.event_id:
+            return ClaimOutcome.RETRY
+        return ClaimOutcome.CLAIMED
+
+    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+        """Set the claim's status if it is still this event's (a newer alert may own it now)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": schema.alert_pk(*alert.claim_key)},
+                    "sk": {"S": schema.ALERT_SK},
+                },
+                UpdateExpression="SET #status = :status",
+                ConditionExpression="event_id = :eid",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": status.value},
+                    ":eid": {"S": alert.event.event_id},
+                },
+            )
+        except ClientError as error:
+            if _error_code(error) != _CONDITION_FAILED:
+                raise _store_error("mark_alert", error) from error
+        except BotoCoreError as error:
+            raise _store_error("mark_alert", error) from error
+
+    def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
+        """Matching events, oldest first (by event time, then id), expired ones left out.
+
+        Every read is a ``Query``: principal and account read the principal's partition (both
+        kinds, merged); principal alone, or source IP, read their index; an account alone reads
+        the by-account-day index one UTC day at a time, so it needs ``since`` (an unbounded
+        account audit would be a table scan) and ends at ``until`` or now. Other filters go in
+        a ``FilterExpression``. The query is checked here, before the first event is read.
+        """
+        if query.principal is None and query.account_id is None and query.source_ip is None:
+            raise ValueError("a history query needs a principal, an account or a source IP")
+        if query.principal is None and query.source_ip is None and query.since is None:
+            raise ValueError(
+                "a history query by account alone needs a start time (--since): "
+                "it reads the account's events one day at a time"
+            )
+        return self._history(query)
+
+    def close(self) -> None:
+        """Nothing to release: boto3 clients hold no connection worth closing explicitly."""
+
+    def _history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
+        start = _EARLIEST if query.since is None else _whole_second(query.since)
+        # Exclusive end: the first second after ``until`` (event times are whole seconds).
+        end = _LATEST if query.until is None else _whole_second(query.until) + _ONE_SECOND
+        if start >= end:
+            return
+        start_text, end_text = format_time(start), format_time(end)
+        # An empty event id sorts before every real one: "<start>#" is inclusive of all ids at
+        # the start second, and "<end>#" (inclusive bound) matches no item.
+        time_low = schema.time_sort_key(start_text, "")
+        time_high = schema.time_sort_key(end_text, "")
+        if query.principal is not None and query.account_id is not None:
+            filters = _Filters(query, keyed={"principal", "account_id"})
+            pk = schema.activity_pk(query.account_id, query.principal)
+            kinds = [
+                self._query_items(
+                    "pk = :key AND sk BETWEEN :lo AND :hi",
+                    {
+                        ":key": {"S": pk},
+                        ":lo": {"S": schema.activity_sk(kind, start_text, "")},
+                        ":hi": {"S": schema.activity_sk(kind, end_text, "")},
+                    },
+                    filters,
+                    index=None,
+                )
+                for kind in schema.KINDS
+            ]
+            items: Iterator[Item] = heapq.merge(*kinds, key=_order)
+        elif query.principal is not None:
+            items = self._query_index(
+                schema.BY_PRINCIPAL,
+                "principal_key",
+                schema.principal_key(query.principal),
+                (time_low, time_high),
+                _Filters(query, keyed={"principal"}),
+            )
+        elif query.source_ip is not None:
+            items = self._query_index(
+                schema.BY_SOURCE_IP,
+                "source_ip_key",
+                schema.source_ip_key(query.source_ip),
+                (time_low, time_high),
+                _Filters(query, keyed={"source_ip"}),
+            )
+        else:
+            items = self._account_days(
+                cast(str, query.account_id), start, end, (time_low, time_high), query
+            )
+        for item in items:
+            yield _event_from_item(item)
+
+    def _account_days(
+        self,
+        account_id: str,
+        start: datetime,
+        end: datetime,
+        time_range: tuple[str, str],
+        query: HistoryQuery,
+    ) -> Iterator[Item]:
+        """One by-account-day query per UTC day from ``start`` to ``end`` (or now), in order."""
+        if query.until is None:
+            end = min(end, datetime.fromtimestamp(self._clock(), UTC) + _ONE_SECOND)
+        filters = _Filters(query, keyed={"account_id"})
+        day = start.replace(hour=0, minute=0, second=0)
+        while day < end:
+            yield from self._query_index(
+                schema.BY_ACCOUNT_DAY,
+                "account_day",
+                schema.account_day_key(account_id, format_time(day)),
+                time_range,
+                filters,
+            )
+            day += _ONE_DAY
+
+    def _query_index(
+        self,
+        index: str,
+        hash_attribute: str,
+        hash_value: str,
+        time_range: tuple[str, str],
+        filters: _Filters,
+    ) -> Iterator[Item]:
+        """Items of one index partition within the ``time_sk`` range, in key order."""
+        return self._query_items(
+            f"{hash_attribute} = :key AND time_sk BETWEEN :lo AND :hi",
+            {
+                ":key": {"S": hash_value},
+                ":lo": {"S": time_range[0]},
+                ":hi": {"S": time_range[1]},
+            },
+            filters,
+            index=index,
+        )
+
+    def _query_items(
+        self, key_condition: str, values: Item, filters: _Filters, *, index: str | None
+    ) -> Iterator[Item]:
+        """Every item of one key-condition query, following ``LastEvaluatedKey``."""
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": {**values, **filters.values},
+        }
+        if filters.expression:
+            request["FilterExpression"] = filters.expression
+        if index is None:
+            request["ConsistentRead"] = self.consistent_reads
+        else:
+            request["IndexName"] = index
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error("history", error) from error
+            yield from page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class _Filters:
+    """The query's conditions the key does not cover, as a ``FilterExpression``."""
+
+    def __init__(self, query: HistoryQuery, *, keyed: set[str]) -> None:
+        parts: list[str] = []
+        self.values: Item = {}
+        for attribute, value in (
+            ("principal", query.principal),
+            ("account_id", query.account_id),
+            ("source_ip", query.source_ip),
+        ):
+            if value is not None and attribute not in keyed:
+                parts.append(f"{attribute} = :f_{attribute}")
+                self.values[f":f_{attribute}"] = {"S": value}
+        if query.now_epoch is not None:
+            # TTL deletes expired items late: leave them out explicitly.
+            ttl = schema.TTL_ATTRIBUTE
+            parts.append(f"(attribute_not_exists({ttl}) OR {ttl} > :f_now)")
+            self.values[":f_now"] = {"N": str(query.now_epoch)}
+        self.expression = " AND ".join(parts)
+
+
+def _make_client() -> DynamoDBClient:
+    """A client with modest retries and short timeouts: the Lambda retries the event itself."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=5,
+    )
+    try:
+        return boto3.client("dynamodb", config=config)
+    except BotoCoreError as error:
+        raise StoreError(f"cannot create the DynamoDB client: {error}") from error
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _store_error(operation: str, error: ClientError | BotoCoreError) -> StoreError:
+    """The store error for a failed call: retryable for throttling, 5xx and network errors."""
+    if isinstance(error, ClientError):
+        code = _error_code(error)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = f"DynamoDB {operation} failed: {code or 'unknown error'}"
+        if code in _RETRYABLE_CODES or status >= 500:
+            return StoreRetryableError(message)
+        return StoreError(message)
+    message = f"DynamoDB {operation} failed: {type(error).__name__}: {error}"
+    if isinstance(error, BotoConnectionError | HTTPClientError):
+        return StoreRetryableError(message)
+    return StoreError(message)
+
+
+def _number(value: float) -> str:
+    """Epoch seconds as a DynamoDB number, to the millisecond."""
+    return f"{value:.3f}"
+
+
+def _whole_second(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _order(item: Item) -> tuple[str, str]:
+    return item["event_time"]["S"], item["event_id"]["S"]
+
+
+def _item_from_event(event: SignInEvent, expires_at: int | None) -> Item:
+    """The activity item: keys, index keys, every normalized field and the raw record."""
+    kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
+    time_text = event.time_text
+    item: Item = {
+        "pk": {"S": schema.activity_pk(event.account_id, event.principal)},
+        "sk": {"S": schema.activity_sk(kind, time_text, event.event_id)},
+        "account_day": {"S": schema.account_day_key(event.account_id, time_text)},
+        "source_ip_key": {"S": schema.source_ip_key(event.source_ip)},
+        "principal_key": {"S": schema.principal_key(event.principal)},
+        "time_sk": {"S": schema.time_sort_key(time_text, event.event_id)},
+        "raw": {"S": event.raw_json()},
+    }
+    texts: dict[str, str | None] = {
+        "event_id": event.event_id,
+        "event_time": time_text,
+        "event_name": event.event_name,
+        "account_id": event.account_id,
+        "principal": event.principal,
+        "identity_type": event.identity_type,
+        "user_name": event.user_name,
+        "arn": event.arn,
+        "result": event.result,
+        "source_ip": event.source_ip,
+        "user_agent": event.user_agent,
+        "region": event.region,
+        "error_message": event.error_message,
+    }
+    for name, value in texts.items():
+        if value is not None:
+            item[name] = {"S": value}
+    if event.mfa_used is not None:
+        item["mfa_used"] = {"BOOL": event.mfa_used}
+    if expires_at is not None:
+        item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+    return item
+
+
+def _event_from_item(item: Item) -> SignInEvent:
+    """The ``SignInEvent`` an activity item was written from (absent attributes were None)."""
+
+    def text(name: str) -> str:
+        return item[name]["S"]
+
+    def optional(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
+    mfa = item.get("mfa_used")
+    return SignInEvent(
+        event_id=text("event_id"),
+        event_time=datetime.strptime(text("event_time"), _TIME_FORMAT).replace(tzinfo=UTC),
+        event_name=text("event_name"),
+        account_id=text("account_id"),
+        principal=text("principal"),
+        identity_type=text("identity_type"),
+        user_name=optional("user_name"),
+        arn=optional("arn"),
+        result=cast("Result | None", optional("result")),
+        mfa_used=None if mfa is None else mfa["BOOL"],
+        source_ip=text("source_ip"),
+        user_agent=text("user_agent"),
+        region=text("region"),
+        error_message=optional("error_message"),
+        raw=json.loads(text("raw")),
+    )
