@@ -1,0 +1,38 @@
+provider "aws" {
+  region = var.region
+}
+
+module "signin_monitor" {
+  source = "../.."
+
+  name_prefix = "signin-monitor-prod"
+  regions     = ["us-east-1", "us-east-2", "eu-north-1", "ap-southeast-2", "eu-central-1"]
+
+  failed_signin_threshold      = 5
+  failed_signin_window_minutes = 30
+  retention_days               = 730
+  log_level                    = "INFO"
+  alert_rules                  = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"]
+
+  slack_webhook_url         = var.slack_webhook_url
+  slack_webhook_url_version = var.slack_webhook_url_version
+
+  create_trail                  = var.create_trail
+  cloudtrail_log_retention_days = 400
+  cloudtrail_access_log_bucket  = var.access_log_bucket
+
+  lambda_zip_path                  = var.lambda_zip_path
+  lambda_memory_size               = 256
+  lambda_timeout                   = 30
+  lambda_maximum_retry_attempts    = 2
+  lambda_maximum_event_age_seconds = 3600
+  reserved_concurrency             = var.reserved_concurrency
+
+  log_retention_days  = 400
+  alarm_sns_topic_arn = var.alarm_sns_topic_arn
+
+  tags = {
+    project     = "signin-monitor"
+    environment = "prod"
+  }
+}

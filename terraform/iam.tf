@@ -1,0 +1,146 @@
+# Least privilege for the Lambda and for the forwarding rules.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssume"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${var.name_prefix}-lambda"
+  description        = "Execution role of the ${local.function_name} Lambda."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "${var.name_prefix}-lambda"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+data "aws_iam_policy_document" "lambda" {
+  # Exactly the DynamoDB calls the Lambda's code makes (tests/terraform collects them from
+  # signin_monitor/ and compares): no Scan, no DeleteItem, no table administration.
+  statement {
+    sid       = "ActivityTable"
+    effect    = "Allow"
+    actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]
+  }
+
+  statement {
+    sid       = "SlackWebhookParameter"
+    effect    = "Allow"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.slack_webhook_url.arn]
+  }
+
+  # GetParameter(WithDecryption) on the SecureString.
+  statement {
+    sid       = "KeyViaSsm"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [local.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.home_region}.${local.dns_suffix}"]
+    }
+  }
+
+  # DynamoDB (table encrypted with the key) and SQS (the DLQ) use the key on the role's behalf. The
+  # services hold grants for their background work; the caller still needs these through the service.
+  statement {
+    sid       = "KeyViaDynamoDbAndSqs"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [local.kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.home_region}.${local.dns_suffix}", "sqs.${local.home_region}.${local.dns_suffix}"]
+    }
+  }
+
+  # The log group is created by Terraform, so no logs:CreateLogGroup.
+  statement {
+    sid       = "LogEvents"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions: AWS
+  # requires Resource "*" (the AWSXRayDaemonWriteAccess managed policy does the same).
+  statement {
+    sid       = "XRayTraces"
+    effect    = "Allow"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+# The forwarding rules in every region put events on the central bus with this role.
+data "aws_iam_policy_document" "forwarder_assume" {
+  statement {
+    sid     = "EventBridgeForwardingRules"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [for rule in aws_cloudwatch_event_rule.forward : rule.arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "forwarder" {
+  name               = "${var.name_prefix}-forwarder"
+  description        = "Lets the ${var.name_prefix} forwarding rules put sign-in events on the central bus."
+  assume_role_policy = data.aws_iam_policy_document.forwarder_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "forwarder" {
+  name   = "${var.name_prefix}-put-central-bus"
+  role   = aws_iam_role.forwarder.id
+  policy = data.aws_iam_policy_document.forwarder.json
+}
+
+data "aws_iam_policy_document" "forwarder" {
+  statement {
+    sid       = "PutEventsOnCentralBus"
+    effect    = "Allow"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+  }
+}

@@ -1,0 +1,228 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name (function, table, bus, bucket, queue, roles, parameter). Lower-case letters, digits and hyphens, 3-30 characters."
+  type        = string
+  default     = "signin-monitor"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,28}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix: 3-30 characters of a-z, 0-9 and -, starting with a letter and not ending with -."
+  }
+}
+
+variable "regions" {
+  description = "Regions whose default event bus forwards sign-in events to the central bus. Console sign-ins are recorded in us-east-1 (root and most IAM users), us-east-2, eu-north-1, ap-southeast-2 or the region of a regional sign-in endpoint. The home region (the provider's) is always added."
+  type        = list(string)
+  default     = ["us-east-1", "us-east-2", "eu-north-1", "ap-southeast-2"]
+
+  validation {
+    condition     = alltrue([for region in var.regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))])
+    error_message = "regions: each entry must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "failed_signin_threshold" {
+  description = "FAILED_SIGNIN_THRESHOLD: alert when a principal's failed sign-ins in the window are more than this. Whole number, 1-1000."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = floor(var.failed_signin_threshold) == var.failed_signin_threshold && var.failed_signin_threshold >= 1 && var.failed_signin_threshold <= 1000
+    error_message = "failed_signin_threshold: a whole number from 1 to 1000."
+  }
+}
+
+variable "failed_signin_window_minutes" {
+  description = "FAILED_SIGNIN_WINDOW_MINUTES: the window for counting failures and for alert de-duplication, in minutes. Whole number, 1-10080."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = floor(var.failed_signin_window_minutes) == var.failed_signin_window_minutes && var.failed_signin_window_minutes >= 1 && var.failed_signin_window_minutes <= 10080
+    error_message = "failed_signin_window_minutes: a whole number from 1 to 10080."
+  }
+}
+
+variable "retention_days" {
+  description = "RETENTION_DAYS: days to keep each stored sign-in after its event time (DynamoDB TTL); 0 keeps them forever. Whole number, 0-36500, and at least the failure window."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = floor(var.retention_days) == var.retention_days && var.retention_days >= 0 && var.retention_days <= 36500
+    error_message = "retention_days: a whole number from 0 to 36500 (0 keeps events forever)."
+  }
+
+  validation {
+    condition     = var.retention_days == 0 || var.retention_days * 1440 >= var.failed_signin_window_minutes
+    error_message = "retention_days: 0 (forever) or enough days to cover failed_signin_window_minutes."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the Lambda: DEBUG, INFO, WARNING or ERROR. DEBUG logs raw events."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level: one of DEBUG, INFO, WARNING, ERROR."
+  }
+}
+
+variable "alert_rules" {
+  description = "ALERT_RULES: the rule ids to run. Valid values: root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins. Every sign-in event is stored whichever rules run."
+  type        = list(string)
+  default     = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"]
+
+  validation {
+    condition     = length(var.alert_rules) > 0 && alltrue([for rule in var.alert_rules : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"], rule)])
+    error_message = "alert_rules: a non-empty list of root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins."
+  }
+}
+
+variable "slack_webhook_url" {
+  description = "Slack incoming webhook URL. Written to an SSM SecureString as a write-only value: it never lands in plan or state. Change it together with slack_webhook_url_version."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = can(regex("^https://[^/\\s]+/\\S*$", var.slack_webhook_url))
+    error_message = "slack_webhook_url: an https:// webhook URL."
+  }
+}
+
+variable "slack_webhook_url_version" {
+  description = "Version of slack_webhook_url. Terraform cannot see a write-only value, so bump this number to write a new URL (rotation)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = floor(var.slack_webhook_url_version) == var.slack_webhook_url_version && var.slack_webhook_url_version >= 1
+    error_message = "slack_webhook_url_version: a whole number of at least 1."
+  }
+}
+
+variable "create_trail" {
+  description = "Create a multi-region CloudTrail trail and its S3 bucket. Set false when the account already has a trail recording management events in every region (an organization trail counts): EventBridge receives the sign-in events from any trail."
+  type        = bool
+  default     = true
+}
+
+variable "cloudtrail_log_retention_days" {
+  description = "Days to keep CloudTrail log files in the trail bucket (S3 lifecycle expiration); 0 keeps them forever. Only with create_trail."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = floor(var.cloudtrail_log_retention_days) == var.cloudtrail_log_retention_days && var.cloudtrail_log_retention_days >= 0
+    error_message = "cloudtrail_log_retention_days: a whole number of at least 0 (0 keeps log files forever)."
+  }
+}
+
+variable "cloudtrail_access_log_bucket" {
+  description = "Name of an existing S3 bucket that receives server access logs of the trail bucket (CIS 3.6). null turns access logging off."
+  type        = string
+  default     = null
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the Lambda deployment package built by the project's deterministic build. null means dist/lambda.zip at the repository root."
+  type        = string
+  default     = null
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the Lambda in MB (128-10240). CPU grows with memory; 256 keeps cold starts short."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = floor(var.lambda_memory_size) == var.lambda_memory_size && var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "lambda_memory_size: a whole number from 128 to 10240."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Lambda timeout in seconds (1-900). Covers the DynamoDB round trips and Slack posts with their retries."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = floor(var.lambda_timeout) == var.lambda_timeout && var.lambda_timeout >= 1 && var.lambda_timeout <= 900
+    error_message = "lambda_timeout: a whole number from 1 to 900."
+  }
+}
+
+variable "lambda_maximum_retry_attempts" {
+  description = "Times Lambda retries a failed asynchronous invocation (0-2) before the event goes to the dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.lambda_maximum_retry_attempts)
+    error_message = "lambda_maximum_retry_attempts: 0, 1 or 2."
+  }
+}
+
+variable "lambda_maximum_event_age_seconds" {
+  description = "Oldest an event may get in Lambda's asynchronous queue before it goes to the dead-letter queue, in seconds (60-21600)."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = floor(var.lambda_maximum_event_age_seconds) == var.lambda_maximum_event_age_seconds && var.lambda_maximum_event_age_seconds >= 60 && var.lambda_maximum_event_age_seconds <= 21600
+    error_message = "lambda_maximum_event_age_seconds: a whole number from 60 to 21600."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the Lambda. null leaves it unreserved: new accounts (concurrency quota 10) cannot reserve any."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null || try(floor(var.reserved_concurrency) == var.reserved_concurrency && var.reserved_concurrency >= 0, false)
+    error_message = "reserved_concurrency: null or a whole number of at least 0 (0 stops the function)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda's CloudWatch log group in days; one of the values CloudWatch Logs accepts (0 = never expire)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days: one of 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "alarm_sns_topic_arn" {
+  description = "ARN of an SNS topic in the home region notified when an alarm (Lambda errors, messages in the dead-letter queue) changes state. null: alarms without actions."
+  type        = string
+  default     = null
+}
+
+variable "create_kms_key" {
+  description = "Create a customer managed KMS key (with rotation) for the trail, bucket, table, queue, parameter, log group and Lambda environment. Set false and pass kms_key_arn to use an existing key."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "ARN of an existing KMS key, used when create_kms_key is false. Its key policy must allow what kms.tf allows (see README)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_kms_key ? var.kms_key_arn == null : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn: a KMS key ARN when create_kms_key is false, and null when it is true."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
