@@ -32,7 +32,8 @@ from .store import ActivityStore, HistoryQuery
 __all__ = ["ExitStatus", "main"]
 
 DEFAULT_DB = "signin-monitor.db"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0/C1 controls, line separators and bidirectional overrides (which can disguise text).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
 
 
@@ -142,13 +143,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
-        if args.command == "replay":
-            settings = settings.with_overrides(
-                threshold=args.threshold, window_minutes=args.window_minutes
-            )
     except ConfigError as error:
         _error(str(error))
         return ExitStatus.USAGE
+    if args.command == "replay":
+        try:
+            settings = settings.with_overrides(
+                threshold=args.threshold, window_minutes=args.window_minutes
+            )
+        except ConfigError as error:
+            option = {
+                "FAILED_SIGNIN_THRESHOLD": "--threshold",
+                "FAILED_SIGNIN_WINDOW_MINUTES": "--window-minutes",
+            }.get(error.variable, error.variable)
+            _error(f"{option} {error.value}: expected {error.accepted}")
+            return ExitStatus.USAGE
+        missing = [path for path in args.paths if not os.path.exists(path)]
+        if missing:
+            _error("no such file or folder: " + ", ".join(_safe(path) for path in missing))
+            return ExitStatus.USAGE
     commands: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "replay": _replay,
         "history": _history,
@@ -248,7 +261,7 @@ def _print_alert(
             "event_time": event.time_text,
             "slack": payload,
         }
-        print(json.dumps(line, ensure_ascii=False), flush=True)
+        print(json.dumps(line), flush=True)
         return
     mfa = {True: "yes", False: "no", None: "unknown"}[event.mfa_used]
     print(
@@ -282,7 +295,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     if args.json:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json.dumps(row))
     else:
         _print_table(rows)
     print(f"{len(rows):,} events", file=sys.stderr)
@@ -410,8 +423,8 @@ def _time_argument(text: str) -> datetime:
 
 
 def _safe(text: str) -> str:
-    """Terminal-safe: control characters (escape sequences included) shown as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Terminal-safe: control characters (escape sequences included) shown as ``\\uNNNN``."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _error(message: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedRecordError, NotSignInEventError
 
@@ -74,6 +74,14 @@ class CloudTrailRecord(BaseModel):
     additional_event_data: dict[str, Any] | None = Field(default=None, alias="additionalEventData")
     service_event_details: dict[str, Any] | None = Field(default=None, alias="serviceEventDetails")
     error_message: str | None = Field(default=None, alias="errorMessage")
+
+    @field_validator("event_time", mode="before")
+    @classmethod
+    def _time_is_text(cls, value: object) -> object:
+        """CloudTrail writes ISO 8601 text; a bare number would silently mean 1970."""
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 time string")
+        return value
 
 
 class EventBridgeEnvelope(BaseModel):
@@ -228,7 +236,7 @@ def _principal(identity: UserIdentity, source_ip: str) -> str:
                 break
     if not name:
         name = identity.principal_id or "unknown"
-    return _bounded(_clean(name))
+    return _bounded(name)
 
 
 def _result(record: CloudTrailRecord) -> Result | None:
@@ -263,10 +271,11 @@ def _clean_optional(text: str | None) -> str | None:
 
 
 def _bounded(principal: str) -> str:
+    """Long names keep a readable prefix and a digest of the whole name, so they stay distinct."""
     if len(principal) <= _MAX_PRINCIPAL:
-        return principal
-    digest = hashlib.sha256(principal.encode()).hexdigest()[:16]
-    return f"{principal[: _MAX_PRINCIPAL - 18]}~{digest}"
+        return _clean(principal)
+    digest = hashlib.sha256(principal.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{_clean(principal[: _MAX_PRINCIPAL - 18])}~{digest}"
 
 
 def _clip(text: str, limit: int = 80) -> str:

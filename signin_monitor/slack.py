@@ -36,7 +36,8 @@ FIELD_LIMIT: Final = 2000
 TEXT_LIMIT: Final = 3000
 USER_AGENT_LIMIT: Final = 200
 VALUE_LIMIT: Final = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Controls, line separators and bidirectional overrides (which can make text read backwards).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _EMOJI: Final = {Severity.CRITICAL: ":rotating_light:", Severity.HIGH: ":warning:"}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import heapq
+import itertools
 import json
 import pickle
 import tempfile
@@ -26,6 +27,7 @@ from .events import SignInEvent, parse_eventbridge, parse_record
 __all__ = ["InputRecord", "find_files", "read_events", "read_records", "sort_by_time"]
 
 _FOLDER_SUFFIXES: Final = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+_JSON_LINES_SUFFIXES: Final = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 
 
@@ -58,21 +60,25 @@ def find_files(paths: Iterable[str | Path]) -> Iterator[Path | MalformedRecordEr
 
 
 def read_records(path: Path) -> Iterator[InputRecord | MalformedRecordError]:
-    """Every record in one file, or errors saying which part could not be read."""
+    """Every record in one file, or errors saying which part could not be read.
+
+    ``.jsonl``/``.ndjson`` files are JSON Lines by name; any other file is JSON Lines when its
+    first two non-blank lines each parse on their own, else one JSON document.
+    """
     source = str(path)
     try:
         with _open(path) as stream:
-            first = stream.readline()
-            rest = stream.readline()
-            while rest and not rest.strip():
-                rest = stream.readline()
-            if not first.strip() and not rest:
+            if path.name.lower().endswith(_JSON_LINES_SUFFIXES):
+                yield from _json_lines(source, stream)
+                return
+            head, nonblank = _peek(stream, 2)
+            if not nonblank:
                 yield MalformedRecordError("empty file", source=source)
                 return
-            if rest and _parses(first):
-                yield from _json_lines(source, first, rest, stream)
+            if len(nonblank) == 2 and _parses(nonblank[0]):
+                yield from _json_lines(source, itertools.chain(head, stream))
                 return
-            text = first + rest + stream.read()
+            text = b"".join(head) + stream.read()
     except OSError as error:
         yield MalformedRecordError(_os_reason(error), source=source)
         return
@@ -82,6 +88,10 @@ def read_records(path: Path) -> Iterator[InputRecord | MalformedRecordError]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
+        if error.lineno == 1 and len(nonblank) == 2 and _parses(nonblank[1]):
+            # JSON Lines whose first line is broken: report that line, keep the others.
+            yield from _json_lines(source, iter(text.splitlines(keepends=True)))
+            return
         yield MalformedRecordError(
             f"not valid JSON: {error.msg}",
             source=source,
@@ -89,9 +99,25 @@ def read_records(path: Path) -> Iterator[InputRecord | MalformedRecordError]:
         )
         return
     except UnicodeDecodeError as error:
-        yield MalformedRecordError(f"not UTF-8 text ({error.reason})", source=source)
+        yield MalformedRecordError(
+            f"not UTF-8 text ({error.reason})", source=source, position=f"byte {error.start}"
+        )
         return
     yield from _records_of(source, "", document)
+
+
+def _peek(stream: IO[bytes], count: int) -> tuple[list[bytes], list[bytes]]:
+    """Read lines up to and including the ``count``-th non-blank one: (all read, non-blank)."""
+    head: list[bytes] = []
+    nonblank: list[bytes] = []
+    while len(nonblank) < count:
+        line = stream.readline()
+        if not line:
+            break
+        head.append(line)
+        if line.strip():
+            nonblank.append(line)
+    return head, nonblank
 
 
 def _records_of(
@@ -112,18 +138,15 @@ def _records_of(
 
 
 def _json_lines(
-    source: str, first: bytes, second: bytes, stream: IO[bytes]
+    source: str, lines: Iterable[bytes]
 ) -> Iterator[InputRecord | MalformedRecordError]:
-    def lines() -> Iterator[bytes]:
-        yield first
-        yield second
-        yield from stream
-
     number = 0
+    seen = False
     try:
-        for number, line in enumerate(lines(), start=1):
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            seen = True
             position = f"line {number}"
             try:
                 value = json.loads(line)
@@ -142,6 +165,9 @@ def _json_lines(
         yield MalformedRecordError(
             f"file ends early or is corrupt after line {number} ({error})", source=source
         )
+        return
+    if not seen:
+        yield MalformedRecordError("empty file", source=source)
 
 
 def _parses(line: bytes) -> bool:
@@ -235,19 +261,17 @@ def _sort_key(item: tuple[str, int, SignInEvent]) -> tuple[str, int]:
 def _spill(run: list[tuple[str, int, SignInEvent]]) -> IO[bytes]:
     run.sort(key=_sort_key)
     handle = tempfile.TemporaryFile(prefix="signin-monitor-sort-")  # noqa: SIM115 (closed by caller)
-    pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
     for item in run:
-        pickler.dump(item)
-        pickler.clear_memo()
+        # One pickle per item, read back one by one: a shared memo would cross-link items.
+        pickle.dump(item, handle, protocol=pickle.HIGHEST_PROTOCOL)
     handle.seek(0)
     return handle
 
 
 def _unspill(handle: IO[bytes]) -> Iterator[tuple[str, int, SignInEvent]]:
-    unpickler = pickle.Unpickler(handle)  # noqa: S301 (our own temporary file)
     while True:
         try:
-            yield unpickler.load()
+            yield pickle.load(handle)  # noqa: S301 (our own temporary file)
         except EOFError:
             return
 

@@ -11,7 +11,17 @@ from typing import Protocol
 from ..alerts import Alert
 from ..events import SignInEvent
 
-__all__ = ["ActivityStore", "ClaimOutcome", "ClaimStatus", "HistoryQuery"]
+__all__ = [
+    "DEFAULT_CLAIM_LEASE_SECONDS",
+    "ActivityStore",
+    "ClaimOutcome",
+    "ClaimStatus",
+    "HistoryQuery",
+]
+
+#: How long a pending claim belongs to the delivery that took it. Shorter than Lambda's first
+#: asynchronous retry delay (one minute), so a retry after a crash is never suppressed.
+DEFAULT_CLAIM_LEASE_SECONDS = 30.0
 
 
 class ClaimStatus(StrEnum):
@@ -27,7 +37,8 @@ class ClaimOutcome(StrEnum):
 
     #: No claim covered this alert: it is now ours, pending. Post it.
     CLAIMED = "claimed"
-    #: This same alert was claimed before and is still pending (an earlier post failed). Post it.
+    #: This same alert was claimed before and is still pending, and its lease has expired or was
+    #: released (an earlier post failed). Post it.
     RETRY = "retry"
     #: Already sent or failed for good, or another alert covers the window. Do not post.
     SUPPRESSED = "suppressed"
@@ -70,14 +81,20 @@ class ActivityStore(Protocol):
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """Atomically take the right to post ``alert`` (see ``ClaimOutcome``).
 
-        Succeeds when no claim exists for (rule, scope); when the claim is this same event's and
-        still pending; or, for windowed alerts, when the last claim's event time is at or before
-        ``alert.event.event_time - alert.window``.
+        Succeeds when no claim exists for (rule, scope); when the claim is this same event's,
+        still pending, and its lease (``DEFAULT_CLAIM_LEASE_SECONDS`` from when it was taken) has
+        run out or was released; or, for windowed alerts, when the last claim's event time is at
+        or before ``alert.event.event_time - alert.window``. Within the lease a same-event claim
+        is SUPPRESSED: another delivery of the event is posting it right now.
         """
         ...
 
     def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
-        """Record how the post of a claimed alert ended."""
+        """Record how the post of a claimed alert ended.
+
+        ``PENDING`` releases the lease: the post failed transiently and the next delivery of
+        the event may retry at once.
+        """
         ...
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:

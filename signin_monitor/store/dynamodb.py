@@ -36,7 +36,7 @@ from ..alerts import Alert
 from ..errors import StoreError, StoreRetryableError
 from ..events import Result, SignInEvent, format_time
 from . import schema
-from .base import ClaimOutcome, ClaimStatus, HistoryQuery
+from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -44,10 +44,7 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
-__all__ = ["DEFAULT_CLAIM_LEASE_SECONDS", "DynamoDbStore"]
-
-#: How long a pending claim belongs to the delivery that took it (see ``DynamoDbStore``).
-DEFAULT_CLAIM_LEASE_SECONDS: Final = 30.0
+__all__ = ["DynamoDbStore"]
 
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 _RETRYABLE_CODES: Final = frozenset(
@@ -106,17 +103,17 @@ class DynamoDbStore:
         self.consistent_reads = consistent_reads
         self.lease_seconds = lease_seconds
         self._clock = clock
-        self._injected_client = client
+        self._boto_client = client
         self._client_lock = threading.Lock()
 
     @property
     def _client(self) -> DynamoDBClient:
         """The boto3 client, created once on first use (boto3 import cost only when needed)."""
-        if self._injected_client is None:
+        if self._boto_client is None:
             with self._client_lock:
-                if self._injected_client is None:
-                    self._injected_client = _make_client()
-        return self._injected_client
+                if self._boto_client is None:
+                    self._boto_client = _make_client()
+        return self._boto_client
 
     def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
         """Put the event unless its keys exist: a repeated delivery is stored, and counted, once."""
@@ -218,7 +215,15 @@ class DynamoDbStore:
         return ClaimOutcome.CLAIMED
 
     def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
-        """Set the claim's status if it is still this event's (a newer alert may own it now)."""
+        """Set the claim's status if it is still this event's (a newer alert may own it now).
+
+        ``PENDING`` also releases the lease, so the retry of a failed post need not wait.
+        """
+        update = "SET #status = :status"
+        values: Item = {":status": {"S": status.value}, ":eid": {"S": alert.event.event_id}}
+        if status is ClaimStatus.PENDING:
+            update += ", claimed_at = :released"
+            values[":released"] = {"N": "0"}
         try:
             self._client.update_item(
                 TableName=self.table_name,
@@ -226,13 +231,10 @@ class DynamoDbStore:
                     "pk": {"S": schema.alert_pk(*alert.claim_key)},
                     "sk": {"S": schema.ALERT_SK},
                 },
-                UpdateExpression="SET #status = :status",
+                UpdateExpression=update,
                 ConditionExpression="event_id = :eid",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":status": {"S": status.value},
-                    ":eid": {"S": alert.event.event_id},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if _error_code(error) != _CONDITION_FAILED:
@@ -409,7 +411,7 @@ def _make_client() -> DynamoDBClient:
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": 3},
         connect_timeout=3,
         read_timeout=5,
     )

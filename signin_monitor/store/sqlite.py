@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from ..alerts import Alert
 from ..errors import StoreError
 from ..events import SignInEvent, format_time
 from . import schema
-from .base import ClaimOutcome, ClaimStatus, HistoryQuery
+from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
 
 __all__ = ["SqliteStore"]
 
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS alert_claims (
     rule_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
     event_time TEXT NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    claimed_at REAL NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -73,10 +75,22 @@ class SqliteStore:
 
         store = SqliteStore("signin-monitor.db")
         store.record(event, expires_at=None)
+
+    ``clock`` (epoch seconds) and ``lease_seconds`` work as in ``DynamoDbStore``: a pending claim
+    younger than the lease belongs to the delivery posting it, so a same-event claim is
+    suppressed; an older one is a retry.
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = DEFAULT_CLAIM_LEASE_SECONDS,
+    ) -> None:
         self.path = str(path)
+        self.lease_seconds = lease_seconds
+        self._clock = clock
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             if self.path != ":memory:":
@@ -126,20 +140,26 @@ class SqliteStore:
         return int(row[0])
 
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
-        """Check and write the claim in one immediate transaction (one writer at a time)."""
+        """Check and write the claim in one immediate transaction (one writer at a time).
+
+        A retry rewrites the claim too, renewing its lease.
+        """
         key = schema.alert_pk(*alert.claim_key)
         event = alert.event
+        now = self._clock()
         self._db.execute("BEGIN IMMEDIATE")
         try:
             existing = self._db.execute(
-                "SELECT event_id, event_time, status FROM alert_claims WHERE pk = ?", (key,)
+                "SELECT event_id, event_time, status, claimed_at FROM alert_claims WHERE pk = ?",
+                (key,),
             ).fetchone()
-            outcome = _decide(existing, alert)
-            if outcome is ClaimOutcome.CLAIMED:
+            outcome = _decide(existing, alert, lease_end=now - self.lease_seconds)
+            if outcome is not ClaimOutcome.SUPPRESSED:
                 self._db.execute(
                     "INSERT OR REPLACE INTO alert_claims"
-                    " (pk, rule_id, event_id, event_time, status) VALUES (?, ?, ?, ?, ?)",
-                    (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING),
+                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING, now),
                 )
             self._db.execute("COMMIT")
         except BaseException:
@@ -148,10 +168,13 @@ class SqliteStore:
         return outcome
 
     def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
-        """Set the claim's status if it is still this event's claim."""
+        """Set the claim's status if it is still this event's claim; ``PENDING`` releases it."""
+        released = status is ClaimStatus.PENDING
         self._db.execute(
-            "UPDATE alert_claims SET status = ? WHERE pk = ? AND event_id = ?",
-            (status.value, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+            "UPDATE alert_claims SET status = ?,"
+            " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
+            " WHERE pk = ? AND event_id = ?",
+            (status.value, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
         )
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
@@ -168,6 +191,12 @@ class SqliteStore:
                 params.append(value)
         if not clauses:
             raise ValueError("a history query needs a principal, an account or a source IP")
+        if query.principal is None and query.source_ip is None and query.since is None:
+            # DynamoDB reads an account one day at a time; both stores ask for the same bound.
+            raise ValueError(
+                "a history query by account alone needs a start time (--since): "
+                "it reads the account's events one day at a time"
+            )
         if query.since is not None:
             clauses.append("event_time >= ?")
             params.append(format_time(query.since))
@@ -186,13 +215,21 @@ class SqliteStore:
         self._db.close()
 
 
-def _decide(existing: tuple[str, str, str] | None, alert: Alert) -> ClaimOutcome:
-    """The claim rule of ``ActivityStore.claim_alert``, on the stored claim's fields."""
+def _decide(
+    existing: tuple[str, str, str, float] | None, alert: Alert, *, lease_end: float
+) -> ClaimOutcome:
+    """The claim rule of ``ActivityStore.claim_alert``, on the stored claim's fields.
+
+    A pending claim of the same event taken after ``lease_end`` is another delivery's, still
+    posting: suppressed. Taken at or before it, the earlier post failed: a retry.
+    """
     if existing is None:
         return ClaimOutcome.CLAIMED
-    event_id, event_time, status = existing
+    event_id, event_time, status, claimed_at = existing
     if event_id == alert.event.event_id:
-        return ClaimOutcome.RETRY if status == ClaimStatus.PENDING else ClaimOutcome.SUPPRESSED
+        if status == ClaimStatus.PENDING and claimed_at <= lease_end:
+            return ClaimOutcome.RETRY
+        return ClaimOutcome.SUPPRESSED
     if alert.window is not None and event_time <= format_time(
         alert.event.event_time - alert.window
     ):

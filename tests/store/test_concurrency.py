@@ -1,0 +1,217 @@
+"""Concurrent deliveries of one event give one stored record and one alert (design §5).
+
+Eight threads, each with its own store and client (as eight Lambda instances would have), start
+together on a barrier. DynamoDB runs in a moto server over HTTP, so the requests really overlap.
+moto checks a write's condition and applies it in two steps; DynamoDB does both atomically for
+one item. The ``moto_server`` fixture therefore lets one conditional write through at a time,
+which makes the server as atomic as DynamoDB and leaves the store's own logic under test: a
+store that read the claim and then wrote it would still race here. A short thread switch
+interval makes those interleavings likely. The same scenarios run on SQLite, one connection
+per thread on one file.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
+from moto.server import ThreadedMotoServer
+
+from signin_monitor.alerts import Alert, Severity
+from signin_monitor.store import ActivityStore, ClaimOutcome
+from signin_monitor.store.dynamodb import DynamoDbStore
+from signin_monitor.store.dynamodb_admin import create_table
+from signin_monitor.store.sqlite import SqliteStore
+from tests.factories import sign_in
+from tests.store.conftest import LEASE_SECONDS, FakeClock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+THREADS = 8
+ROUNDS = 3
+TABLE = "concurrency"
+WINDOW = timedelta(minutes=60)
+T = TypeVar("T")
+StoreMaker = Callable[[FakeClock], list[ActivityStore]]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A moto server on a free local port whose conditional writes are atomic; its URL."""
+    write_lock = threading.Lock()
+
+    def serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with write_lock:
+                return method(*args, **kwargs)
+
+        return locked
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("put_item", "update_item"):
+            patch.setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+        werkzeug_log = logging.getLogger("werkzeug")
+        patch.setattr(werkzeug_log, "level", logging.ERROR)  # one access log line per request
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            url = f"http://{host}:{port}"
+            create_table(_client(url), TABLE)
+            yield url
+        finally:
+            server.stop()
+
+
+def _client(url: str) -> DynamoDBClient:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="module")
+def dynamodb_clients(moto_server: str) -> list[DynamoDBClient]:
+    """One client per thread, made once: creating boto3 clients is the slow part."""
+    return [_client(moto_server) for _ in range(THREADS)]
+
+
+@pytest.fixture(params=["dynamodb", "sqlite"])
+def make_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreMaker]:
+    """Builds one store per thread, all on the same table or file and the same clock."""
+    made: list[ActivityStore] = []
+
+    def make(clock: FakeClock) -> list[ActivityStore]:
+        stores: list[ActivityStore]
+        if request.param == "dynamodb":
+            clients = request.getfixturevalue("dynamodb_clients")
+            stores = [
+                DynamoDbStore(TABLE, client=client, clock=clock, lease_seconds=LEASE_SECONDS)
+                for client in clients
+            ]
+        else:
+            path = tmp_path / "activity.db"
+            stores = [
+                SqliteStore(path, clock=clock, lease_seconds=LEASE_SECONDS) for _ in range(THREADS)
+            ]
+        made.extend(stores)
+        return stores
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture(autouse=True)
+def _frequent_thread_switches() -> Iterator[None]:
+    """Switch threads every 50 µs instead of 5 ms, so check-then-write races show up."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(5e-5)
+    yield
+    sys.setswitchinterval(before)
+
+
+def _together(actions: list[Callable[[], T]]) -> list[T]:
+    """Run the actions at once, one thread each; their results (in no order), errors re-raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list[T] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(action: Callable[[], T]) -> None:
+        barrier.wait()
+        try:
+            result = action()
+        except BaseException as error:  # handed to the main thread
+            with lock:
+                errors.append(error)
+            return
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _windowed(*, user: str | None = None, minutes: float = 0) -> Alert:
+    """A windowed alert; each call gets a principal of its own unless ``user`` is given."""
+    event = sign_in(result="Failure", user=user or f"user-{uuid.uuid4()}", minutes=minutes)
+    return Alert(
+        rule_id="repeated-failed-sign-ins",
+        severity=Severity.HIGH,
+        title="t",
+        event=event,
+        scope=f"{event.account_id}#{event.principal}",
+        window=WINDOW,
+    )
+
+
+def _one_winner(outcomes: list[ClaimOutcome], winner: ClaimOutcome) -> bool:
+    return sorted(outcomes) == sorted([winner] + [ClaimOutcome.SUPPRESSED] * (len(outcomes) - 1))
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(make_stores: StoreMaker) -> None:
+    stores = make_stores(FakeClock(0))
+    for _ in range(ROUNDS):
+        event = sign_in(result="Failure")
+        results = _together(
+            [functools.partial(store.record, event, expires_at=None) for store in stores]
+        )
+        assert sorted(results) == [False] * (THREADS - 1) + [True]
+
+
+def test_concurrent_alerts_of_one_window_claim_once(make_stores: StoreMaker) -> None:
+    # GIVEN eight failures of one principal that each crossed the threshold at the same time
+    stores = make_stores(FakeClock(0))
+    for _ in range(ROUNDS):
+        user = f"burst-{uuid.uuid4()}"
+        alerts = [_windowed(user=user, minutes=index / 60) for index in range(THREADS)]
+        # WHEN each delivery claims its own alert at once THEN exactly one may post
+        claims = zip(stores, alerts, strict=True)
+        outcomes = _together(
+            [functools.partial(store.claim_alert, alert) for store, alert in claims]
+        )
+        assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
+
+
+def test_concurrent_duplicates_of_one_alert_claim_once(make_stores: StoreMaker) -> None:
+    # A duplicate delivered while the first is still posting must not post again (the lease).
+    stores = make_stores(FakeClock(0))
+    for _ in range(ROUNDS):
+        alert = _windowed()
+        outcomes = _together([functools.partial(store.claim_alert, alert) for store in stores])
+        assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
+
+
+def test_concurrent_retries_of_a_failed_post_retry_once(make_stores: StoreMaker) -> None:
+    # GIVEN a claim whose post failed, and Lambda retrying it from several deliveries at once
+    clock = FakeClock(0)
+    stores = make_stores(clock)
+    for _ in range(ROUNDS):
+        alert = _windowed()
+        assert stores[0].claim_alert(alert) is ClaimOutcome.CLAIMED
+        clock.advance(LEASE_SECONDS)
+        # WHEN the lease has passed THEN exactly one retry takes it over
+        outcomes = _together([functools.partial(store.claim_alert, alert) for store in stores])
+        assert _one_winner(outcomes, ClaimOutcome.RETRY), outcomes

@@ -1,0 +1,92 @@
+"""Settings: defaults, validation, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from signin_monitor.config import ALL_RULE_IDS, Settings
+from signin_monitor.errors import ConfigError
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.failed_signin_threshold == 3
+    assert settings.failed_signin_window_minutes == 60
+    assert settings.retention_days == 365
+    assert settings.alert_rules == ALL_RULE_IDS
+    assert settings.slack_webhook_url is None
+
+
+def test_values_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "ACTIVITY_TABLE": "signin-activity",
+            "FAILED_SIGNIN_THRESHOLD": "5",
+            "FAILED_SIGNIN_WINDOW_MINUTES": "15",
+            "RETENTION_DAYS": "0",
+            "SLACK_WEBHOOK_PARAMETER": "/signin-monitor/slack-webhook",
+            "LOG_LEVEL": "debug",
+            "ALERT_RULES": "root-sign-in, repeated-failed-sign-ins",
+        }
+    )
+    assert settings.activity_table == "signin-activity"
+    assert settings.failed_signin_threshold == 5
+    assert settings.retention is None
+    assert settings.log_level == "DEBUG"
+    assert settings.alert_rules == ("root-sign-in", "repeated-failed-sign-ins")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FAILED_SIGNIN_THRESHOLD", "abc"),
+        ("FAILED_SIGNIN_THRESHOLD", "0"),
+        ("FAILED_SIGNIN_THRESHOLD", "3.5"),
+        ("FAILED_SIGNIN_WINDOW_MINUTES", "-1"),
+        ("FAILED_SIGNIN_WINDOW_MINUTES", "100000"),
+        ("RETENTION_DAYS", "ten"),
+        ("LOG_LEVEL", "LOUD"),
+        ("ALERT_RULES", "root-sign-in,nonsense"),
+        ("ACTIVITY_TABLE", "a b"),
+        ("SLACK_WEBHOOK_PARAMETER", "not a name!"),
+    ],
+)
+def test_bad_values_name_the_variable_value_and_what_is_accepted(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert caught.value.variable == variable
+    assert message.startswith(f"{variable}=")
+    assert value in message
+    assert "expected" in message
+
+
+def test_retention_shorter_than_the_window_is_refused() -> None:
+    with pytest.raises(ConfigError, match="RETENTION_DAYS"):
+        Settings.from_env({"RETENTION_DAYS": "1", "FAILED_SIGNIN_WINDOW_MINUTES": "2880"})
+
+
+def test_webhook_url_is_never_echoed() -> None:
+    secret = "http://hooks.example.invalid/services/SECRET-PART"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"SLACK_WEBHOOK_URL": secret})
+    assert "SECRET-PART" not in str(caught.value)
+    assert "SLACK_WEBHOOK_URL" in str(caught.value)
+    settings = Settings.from_env({"SLACK_WEBHOOK_URL": secret.replace("http:", "https:")})
+    assert "SECRET-PART" not in repr(settings)
+
+
+def test_url_and_parameter_together_are_refused() -> None:
+    with pytest.raises(ConfigError, match="only one of"):
+        Settings.from_env(
+            {
+                "SLACK_WEBHOOK_URL": "https://hooks.example.invalid/services/x",
+                "SLACK_WEBHOOK_PARAMETER": "/p",
+            }
+        )
+
+
+def test_overrides_are_validated_like_the_environment() -> None:
+    with pytest.raises(ConfigError, match="FAILED_SIGNIN_THRESHOLD"):
+        Settings().with_overrides(threshold=0)
+    assert Settings().with_overrides(window_minutes=5).failed_signin_window_minutes == 5
