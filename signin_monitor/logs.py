@@ -47,14 +47,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (it may be replaced after configuration)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: int | str = logging.INFO) -> None:
     """Send this package's logs to stderr as JSON (Lambda ships stderr to CloudWatch)."""
     package_logger = logging.getLogger("signin_monitor")
     package_logger.setLevel(level)
-    if not any(getattr(h, "_signin_monitor", False) for h in package_logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in package_logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
-        handler._signin_monitor = True  # type: ignore[attr-defined]
         package_logger.addHandler(handler)
     package_logger.propagate = False
 

@@ -1,0 +1,7 @@
+"""Fixtures shared across test folders."""
+
+from __future__ import annotations
+
+from tests.store.test_concurrency import moto_server
+
+__all__ = ["moto_server"]
