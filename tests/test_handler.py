@@ -329,7 +329,7 @@ def test_four_concurrent_failures_give_one_message_and_duplicates_one_record(
 
 
 def _rule_of(payload: dict[str, Any]) -> str:
-    text = payload["blocks"][1]["elements"][0]["text"]
+    text: str = payload["blocks"][1]["elements"][0]["text"]
     return text.split("`")[1]
 
 
