@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.store.test_concurrency import moto_server
+from tests.concurrency import moto_server
 
 __all__ = ["moto_server"]

@@ -31,6 +31,7 @@ from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.sources import read_events
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
+from tests.concurrency import run_together
 from tests.factories import console_login, eventbridge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,8 +319,8 @@ def test_four_concurrent_failures_give_one_message_and_duplicates_one_record(
     root = eventbridge(console_login(identity_type="Root", account="777788889999"))
     try:
         # WHEN four failures, and eight copies of one root sign-in, arrive at once
-        _together([lambda e=e: _invoke(e) for e in failures])  # type: ignore[misc]
-        results = _together([lambda: _invoke(root)] * 8)
+        run_together([lambda e=e: _invoke(e) for e in failures])  # type: ignore[misc]
+        results = run_together([lambda: _invoke(root)] * 8)
     finally:
         handler.reset()
     # THEN one repeated-failures message and one root message; the root event stored once
@@ -331,28 +332,6 @@ def test_four_concurrent_failures_give_one_message_and_duplicates_one_record(
 def _rule_of(payload: dict[str, Any]) -> str:
     text: str = payload["blocks"][1]["elements"][0]["text"]
     return text.split("`")[1]
-
-
-def _together(actions: list[Callable[[], dict[str, Any]]]) -> list[dict[str, Any]]:
-    barrier = threading.Barrier(len(actions))
-    results: list[dict[str, Any]] = []
-    errors: list[BaseException] = []
-
-    def run(action: Callable[[], dict[str, Any]]) -> None:
-        barrier.wait()
-        try:
-            results.append(action())
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,9 @@
 
 Eight threads, each with its own store and client (as eight Lambda instances would have), start
 together on a barrier. DynamoDB runs in a moto server over HTTP, so the requests really overlap.
-moto checks a write's condition and applies it in two steps; DynamoDB does both atomically for
-one item. The ``moto_server`` fixture therefore lets one conditional write through at a time,
-which makes the server as atomic as DynamoDB and leaves the store's own logic under test: a
-store that read the claim and then wrote it would still race here. A short thread switch
+The ``moto_server`` fixture (``tests/concurrency.py``) makes moto's conditional writes atomic as
+DynamoDB's are, leaving the store's own logic under test: a store that read the claim and then
+wrote it would still race here. A short thread switch
 interval makes those interleavings likely. The same scenarios run on SQLite, one connection
 per thread on one file.
 """
@@ -13,25 +12,20 @@ per thread on one file.
 from __future__ import annotations
 
 import functools
-import logging
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import boto3
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
-from moto.server import ThreadedMotoServer
 
 from signin_monitor.alerts import Alert, Severity
 from signin_monitor.store import ActivityStore, ClaimOutcome
 from signin_monitor.store.dynamodb import DynamoDbStore
-from signin_monitor.store.dynamodb_admin import create_table
 from signin_monitor.store.sqlite import SqliteStore
+from tests.concurrency import TABLE, dynamodb_client_for, run_together
 from tests.factories import sign_in
 from tests.store.conftest import LEASE_SECONDS, FakeClock
 
@@ -40,55 +34,15 @@ if TYPE_CHECKING:
 
 THREADS = 8
 ROUNDS = 3
-TABLE = "concurrency"
 WINDOW = timedelta(minutes=60)
 T = TypeVar("T")
 StoreMaker = Callable[[FakeClock], list[ActivityStore]]
 
 
 @pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    """A moto server on a free local port whose conditional writes are atomic; its URL."""
-    write_lock = threading.Lock()
-
-    def serialized(method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with write_lock:
-                return method(*args, **kwargs)
-
-        return locked
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("put_item", "update_item"):
-            patch.setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
-        werkzeug_log = logging.getLogger("werkzeug")
-        patch.setattr(werkzeug_log, "level", logging.ERROR)  # one access log line per request
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            url = f"http://{host}:{port}"
-            create_table(_client(url), TABLE)
-            yield url
-        finally:
-            server.stop()
-
-
-def _client(url: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@pytest.fixture(scope="module")
 def dynamodb_clients(moto_server: str) -> list[DynamoDBClient]:
     """One client per thread, made once: creating boto3 clients is the slow part."""
-    return [_client(moto_server) for _ in range(THREADS)]
+    return [dynamodb_client_for(moto_server) for _ in range(THREADS)]
 
 
 @pytest.fixture(params=["dynamodb", "sqlite"])
@@ -126,34 +80,6 @@ def _frequent_thread_switches() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
-def _together(actions: list[Callable[[], T]]) -> list[T]:
-    """Run the actions at once, one thread each; their results (in no order), errors re-raised."""
-    barrier = threading.Barrier(len(actions))
-    results: list[T] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(action: Callable[[], T]) -> None:
-        barrier.wait()
-        try:
-            result = action()
-        except BaseException as error:  # handed to the main thread
-            with lock:
-                errors.append(error)
-            return
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    if errors:
-        raise errors[0]
-    return results
-
-
 def _windowed(*, user: str | None = None, minutes: float = 0) -> Alert:
     """A windowed alert; each call gets a principal of its own unless ``user`` is given."""
     event = sign_in(result="Failure", user=user or f"user-{uuid.uuid4()}", minutes=minutes)
@@ -175,7 +101,7 @@ def test_concurrent_deliveries_of_one_event_store_it_once(make_stores: StoreMake
     stores = make_stores(FakeClock(0))
     for _ in range(ROUNDS):
         event = sign_in(result="Failure")
-        results = _together(
+        results = run_together(
             [functools.partial(store.record, event, expires_at=None) for store in stores]
         )
         assert sorted(results) == [False] * (THREADS - 1) + [True]
@@ -189,7 +115,7 @@ def test_concurrent_alerts_of_one_window_claim_once(make_stores: StoreMaker) -> 
         alerts = [_windowed(user=user, minutes=index / 60) for index in range(THREADS)]
         # WHEN each delivery claims its own alert at once THEN exactly one may post
         claims = zip(stores, alerts, strict=True)
-        outcomes = _together(
+        outcomes = run_together(
             [functools.partial(store.claim_alert, alert) for store, alert in claims]
         )
         assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
@@ -200,7 +126,7 @@ def test_concurrent_duplicates_of_one_alert_claim_once(make_stores: StoreMaker) 
     stores = make_stores(FakeClock(0))
     for _ in range(ROUNDS):
         alert = _windowed()
-        outcomes = _together([functools.partial(store.claim_alert, alert) for store in stores])
+        outcomes = run_together([functools.partial(store.claim_alert, alert) for store in stores])
         assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
 
 
@@ -213,5 +139,5 @@ def test_concurrent_retries_of_a_failed_post_retry_once(make_stores: StoreMaker)
         assert stores[0].claim_alert(alert) is ClaimOutcome.CLAIMED
         clock.advance(LEASE_SECONDS)
         # WHEN the lease has passed THEN exactly one retry takes it over
-        outcomes = _together([functools.partial(store.claim_alert, alert) for store in stores])
+        outcomes = run_together([functools.partial(store.claim_alert, alert) for store in stores])
         assert _one_winner(outcomes, ClaimOutcome.RETRY), outcomes
