@@ -30,7 +30,7 @@ def _build() -> Pipeline:
         raise ConfigError("ACTIVITY_TABLE", None, "the name of the DynamoDB activity table")
     from signin_monitor.store.dynamodb import DynamoDbStore
 
-    store = DynamoDbStore(settings.activity_table).connect()
+    store = DynamoDbStore(settings.activity_table)
     notifier = build_notifier(settings, fallback=LogNotifier())
     return build_pipeline(settings, store=store, notifier=notifier)
 

@@ -423,6 +423,7 @@ def write_zip(files: dict[str, Path], output: Path) -> BuildResult:
                 info.external_attr = ZIP_FILE_MODE << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, data, compresslevel=ZIP_LEVEL)
+        tmp.chmod(0o644)  # mkstemp makes it 0600
         tmp.replace(output)  # never leave a half-written zip where Terraform looks
     finally:
         tmp.unlink(missing_ok=True)

@@ -32,6 +32,8 @@ from .store import ActivityStore, HistoryQuery
 __all__ = ["ExitStatus", "main"]
 
 DEFAULT_DB = "signin-monitor.db"
+#: Events per SQLite commit during replay (a commit per event dominated replay time).
+REPLAY_BATCH = 1000
 # C0/C1 controls, line separators and bidirectional overrides (which can disguise text).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
@@ -178,18 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _open_store(args: argparse.Namespace) -> ActivityStore:
+def _open_store(args: argparse.Namespace, *, batch_size: int = 1) -> ActivityStore:
     if args.table:
         from .store.dynamodb import DynamoDbStore
 
         return DynamoDbStore(args.table)
     from .store.sqlite import SqliteStore
 
-    return SqliteStore(args.db or DEFAULT_DB)
+    return SqliteStore(args.db or DEFAULT_DB, batch_size=batch_size)
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    store = _open_store(args)
+    store = _open_store(args, batch_size=REPLAY_BATCH)
     notifier = build_notifier(settings, fallback=CollectingNotifier())
     pipeline = build_pipeline(settings, store=store, notifier=notifier)
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())

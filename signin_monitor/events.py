@@ -144,12 +144,14 @@ class SignInEvent:
 
     def raw_json(self) -> str:
         """The original record as compact JSON (non-ASCII escaped, so any store accepts it)."""
-        return json.dumps(self.raw, separators=(",", ":"), sort_keys=True, default=str)
+        return json.dumps(self.raw, separators=(",", ":"), default=str)
 
 
 def format_time(moment: datetime) -> str:
     """Fixed-width UTC ISO 8601 (``2026-11-02T08:01:12Z``): sorts as text in both stores."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> SignInEvent:

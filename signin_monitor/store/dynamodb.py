@@ -106,11 +106,6 @@ class DynamoDbStore:
         self._boto_client = client
         self._client_lock = threading.Lock()
 
-    def connect(self) -> DynamoDbStore:
-        """Create the client now: the Lambda does it during its init phase, not on an event."""
-        _ = self._client
-        return self
-
     @property
     def _client(self) -> DynamoDBClient:
         """The boto3 client, created once on first use (boto3 import cost only when needed)."""

@@ -42,8 +42,8 @@ CREATE TABLE IF NOT EXISTS activity (
     error_message TEXT,
     expires_at INTEGER,
     raw TEXT NOT NULL,
-    PRIMARY KEY (pk, sk)
-) WITHOUT ROWID;
+    UNIQUE (pk, sk)
+);
 CREATE INDEX IF NOT EXISTS activity_by_account_time ON activity (account_id, event_time);
 CREATE INDEX IF NOT EXISTS activity_by_source_ip ON activity (source_ip, event_time);
 CREATE INDEX IF NOT EXISTS activity_by_principal ON activity (principal, event_time);
@@ -87,10 +87,13 @@ class SqliteStore:
         *,
         clock: Callable[[], float] = time.time,
         lease_seconds: float = DEFAULT_CLAIM_LEASE_SECONDS,
+        batch_size: int = 1,
     ) -> None:
         self.path = str(path)
         self.lease_seconds = lease_seconds
+        self.batch_size = max(1, batch_size)
         self._clock = clock
+        self._batched = 0
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             if self.path != ":memory:":
@@ -102,7 +105,14 @@ class SqliteStore:
             raise StoreError(f"cannot open SQLite store {self.path}: {error}") from None
 
     def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
-        """Insert the event unless its keys are already there."""
+        """Insert the event unless its keys are already there.
+
+        With ``batch_size`` > 1 (replay), inserts are committed in batches: one commit per
+        insert costs more than everything else a replay does. Reads on this connection see the
+        open batch; a claim commits it first, so stored events are durable before any post.
+        """
+        if self.batch_size > 1 and not self._db.in_transaction:
+            self._db.execute("BEGIN")
         kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
         time_text = event.time_text
         row = (
@@ -126,7 +136,16 @@ class SqliteStore:
             event.raw_json(),
         )
         cursor = self._db.execute(_INSERT, row)
+        if self._db.in_transaction:
+            self._batched += 1
+            if self._batched >= self.batch_size:
+                self._commit_batch()
         return cursor.rowcount == 1
+
+    def _commit_batch(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+        self._batched = 0
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
@@ -147,6 +166,7 @@ class SqliteStore:
         key = schema.alert_pk(*alert.claim_key)
         event = alert.event
         now = self._clock()
+        self._commit_batch()
         self._db.execute("BEGIN IMMEDIATE")
         try:
             existing = self._db.execute(
@@ -211,7 +231,8 @@ class SqliteStore:
             yield _event_from_row(row)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Commit what is batched and close the connection."""
+        self._commit_batch()
         self._db.close()
 
 

@@ -1,0 +1,151 @@
+"""DynamoDB round trips per delivery: the budget of design section 5, counted, never timed.
+
+Each call the real ``Pipeline`` makes through ``DynamoDbStore`` is counted with botocore's
+``before-call`` hook (``bench.round_trips.count_calls``) on a moto table. The counts are what a
+Lambda invocation waits on and pays for: 1 for a success without alert, 2 for a failure (put +
+count query), +2 per alert (claim + mark), and a duplicate delivery of an alerted event repeats
+the put (and the count) and one suppressed claim, never the mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bench.round_trips import CallCounter, count_calls
+from signin_monitor.app import CollectingNotifier, build_pipeline
+from signin_monitor.config import Settings
+from signin_monitor.events import parse_record
+from signin_monitor.pipeline import Pipeline
+from signin_monitor.store.dynamodb import DynamoDbStore
+from signin_monitor.store.dynamodb_admin import create_table
+from tests.factories import console_login
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+TABLE_NAME = "signin-monitor-round-trips"
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBClient]:
+    """A moto DynamoDB client whose account holds the activity table; fake credentials only."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(dynamodb, TABLE_NAME)
+        yield dynamodb
+
+
+@pytest.fixture
+def notifier() -> CollectingNotifier:
+    """Keeps the posted payloads, so a test can also see that an alert went out."""
+    return CollectingNotifier()
+
+
+@pytest.fixture
+def pipeline(client: DynamoDBClient, notifier: CollectingNotifier) -> Pipeline:
+    """The real pipeline (default rules: threshold 3 in 60 minutes) on ``DynamoDbStore``."""
+    store = DynamoDbStore(TABLE_NAME, client=client)
+    return build_pipeline(Settings(), store=store, notifier=notifier)
+
+
+@pytest.fixture
+def counter(client: DynamoDBClient) -> Iterator[CallCounter]:
+    """Counts every DynamoDB API call the client makes inside the test."""
+    with count_calls(client) as calls:
+        yield calls
+
+
+def deliver(pipeline: Pipeline, counter: CallCounter, record: dict[str, Any]) -> list[str]:
+    """Process one delivery of ``record`` and return the DynamoDB operations it called."""
+    counter.reset()
+    pipeline.process(parse_record(record))
+    return list(counter.operations)
+
+
+def failure(minutes: float) -> dict[str, Any]:
+    """A failed ConsoleLogin of IAM user bob, ``minutes`` after the factories' base time."""
+    return console_login(user="bob", result="Failure", mfa="No", minutes=minutes)
+
+
+def test_iam_success_with_mfa_costs_one_put(pipeline: Pipeline, counter: CallCounter) -> None:
+    # GIVEN an IAM user's successful sign-in with MFA (no rule fires)
+    # WHEN it is delivered
+    operations = deliver(pipeline, counter, console_login(mfa="Yes"))
+    # THEN only the conditional put of the event is made
+    assert operations == ["PutItem"]
+
+
+def test_failure_below_threshold_costs_put_and_count(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN a principal with no earlier failures
+    # WHEN one failure is delivered
+    operations = deliver(pipeline, counter, failure(0))
+    # THEN the event is put and the window is counted once; nothing is claimed
+    assert operations == ["PutItem", "Query"]
+    assert notifier.sent == []
+
+
+def test_root_success_costs_put_claim_and_mark(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN a successful root sign-in (root-sign-in fires)
+    # WHEN it is delivered
+    operations = deliver(pipeline, counter, console_login(identity_type="Root"))
+    # THEN 1 put + 2 for the alert (claim, then mark sent)
+    assert operations == ["PutItem", "PutItem", "UpdateItem"]
+    assert len(notifier.sent) == 1
+
+
+def test_failure_crossing_threshold_costs_two_plus_two(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN three failures of bob within the window (threshold 3: no alert yet)
+    for minute in range(3):
+        assert len(deliver(pipeline, counter, failure(minute))) == 2
+    # WHEN the fourth failure arrives
+    operations = deliver(pipeline, counter, failure(3))
+    # THEN put + count, then claim + mark for repeated-failed-sign-ins
+    assert operations == ["PutItem", "Query", "PutItem", "UpdateItem"]
+    assert len(notifier.sent) == 1
+
+
+def test_duplicate_of_sent_root_alert_costs_put_and_suppressed_claim(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN a root sign-in whose alert was sent
+    record = console_login(identity_type="Root")
+    deliver(pipeline, counter, record)
+    # WHEN EventBridge delivers the same event again
+    operations = deliver(pipeline, counter, record)
+    # THEN the put finds it stored, the claim is suppressed, and nothing is marked or posted
+    assert operations == ["PutItem", "PutItem"]
+    assert len(notifier.sent) == 1
+
+
+def test_duplicate_of_sent_failure_alert_costs_put_count_and_suppressed_claim(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN four failures whose fourth raised a sent alert
+    records = [failure(minute) for minute in range(4)]
+    for record in records:
+        deliver(pipeline, counter, record)
+    # WHEN the fourth is delivered again
+    operations = deliver(pipeline, counter, records[3])
+    # THEN put (already stored) + count + one suppressed claim; no mark, no second message
+    assert operations == ["PutItem", "Query", "PutItem"]
+    assert len(notifier.sent) == 1
