@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from signin_monitor.alerts import Alert, Severity
 from signin_monitor.events import SignInEvent, parse_record
 
 ACCOUNT = "111122223333"
@@ -101,3 +102,26 @@ def eventbridge(
 def sign_in(**kwargs: Any) -> SignInEvent:
     """A normalized event from ``console_login``'s arguments."""
     return parse_record(console_login(**kwargs))
+
+
+def windowed_alert(event: SignInEvent, *, window: timedelta = timedelta(minutes=60)) -> Alert:
+    """A repeated-failures alert for the event's principal, covering ``window``."""
+    return Alert(
+        rule_id="repeated-failed-sign-ins",
+        severity=Severity.HIGH,
+        title="Repeated failed sign-ins",
+        event=event,
+        scope=f"{event.account_id}#{event.principal}",
+        window=window,
+    )
+
+
+def one_off_alert(event: SignInEvent) -> Alert:
+    """A root sign-in alert, unique to the event."""
+    return Alert(
+        rule_id="root-sign-in",
+        severity=Severity.CRITICAL,
+        title="Root sign-in",
+        event=event,
+        scope=event.event_id,
+    )

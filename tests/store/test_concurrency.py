@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from signin_monitor.alerts import Alert, Severity
+from signin_monitor.alerts import Alert
 from signin_monitor.store import ActivityStore, ClaimOutcome
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.sqlite import SqliteStore
 from tests.concurrency import TABLE, dynamodb_client_for, run_together
-from tests.factories import sign_in
+from tests.factories import sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, FakeClock
 
 if TYPE_CHECKING:
@@ -83,14 +83,7 @@ def _frequent_thread_switches() -> Iterator[None]:
 def _windowed(*, user: str | None = None, minutes: float = 0) -> Alert:
     """A windowed alert; each call gets a principal of its own unless ``user`` is given."""
     event = sign_in(result="Failure", user=user or f"user-{uuid.uuid4()}", minutes=minutes)
-    return Alert(
-        rule_id="repeated-failed-sign-ins",
-        severity=Severity.HIGH,
-        title="t",
-        event=event,
-        scope=f"{event.account_id}#{event.principal}",
-        window=WINDOW,
-    )
+    return windowed_alert(event, window=WINDOW)
 
 
 def _one_winner(outcomes: list[ClaimOutcome], winner: ClaimOutcome) -> bool:

@@ -18,14 +18,14 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
-from signin_monitor.alerts import Alert, Severity
+from signin_monitor.alerts import Alert
 from signin_monitor.errors import StoreError, StoreRetryableError
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store import dynamodb as dynamodb_module
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table, table_definition
-from tests.factories import ACCOUNT, BASE_TIME, sign_in
+from tests.factories import ACCOUNT, BASE_TIME, sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, TABLE_NAME, FakeClock
 
 if TYPE_CHECKING:
@@ -87,15 +87,7 @@ def calls(dynamodb_client: DynamoDBClient) -> CallLog:
 
 
 def _windowed(minutes: float) -> Alert:
-    event = sign_in(result="Failure", minutes=minutes)
-    return Alert(
-        rule_id="repeated-failed-sign-ins",
-        severity=Severity.HIGH,
-        title="t",
-        event=event,
-        scope=f"{event.account_id}#{event.principal}",
-        window=WINDOW,
-    )
+    return windowed_alert(sign_in(result="Failure", minutes=minutes), window=WINDOW)
 
 
 def _raw_item(client: DynamoDBClient, pk: str, sk: str) -> dict[str, Any]:

@@ -6,10 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from signin_monitor.alerts import Alert, Severity
 from signin_monitor.events import SignInEvent
 from signin_monitor.store import ActivityStore, ClaimOutcome, ClaimStatus, HistoryQuery
-from tests.factories import ACCOUNT, BASE_TIME, OTHER_ACCOUNT, sign_in
+from tests.factories import (
+    ACCOUNT,
+    BASE_TIME,
+    OTHER_ACCOUNT,
+    one_off_alert,
+    sign_in,
+    windowed_alert,
+)
 from tests.store.conftest import LEASE_SECONDS, FakeClock
 
 WINDOW = timedelta(minutes=60)
@@ -17,27 +23,6 @@ WINDOW = timedelta(minutes=60)
 
 def _failure(minutes: float, **kwargs: object) -> SignInEvent:
     return sign_in(result="Failure", minutes=minutes, **kwargs)
-
-
-def _windowed(event: SignInEvent) -> Alert:
-    return Alert(
-        rule_id="repeated-failed-sign-ins",
-        severity=Severity.HIGH,
-        title="t",
-        event=event,
-        scope=f"{event.account_id}#{event.principal}",
-        window=WINDOW,
-    )
-
-
-def _one_off(event: SignInEvent) -> Alert:
-    return Alert(
-        rule_id="root-sign-in",
-        severity=Severity.CRITICAL,
-        title="t",
-        event=event,
-        scope=event.event_id,
-    )
 
 
 def test_record_stores_an_event_once(store: ActivityStore) -> None:
@@ -110,14 +95,14 @@ def test_count_includes_failures_in_the_same_second(store: ActivityStore) -> Non
 
 
 def test_first_claim_wins_and_a_second_is_suppressed(store: ActivityStore) -> None:
-    first = _windowed(_failure(0))
-    second = _windowed(_failure(1))
+    first = windowed_alert(_failure(0))
+    second = windowed_alert(_failure(1))
     assert store.claim_alert(first) is ClaimOutcome.CLAIMED
     assert store.claim_alert(second) is ClaimOutcome.SUPPRESSED
 
 
 def test_pending_claim_of_the_same_event_is_a_retry(store: ActivityStore, clock: FakeClock) -> None:
-    alert = _one_off(sign_in(identity_type="Root"))
+    alert = one_off_alert(sign_in(identity_type="Root"))
     assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
@@ -126,29 +111,29 @@ def test_pending_claim_of_the_same_event_is_a_retry(store: ActivityStore, clock:
 
 
 def test_failed_claim_is_not_retried(store: ActivityStore) -> None:
-    alert = _one_off(sign_in(identity_type="Root"))
+    alert = one_off_alert(sign_in(identity_type="Root"))
     store.claim_alert(alert)
     store.mark_alert(alert, ClaimStatus.FAILED)
     assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
 
 
 def test_windowed_claim_reopens_exactly_when_the_window_has_passed(store: ActivityStore) -> None:
-    first = _windowed(_failure(0))
+    first = windowed_alert(_failure(0))
     store.claim_alert(first)
     store.mark_alert(first, ClaimStatus.SENT)
-    just_inside = _windowed(_failure(59.99))
+    just_inside = windowed_alert(_failure(59.99))
     assert store.claim_alert(just_inside) is ClaimOutcome.SUPPRESSED
-    at_edge = _windowed(_failure(60))
+    at_edge = windowed_alert(_failure(60))
     assert store.claim_alert(at_edge) is ClaimOutcome.CLAIMED
-    assert store.claim_alert(_windowed(_failure(61))) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(windowed_alert(_failure(61))) is ClaimOutcome.SUPPRESSED
 
 
 def test_mark_does_not_touch_a_claim_taken_over_by_another_event(
     store: ActivityStore, clock: FakeClock
 ) -> None:
-    old = _windowed(_failure(0))
+    old = windowed_alert(_failure(0))
     store.claim_alert(old)
-    new = _windowed(_failure(90))
+    new = windowed_alert(_failure(90))
     assert store.claim_alert(new) is ClaimOutcome.CLAIMED
     store.mark_alert(old, ClaimStatus.SENT)
     clock.advance(LEASE_SECONDS)
@@ -159,7 +144,7 @@ def test_same_event_claimed_again_within_the_lease_is_suppressed(
     store: ActivityStore, clock: FakeClock
 ) -> None:
     # A concurrent duplicate delivery: the first is posting right now, so this one must not.
-    alert = _one_off(sign_in(identity_type="Root"))
+    alert = one_off_alert(sign_in(identity_type="Root"))
     assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
     clock.advance(LEASE_SECONDS - 1)
     assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
@@ -168,7 +153,7 @@ def test_same_event_claimed_again_within_the_lease_is_suppressed(
 
 
 def test_a_retry_renews_the_lease(store: ActivityStore, clock: FakeClock) -> None:
-    alert = _windowed(_failure(0))
+    alert = windowed_alert(_failure(0))
     store.claim_alert(alert)
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
@@ -180,19 +165,19 @@ def test_a_retry_renews_the_lease(store: ActivityStore, clock: FakeClock) -> Non
 def test_a_retry_keeps_the_claim_event_time_for_the_window(
     store: ActivityStore, clock: FakeClock
 ) -> None:
-    first = _windowed(_failure(0))
+    first = windowed_alert(_failure(0))
     store.claim_alert(first)
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(first) is ClaimOutcome.RETRY
     store.mark_alert(first, ClaimStatus.SENT)
-    assert store.claim_alert(_windowed(_failure(59))) is ClaimOutcome.SUPPRESSED
-    assert store.claim_alert(_windowed(_failure(60))) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(windowed_alert(_failure(59))) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(windowed_alert(_failure(60))) is ClaimOutcome.CLAIMED
 
 
 def test_sent_claim_of_the_same_event_stays_suppressed_after_the_lease(
     store: ActivityStore, clock: FakeClock
 ) -> None:
-    alert = _one_off(sign_in(identity_type="Root"))
+    alert = one_off_alert(sign_in(identity_type="Root"))
     store.claim_alert(alert)
     store.mark_alert(alert, ClaimStatus.SENT)
     clock.advance(10 * LEASE_SECONDS)
@@ -318,7 +303,7 @@ def test_history_orders_failures_and_successes_of_one_principal_by_time(
 
 def test_a_released_claim_is_retried_at_once(store: ActivityStore) -> None:
     # GIVEN a claim whose post failed transiently and was released (marked pending again)
-    alert = _one_off(sign_in(identity_type="Root"))
+    alert = one_off_alert(sign_in(identity_type="Root"))
     assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
     store.mark_alert(alert, ClaimStatus.PENDING)
     # WHEN the event is delivered again, well within the lease
