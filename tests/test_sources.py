@@ -593,6 +593,28 @@ def test_a_path_that_does_not_exist_is_an_error_naming_it_and_other_paths_still_
     assert _ids(items) == ["good-1", "good-1"]
 
 
+def test_a_file_the_os_refuses_to_open_is_an_error_naming_it_even_as_root(
+    tmp_path: Path, good_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a file whose opening fails with EACCES (what chmod 000 does to a non-root user)
+    bad = _write_json(tmp_path / "secret.json", {"Records": [_record("nope")]})
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == bad:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    # WHEN it is read with a good file
+    items = _read(bad, good_file)
+    # THEN one error says it cannot be read and why; the good one still comes out
+    error = _only_error(items)
+    assert error.source == str(bad)
+    assert error.reason == "cannot read: Permission denied"
+    assert _ids(items) == ["good-1"]
+
+
 @pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
     reason="running as root: chmod 000 does not stop root from reading, so this cannot be shown",
