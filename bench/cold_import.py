@@ -9,13 +9,13 @@ and exit included). Handler and baseline children alternate; medians are reporte
 
 Informational rows, because the import alone does not tell the whole cold-start story:
 
-* a Lambda that uses DynamoDB builds a client too, and the handler may build it at import
-  (``DynamoDbStore.connect()``) or on first use: "client ready vs boto3 + client" compares the
-  handler with its client built against ``import boto3`` plus the same client;
-* the Lambda zip ships no bytecode (``build_lambda.py`` passes ``--no-compile`` and drops
-  ``__pycache__`` for a reproducible zip; ``/var/task`` is read-only, so Python cannot cache it
-  either): "no .pyc for bundled code" compiles our code and the bundled dependencies from source
-  on import, as every Lambda cold start does, while stdlib and boto3 keep their bytecode.
+* a Lambda that uses DynamoDB builds a client too; the handler builds it on the first event:
+  "client ready vs boto3 + client" compares the handler with its client built against
+  ``import boto3`` plus the same client;
+* ``/var/task`` is read-only, so Python cannot cache bytecode there: the zip ships .pyc files
+  compiled for 3.13 when the build machine has a 3.13 (``build_lambda.py``). "no .pyc for bundled
+  code" shows what a zip without them costs: our code and the bundled dependencies compiled from
+  source on every cold start, while stdlib and boto3 keep their bytecode.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ client_s = None
 if with_client:
     if target == "handler":
         store = handler.get_pipeline().store
-        store.connect() if hasattr(store, "connect") else store._client
+        store._client
     else:
         from botocore.config import Config
         boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 3}))
@@ -240,7 +240,7 @@ def run(*, runs: int = 15, extra_runs: int = 7) -> Figure:
             baseline=_ms(boto3_runs, "import_s"),
             unit="ms",
             note=(
-                f"{extra_runs} runs; as the zip ships (--no-compile, no __pycache__): our code "
+                f"{extra_runs} runs; a zip without bytecode (no 3.13 at build time): our code "
                 "and bundled deps compile on every cold start; stdlib/boto3 keep bytecode"
             ),
         ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import shutil
+import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def test_entry_point_and_own_package_at_root(built: Built) -> None:
     assert "signin_monitor/__init__.py" in names
     assert "signin_monitor/py.typed" in names
     ours = [n for n in names if n.startswith("signin_monitor/")]
-    assert all(n.endswith((".py", "py.typed")) for n in ours), ours
+    assert all(n.endswith((".py", "py.typed", ".cpython-313.pyc")) for n in ours), ours
     assert not [n for n in ours if "/tests/" in n]
 
 
@@ -117,11 +118,39 @@ def test_runtime_provided_and_install_byproducts_left_out(built: Built) -> None:
     assert "bin" not in tops
     for name in built.names:
         parts = name.split("/")
-        assert "__pycache__" not in parts, name
-        assert not name.endswith((".pyc", ".pyo")), name
+        if "__pycache__" in parts or name.endswith((".pyc", ".pyo")):
+            assert parts[-2] == "__pycache__", name
+            assert name.endswith(".cpython-313.pyc"), name  # only the runtime's bytecode
         assert parts[-1] not in {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}, name
         assert not name.endswith("/"), name  # no directory entries
         assert not parts[-1].startswith(".signin-monitor"), name  # the build-dir marker
+
+
+def test_bytecode_is_compiled_for_313_without_timestamps(script: ModuleType, built: Built) -> None:
+    python = script.find_bytecode_python()
+    if python is None:
+        pytest.skip("no CPython 3.13 on this machine: the zip ships sources only")
+    magic = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = set(built.names)
+    sources = [n for n in names if n.endswith(".py")]
+    with zipfile.ZipFile(built.path) as zf:
+        for source in sources:
+            folder, _, stem = source.rpartition("/")
+            pyc = f"{folder}/__pycache__/{stem[:-3]}.cpython-313.pyc".lstrip("/")
+            assert pyc in names, source
+        header = zf.read("__pycache__/handler.cpython-313.pyc")
+    assert header[:4].hex() == magic
+    assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked: no mtime
+    assert b"/var/task/handler.py" in header
 
 
 def test_entries_are_normalized(built: Built) -> None:
