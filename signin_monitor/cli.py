@@ -26,7 +26,7 @@ from .errors import ConfigError, MalformedRecordError, NotSignInEventError, Sign
 from .events import SignInEvent, format_time, parse_record
 from .pipeline import DeliveryStatus
 from .slack import Notifier, render
-from .sources import read_events, sort_by_time
+from .sources import find_files, read_events, sort_by_time
 from .store import ActivityStore, HistoryQuery
 
 __all__ = ["ExitStatus", "main"]
@@ -199,23 +199,31 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     alerts = undelivered = failed = 0
 
     def sign_in_events() -> Iterator[SignInEvent]:
-        for item in read_events(args.paths):
-            counts["read"] += 1
-            if isinstance(item, NotSignInEventError):
-                counts["skipped"] += 1
-            elif isinstance(item, MalformedRecordError):
-                counts["malformed"] += 1
-                progress.clear()
-                _error(f"malformed record: {_safe(str(item))}")
-            else:
-                progress.tick(f"reading: {counts['read']:,} records")
-                yield item
+        entries = list(find_files(args.paths))
+        for number, entry in enumerate(entries, start=1):
+            items = [entry] if isinstance(entry, MalformedRecordError) else read_events([entry])
+            for item in items:
+                counts["read"] += 1
+                if isinstance(item, NotSignInEventError):
+                    counts["skipped"] += 1
+                elif isinstance(item, MalformedRecordError):
+                    counts["malformed"] += 1
+                    progress.clear()
+                    _error(f"malformed record: {_safe(str(item))}")
+                else:
+                    progress.bar(
+                        number - 1, len(entries), f"files, {counts['read']:,} records read"
+                    )
+                    yield item
+            progress.bar(number, len(entries), f"files, {counts['read']:,} records read")
 
     try:
         for event in sort_by_time(sign_in_events()):
             outcome = pipeline.process(event)
             counts["stored" if outcome.stored else "duplicates"] += 1
-            progress.tick(f"processing: {counts['stored'] + counts['duplicates']:,} events")
+            processed = counts["stored"] + counts["duplicates"]
+            total = counts["read"] - counts["skipped"] - counts["malformed"]
+            progress.bar(processed, total, "sign-in events processed")
             for delivery in outcome.deliveries:
                 alerts += 1
                 if delivery.status is DeliveryStatus.RETRY_LATER:
@@ -434,7 +442,7 @@ def _error(message: str) -> None:
 
 
 class _Progress:
-    """A one-line progress display on stderr, redrawn at most ten times a second."""
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
     def __init__(self, *, enabled: bool, stream: IO[str] = sys.stderr) -> None:
         self.enabled = enabled
@@ -442,14 +450,18 @@ class _Progress:
         self._last = 0.0
         self._shown = False
 
-    def tick(self, text: str) -> None:
+    def bar(self, done: int, total: int, label: str, *, width: int = 30) -> None:
+        """Draw ``[#####.....]  45%  done/total label``."""
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1:
+        if now - self._last < 0.1 and done < total:
             return
         self._last = now
-        self.stream.write(f"\r\x1b[K{text}")
+        filled = width * done // total if total else width
+        percent = 100 * done // total if total else 100
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {percent:3d}%  {done:,}/{total:,} {label}"
+        self.stream.write(f"\r\x1b[K{line}")
         self.stream.flush()
         self._shown = True
 
