@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gzip
+import io
 import json
 import os
 import random
@@ -892,3 +893,20 @@ def test_the_real_process_exits_1_on_a_malformed_record_and_2_on_usage_errors(
     assert "FAILED_SIGNIN_THRESHOLD" in bad_env.err
     for run in (malformed, usage, bad_env):
         assert "Traceback" not in run.err
+
+
+def test_progress_bar_draws_fraction_and_clears_itself() -> None:
+    # GIVEN a progress display on a (fake) terminal
+    from signin_monitor.cli import _Progress
+
+    stream = io.StringIO()
+    progress = _Progress(enabled=True, stream=stream)
+    # WHEN it is drawn half way, then at the end, then cleared
+    progress.bar(5, 10, "files")
+    progress.bar(10, 10, "files")
+    progress.clear()
+    # THEN each frame overwrites the line, shows the bar, percentage and counts, and is erased
+    frames = stream.getvalue().split("\r\x1b[K")
+    assert frames[1] == "[###############...............]  50%  5/10 files"
+    assert frames[2] == "[##############################] 100%  10/10 files"
+    assert frames[3] == ""
