@@ -133,6 +133,11 @@ def _records_of(
     elif isinstance(document, list):
         for index, item in enumerate(document):
             yield from _records_of(source, f"{prefix}[{index}]", item)
+    elif isinstance(document, dict) and "digestStartTime" in document and "logFiles" in document:
+        # A synced CloudTrail bucket holds CloudTrail-Digest files beside the logs: no events.
+        yield NotSignInEventError(
+            "CloudTrail digest file", source=source, position=prefix.strip() or "document"
+        )
     else:
         yield InputRecord(source, prefix.strip() or "document", document)
 

@@ -869,3 +869,26 @@ def test_lone_surrogates_in_the_user_agent_become_printable_text_and_the_event_s
     assert [e.event_id for e in back] == ["sur-1"]
     assert back[0].user_agent == event.user_agent
     assert back[0].principal == event.principal
+
+
+def test_cloudtrail_digest_files_in_a_synced_bucket_are_skipped_not_malformed(
+    tmp_path: Path, good_file: Path
+) -> None:
+    # GIVEN a CloudTrail-Digest file, as `aws s3 sync` of the trail's bucket brings them
+    digest = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / "us-east-1" / "digest.json.gz"
+    digest.parent.mkdir(parents=True)
+    body = {
+        "awsAccountId": ACCOUNT,
+        "digestStartTime": "2026-11-02T07:00:00Z",
+        "digestEndTime": "2026-11-02T08:00:00Z",
+        "digestS3Bucket": "trail-bucket",
+        "logFiles": [],
+    }
+    digest.write_bytes(gzip.compress(json.dumps(body).encode()))
+    # WHEN the folder is read with a good file
+    items = list(read_events([tmp_path / "AWSLogs", good_file]))
+    # THEN the digest counts as "not a sign-in event", and nothing is malformed
+    assert [type(i).__name__ for i in items if isinstance(i, MalformedRecordError)] == [
+        "NotSignInEventError"
+    ]
+    assert _ids(items) == ["good-1"]
