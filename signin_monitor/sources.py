@@ -1,5 +1,6 @@
 """Read saved events from files: EventBridge events (one, an array, or JSON Lines), CloudTrail log
-files (``{"Records": [...]}``, plain or gzip) and folders of them.
+files (``{"Records": [...]}``, plain or gzip), ``aws cloudtrail lookup-events`` output
+(``{"Events": [{"CloudTrailEvent": "..."}]}``) and folders of them.
 
 Problems are yielded as ``MalformedRecordError`` values naming the file and position, never
 raised, so one bad record or file costs only itself. Records are sorted by event time in bounded
@@ -130,6 +131,8 @@ def _records_of(
             return
         for index, record in enumerate(records):
             yield InputRecord(source, f"{prefix}Records[{index}]", record)
+    elif isinstance(document, dict) and isinstance(document.get("Events"), list):
+        yield from _lookup_events(source, prefix, document["Events"])
     elif isinstance(document, list):
         for index, item in enumerate(document):
             yield from _records_of(source, f"{prefix}[{index}]", item)
@@ -140,6 +143,28 @@ def _records_of(
         )
     else:
         yield InputRecord(source, prefix.strip() or "document", document)
+
+
+def _lookup_events(
+    source: str, prefix: str, events: list[Any]
+) -> Iterator[InputRecord | MalformedRecordError]:
+    """``aws cloudtrail lookup-events`` output: each record is JSON text in ``CloudTrailEvent``."""
+    for index, item in enumerate(events):
+        position = f"{prefix}Events[{index}]"
+        text = item.get("CloudTrailEvent") if isinstance(item, dict) else None
+        if not isinstance(text, str):
+            yield MalformedRecordError(
+                "lookup-events item without a CloudTrailEvent string",
+                source=source,
+                position=position,
+            )
+            continue
+        try:
+            yield InputRecord(source, position, json.loads(text))
+        except json.JSONDecodeError as error:
+            yield MalformedRecordError(
+                f"CloudTrailEvent is not valid JSON: {error.msg}", source=source, position=position
+            )
 
 
 def _json_lines(

@@ -892,3 +892,29 @@ def test_cloudtrail_digest_files_in_a_synced_bucket_are_skipped_not_malformed(
         "NotSignInEventError"
     ]
     assert _ids(items) == ["good-1"]
+
+
+def test_aws_cli_lookup_events_output_is_read(tmp_path: Path) -> None:
+    # GIVEN what `aws cloudtrail lookup-events --lookup-attributes
+    # AttributeKey=EventName,AttributeValue=ConsoleLogin` prints (records as JSON strings)
+    records = [console_login(event_id="lookup-1"), console_login(event_id="lookup-2", minutes=1)]
+    output = {
+        "Events": [
+            {
+                "EventId": record["eventID"],
+                "EventName": "ConsoleLogin",
+                "EventSource": "signin.amazonaws.com",
+                "CloudTrailEvent": json.dumps(record),
+            }
+            for record in records
+        ]
+        + [{"EventId": "broken", "CloudTrailEvent": "{not json"}, {"EventId": "missing"}],
+        "NextToken": "abc",
+    }
+    path = _write_json(tmp_path / "lookup.json", output)
+    # WHEN it is read
+    items = list(read_events([path]))
+    # THEN both events come out, and the two bad items are named by position
+    assert _ids(items) == ["lookup-1", "lookup-2"]
+    errors = [i for i in items if isinstance(i, MalformedRecordError)]
+    assert [e.position for e in errors] == ["Events[2]", "Events[3]"]
