@@ -50,7 +50,8 @@ SNS_PER_MILLION_PUBLISHES: Final = 0.50
 SNS_PER_MILLION_HTTPS_DELIVERIES: Final = 0.60
 
 # --- Model assumptions ----------------------------------------------------------------------
-#: Our items project into 3 GSIs with projection ALL: each stored event is written 4 times.
+#: Our items project into 3 GSIs (INCLUDE: every audit field but the raw record), so each
+#: stored event is written 4 times: the table item and a smaller copy in each index.
 GSI_COPIES: Final = 3
 FAILURE_SHARE: Final = 0.05  # ConsoleLogin failures among sign-in events (count query each)
 ALERT_SHARE: Final = 0.01  # alerts per event (claim + mark each)
@@ -70,6 +71,7 @@ class CostInputs:
     handler_us: float = 150.0
     log_bytes: float = 450.0
     activity_item_bytes: int = 1800
+    index_item_bytes: int = 600
     claim_item_bytes: int = 210
     measured: tuple[str, ...] = ()
 
@@ -87,6 +89,7 @@ class CostInputs:
                 sizes = figure.data["item_bytes"]
                 for key, name in (
                     ("activity", "activity_item_bytes"),
+                    ("index", "index_item_bytes"),
                     ("claim", "claim_item_bytes"),
                 ):
                     if key in sizes:
@@ -103,7 +106,9 @@ def run(inputs: CostInputs) -> Figure:
     """The cost table: components x (ours at 128 MB, ours at 256 MB, Step Functions + SNS)."""
     million = 1_000_000
     calls = 1 + FAILURE_SHARE + 2 * ALERT_SHARE
-    wru_event = _units(inputs.activity_item_bytes, 1024) * (1 + GSI_COPIES)
+    wru_table = _units(inputs.activity_item_bytes, 1024)
+    wru_index = _units(inputs.index_item_bytes, 1024)
+    wru_event = wru_table + wru_index * GSI_COPIES
     wru_claims = 2 * ALERT_SHARE * _units(inputs.claim_item_bytes, 1024)
     wru = wru_event + wru_claims
     rru = FAILURE_SHARE * 1  # one consistent COUNT query reading <= 4 KB of failure keys
@@ -161,7 +166,7 @@ def run(inputs: CostInputs) -> Figure:
     table.append(
         ["total without X-Ray", *(f"${without_xray[m]:.2f}" for m in MEMORY_SIZES_MB), "-"]
     )
-    storage_gb = inputs.activity_item_bytes * (1 + GSI_COPIES) * million / 1e9
+    storage_gb = (inputs.activity_item_bytes + inputs.index_item_bytes * GSI_COPIES) * million / 1e9
     figure = Figure(6, "Cost per million sign-in events (us-east-1, on paper)")
     figure.rows = [
         Row(
@@ -180,10 +185,9 @@ def run(inputs: CostInputs) -> Figure:
         ),
         f"mix: {FAILURE_SHARE:.0%} failures (1 count query, 1 RRU), {ALERT_SHARE:.0%} alerts "
         f"(claim + mark, 1 WRU each) -> {calls:.2f} DynamoDB calls per event",
-        f"writes: activity item {inputs.activity_item_bytes:,} B -> "
-        f"{_units(inputs.activity_item_bytes, 1024)} WRU x (table + {GSI_COPIES} ALL-projected "
-        f"GSIs) = {wru_event} WRU per stored event (the issue's 4 assumes items <= 1 KB; the "
-        "raw record makes ours larger)",
+        f"writes: activity item {inputs.activity_item_bytes:,} B -> {wru_table} WRU in the table"
+        f" + {GSI_COPIES} index copies of {inputs.index_item_bytes:,} B (no raw record) x "
+        f"{wru_index} WRU = {wru_event} WRU per stored event",
         "Lambda duration per invocation: "
         + ", ".join(f"{m} MB {math.ceil(ms)} ms" for m, ms in durations.items())
         + f" = max({FLOOR_MS:g} ms, {inputs.handler_us:.0f} us measured x {FULL_VCPU_MB}/MB "
@@ -203,6 +207,7 @@ def run(inputs: CostInputs) -> Figure:
             "handler_us": inputs.handler_us,
             "log_bytes": inputs.log_bytes,
             "activity_item_bytes": inputs.activity_item_bytes,
+            "index_item_bytes": inputs.index_item_bytes,
             "claim_item_bytes": inputs.claim_item_bytes,
             "measured": list(inputs.measured),
         },

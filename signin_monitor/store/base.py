@@ -98,7 +98,12 @@ class ActivityStore(Protocol):
         ...
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
-        """Stored events matching the query, oldest first."""
+        """Stored events matching the query, oldest first.
+
+        Every audit field is filled in; ``raw`` (the original record) may be ``{}`` when the
+        store answers from an index that does not copy it (DynamoDB, except for queries by
+        principal and account, which read the table itself).
+        """
         ...
 
     def close(self) -> None:

@@ -492,7 +492,10 @@ def _item_from_event(event: SignInEvent, expires_at: int | None) -> Item:
 
 
 def _event_from_item(item: Item) -> SignInEvent:
-    """The ``SignInEvent`` an activity item was written from (absent attributes were None)."""
+    """The ``SignInEvent`` an activity item was written from (absent attributes were None).
+
+    Items read through an index carry no ``raw`` (see ``schema.INDEX_ATTRIBUTES``): ``{}``.
+    """
 
     def text(name: str) -> str:
         return item[name]["S"]
@@ -516,5 +519,5 @@ def _event_from_item(item: Item) -> SignInEvent:
         user_agent=text("user_agent"),
         region=text("region"),
         error_message=optional("error_message"),
-        raw=json.loads(text("raw")),
+        raw=json.loads(text("raw")) if "raw" in item else {},
     )

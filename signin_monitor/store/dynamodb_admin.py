@@ -23,7 +23,7 @@ TableCreation = Literal["created", "exists"]
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
-    """The ``CreateTable`` arguments for ``TABLE_SCHEMA``: on-demand, every index projecting ALL."""
+    """The ``CreateTable`` arguments for ``TABLE_SCHEMA``: on-demand, indexes without ``raw``."""
     spec = schema.TABLE_SCHEMA
     return {
         "TableName": table_name,
@@ -43,7 +43,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
                     {"AttributeName": index["hash_key"], "KeyType": "HASH"},
                     {"AttributeName": index["range_key"], "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(index["non_key_attributes"]),
+                },
             }
             for index in spec["indexes"]
         ],

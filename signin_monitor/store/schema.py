@@ -23,6 +23,7 @@ __all__ = [
     "BY_PRINCIPAL",
     "BY_SOURCE_IP",
     "GSI_NAMES",
+    "INDEX_ATTRIBUTES",
     "KIND_FAILURE",
     "KIND_SIGNIN",
     "TABLE_SCHEMA",
@@ -56,11 +57,12 @@ _AFTER_ALL_IDS: Final = "$"
 
 
 class IndexSchema(TypedDict):
-    """One global secondary index: name, hash and range attribute (all strings), projection ALL."""
+    """One global secondary index: name, hash and range attribute (strings), what it projects."""
 
     name: str
     hash_key: str
     range_key: str
+    non_key_attributes: list[str]
 
 
 class TableSchema(TypedDict):
@@ -72,6 +74,27 @@ class TableSchema(TypedDict):
     indexes: list[IndexSchema]
     ttl_attribute: str
 
+
+#: What the indexes copy besides keys: every audit field, but not ``raw`` (the original record,
+#: most of an item's size). A write then costs 1 write unit per index instead of 2, and the
+#: indexes hold a third of the bytes; an event read through an index comes without ``raw``.
+INDEX_ATTRIBUTES: Final = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "arn",
+    "result",
+    "mfa_used",
+    "source_ip",
+    "user_agent",
+    "region",
+    "error_message",
+    "expires_at",
+]
 
 TABLE_SCHEMA: Final[TableSchema] = {
     "hash_key": PK,
@@ -85,9 +108,24 @@ TABLE_SCHEMA: Final[TableSchema] = {
         "time_sk": "S",
     },
     "indexes": [
-        {"name": BY_ACCOUNT_DAY, "hash_key": "account_day", "range_key": "time_sk"},
-        {"name": BY_SOURCE_IP, "hash_key": "source_ip_key", "range_key": "time_sk"},
-        {"name": BY_PRINCIPAL, "hash_key": "principal_key", "range_key": "time_sk"},
+        {
+            "name": BY_ACCOUNT_DAY,
+            "hash_key": "account_day",
+            "range_key": "time_sk",
+            "non_key_attributes": INDEX_ATTRIBUTES,
+        },
+        {
+            "name": BY_SOURCE_IP,
+            "hash_key": "source_ip_key",
+            "range_key": "time_sk",
+            "non_key_attributes": INDEX_ATTRIBUTES,
+        },
+        {
+            "name": BY_PRINCIPAL,
+            "hash_key": "principal_key",
+            "range_key": "time_sk",
+            "non_key_attributes": INDEX_ATTRIBUTES,
+        },
     ],
     "ttl_attribute": TTL_ATTRIBUTE,
 }

@@ -114,13 +114,39 @@ def test_table_definition_follows_the_schema() -> None:
         index["IndexName"]: (
             [key["AttributeName"] for key in index["KeySchema"]],
             index["Projection"]["ProjectionType"],
+            index["Projection"]["NonKeyAttributes"],
         )
         for index in definition["GlobalSecondaryIndexes"]
     }
     assert indexes == {
-        index["name"]: ([index["hash_key"], index["range_key"]], "ALL") for index in spec["indexes"]
+        index["name"]: ([index["hash_key"], index["range_key"]], "INCLUDE", schema.INDEX_ATTRIBUTES)
+        for index in spec["indexes"]
     }
     assert set(indexes) == set(schema.GSI_NAMES)
+
+
+def test_indexes_copy_every_attribute_of_an_item_but_the_raw_record() -> None:
+    # A field added to items but not to INDEX_ATTRIBUTES would vanish from index-served audits.
+    item = dynamodb_module._item_from_event(sign_in(mfa="No", result="Failure"), 2_000_000_000)
+    keys = {"pk", "sk"} | {
+        name
+        for index in schema.TABLE_SCHEMA["indexes"]
+        for name in (index["hash_key"], index["range_key"])
+    }
+    assert set(item) - keys - {"raw"} == set(schema.INDEX_ATTRIBUTES)
+
+
+def test_an_event_read_through_an_index_has_every_audit_field_and_no_raw(
+    dynamodb_client: DynamoDBClient,
+) -> None:
+    store = DynamoDbStore(TABLE_NAME, client=dynamodb_client)
+    event = sign_in(mfa=None, user_agent="agent \u2603", result="Failure")
+    store.record(event, expires_at=None)
+    (through_index,) = store.history(HistoryQuery(source_ip=event.source_ip))
+    assert through_index == event  # raw is not part of equality
+    assert through_index.raw == {}
+    (through_table,) = store.history(HistoryQuery(principal="alice", account_id=ACCOUNT))
+    assert through_table.raw == event.raw
 
 
 def test_create_table_is_idempotent_and_turns_on_ttl(dynamodb_client: DynamoDBClient) -> None:
