@@ -28,6 +28,7 @@ __all__ = [
     "format_time",
     "parse_eventbridge",
     "parse_record",
+    "parse_time",
 ]
 
 SIGNIN_EVENT_SOURCE: Final = "signin.amazonaws.com"
@@ -40,6 +41,7 @@ ROOT_PRINCIPAL: Final = "root"
 # Principal keys sit in DynamoDB keys (2048 bytes max for a partition key): keep them short.
 _MAX_PRINCIPAL: Final = 256
 _MAX_FIELD: Final = 4096
+_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 Result = Literal["Success", "Failure"]
 
@@ -152,6 +154,11 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def parse_time(text: str) -> datetime:
+    """The inverse of ``format_time``, for times read back from a store."""
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> SignInEvent:

@@ -34,7 +34,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..alerts import Alert
 from ..errors import StoreError, StoreRetryableError
-from ..events import Result, SignInEvent, format_time
+from ..events import Result, SignInEvent, format_time, parse_time
 from . import schema
 from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
 
@@ -63,7 +63,6 @@ _EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST: Final = datetime(9999, 1, 1, tzinfo=UTC)
 _ONE_SECOND: Final = timedelta(seconds=1)
 _ONE_DAY: Final = timedelta(days=1)
-_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class DynamoDbStore:
@@ -506,7 +505,7 @@ def _event_from_item(item: Item) -> SignInEvent:
     mfa = item.get("mfa_used")
     return SignInEvent(
         event_id=text("event_id"),
-        event_time=datetime.strptime(text("event_time"), _TIME_FORMAT).replace(tzinfo=UTC),
+        event_time=parse_time(text("event_time")),
         event_name=text("event_name"),
         account_id=text("account_id"),
         principal=text("principal"),

@@ -10,13 +10,13 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..alerts import Alert
 from ..errors import StoreError
-from ..events import SignInEvent, format_time
+from ..events import SignInEvent, format_time, parse_time
 from . import schema
 from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
 
@@ -278,7 +278,7 @@ def _event_from_row(row: tuple[Any, ...]) -> SignInEvent:
     ) = row
     return SignInEvent(
         event_id=event_id,
-        event_time=datetime.strptime(event_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+        event_time=parse_time(event_time),
         event_name=event_name,
         account_id=account_id,
         principal=principal,
