@@ -1,5 +1,7 @@
 # Every region in local.source_regions: a rule on the default bus forwards sign-in events to the
-# central bus in the home region. On the central bus one rule invokes the Lambda.
+# central bus in the home region, with a dead-letter queue in its own region (a rule's DLQ must be in
+# the rule's region) and an alarm on that queue (alarms.tf). On the central bus one rule invokes the
+# Lambda.
 
 locals {
   # The same file the tests load: one pattern for the forwarding rules and the Lambda rule.
@@ -19,6 +21,13 @@ resource "aws_cloudwatch_event_rule" "forward" {
   description   = "Forward console sign-in events recorded in ${each.key} to the ${var.name_prefix} bus in ${local.home_region}."
   event_pattern = local.signin_event_pattern
   tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = contains(local.enabled_regions, each.key)
+      error_message = "regions: ${each.key} is not enabled in this account (opt-in regions must be opted in first), so it cannot hold a forwarding rule."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "forward" {
@@ -29,6 +38,77 @@ resource "aws_cloudwatch_event_target" "forward" {
   target_id = "central-bus"
   arn       = aws_cloudwatch_event_bus.this.arn
   role_arn  = aws_iam_role.forwarder.arn
+
+  # EventBridge retries a cross-region delivery for up to 24 hours (its default retry policy); what
+  # still fails, or fails for good (a permission, a missing bus), is kept here as the original event.
+  dead_letter_config {
+    arn = aws_sqs_queue.forward_dlq[each.key].arn
+  }
+
+  depends_on = [aws_sqs_queue_policy.forward_dlq]
+}
+
+# One dead-letter queue per source region. A KMS key is regional and the module's key lives in the
+# home region, so these queues use SQS-managed encryption (SSE-SQS): no key per region to pay for,
+# and no key policy for EventBridge to need. Empty queues cost nothing.
+resource "aws_sqs_queue" "forward_dlq" {
+  for_each = local.source_regions
+
+  # checkov:skip=CKV2_AWS_73:A customer managed key is regional: one per source region would cost about $1 a month each; SQS-managed encryption (sqs_managed_sse_enabled) still encrypts every message at rest.
+  region                    = each.key
+  name                      = "${var.name_prefix}-forward-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue_policy" "forward_dlq" {
+  for_each = local.source_regions
+
+  region    = each.key
+  queue_url = aws_sqs_queue.forward_dlq[each.key].id
+  policy    = data.aws_iam_policy_document.forward_dlq[each.key].json
+}
+
+# Only the forwarding rule of the queue's own region may send.
+data "aws_iam_policy_document" "forward_dlq" {
+  for_each = local.source_regions
+
+  statement {
+    sid       = "EventBridgeForwardingRuleDeadLetters"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.forward_dlq[each.key].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.forward[each.key].arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.forward_dlq[each.key].arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "lambda" {

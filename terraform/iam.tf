@@ -28,12 +28,14 @@ resource "aws_iam_role_policy" "lambda" {
 
 data "aws_iam_policy_document" "lambda" {
   # Exactly the DynamoDB calls the Lambda's code makes (tests/terraform collects them from
-  # signin_monitor/ and compares): no Scan, no DeleteItem, no table administration.
+  # signin_monitor/ and compares): no Scan, no DeleteItem, no table administration. The table only,
+  # no index/*: the function never queries an index (only `signin-monitor history` does, with the
+  # operator's own credentials).
   statement {
     sid       = "ActivityTable"
     effect    = "Allow"
     actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
-    resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]
+    resources = [aws_dynamodb_table.this.arn]
   }
 
   statement {
@@ -115,10 +117,13 @@ data "aws_iam_policy_document" "forwarder_assume" {
       values   = [local.account_id]
     }
 
+    # The forwarding rules of this account, whatever their region, by name: one pattern instead of
+    # one ARN per region keeps the trust policy far below IAM's 2,048-character limit however many
+    # regions the account enables.
     condition {
-      test     = "ArnEquals"
+      test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = [for rule in aws_cloudwatch_event_rule.forward : rule.arn]
+      values   = ["arn:${local.partition}:events:*:${local.account_id}:rule/${var.name_prefix}-forward"]
     }
   }
 }

@@ -29,6 +29,9 @@ resource "aws_lambda_function" "this" {
       SLACK_WEBHOOK_PARAMETER      = aws_ssm_parameter.slack_webhook_url.name
       LOG_LEVEL                    = var.log_level
       ALERT_RULES                  = join(",", var.alert_rules)
+      # The claim lease is the function timeout: a delivery cannot outlive it, and the lease ends
+      # before Lambda's first retry (lambda_timeout is at most 55 s), so a retry is never suppressed.
+      CLAIM_LEASE_SECONDS = tostring(var.lambda_timeout)
     }
   }
 

@@ -48,6 +48,16 @@ output "forwarding_rule_arns" {
   value       = { for region, rule in aws_cloudwatch_event_rule.forward : region => rule.arn }
 }
 
+output "source_regions" {
+  description = "Regions whose sign-in events are forwarded (var.regions, or every enabled region, plus the home region). Sign-ins recorded anywhere else never alert."
+  value       = sort(local.source_regions)
+}
+
+output "forwarding_dlq_urls" {
+  description = "URLs of the forwarding rules' dead-letter queues, by region (events that could not reach the central bus)."
+  value       = { for region, queue in aws_sqs_queue.forward_dlq : region => queue.url }
+}
+
 output "trail_arn" {
   description = "ARN of the trail created by the module; null when create_trail is false."
   value       = one(aws_cloudtrail.this[*].arn)

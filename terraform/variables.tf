@@ -10,13 +10,24 @@ variable "name_prefix" {
 }
 
 variable "regions" {
-  description = "Regions whose default event bus forwards sign-in events to the central bus. Console sign-ins are recorded in us-east-1 (root and most IAM users), us-east-2, eu-north-1, ap-southeast-2 or the region of a regional sign-in endpoint. The home region (the provider's) is always added."
+  description = "Regions whose default event bus forwards sign-in events to the central bus. null (the default) means every region enabled in the account (opt-in status opt-in-not-required or opted-in), read at plan time. IAM-user sign-ins through a regional sign-in endpoint are recorded in that endpoint's region, which whoever signs in chooses: a region left out is a blind spot. The home region (the provider's) is always added; every entry must be enabled in the account."
   type        = list(string)
-  default     = ["us-east-1", "us-east-2", "eu-north-1", "ap-southeast-2"]
+  default     = null
 
   validation {
-    condition     = alltrue([for region in var.regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))])
-    error_message = "regions: each entry must be an AWS region name such as us-east-1."
+    condition     = try(alltrue([for region in var.regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", region))]), var.regions == null)
+    error_message = "regions: null (every enabled region) or a list of AWS region names such as us-east-1."
+  }
+}
+
+variable "forwarding_alarm_sns_topic_arns" {
+  description = "SNS topic per source region for that region's forwarding alarm, as { region = topic ARN }. A CloudWatch alarm can notify only a topic in its own region; the home region's alarm uses alarm_sns_topic_arn. A source region without an entry gets an alarm without actions (visible in that region's CloudWatch console only)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for region, arn in var.forwarding_alarm_sns_topic_arns : can(regex("^arn:aws[a-z-]*:sns:${region}:[0-9]{12}:.+$", arn))])
+    error_message = "forwarding_alarm_sns_topic_arns: each value must be the ARN of an SNS topic in the region of its key."
   }
 }
 
@@ -144,13 +155,13 @@ variable "lambda_memory_size" {
 }
 
 variable "lambda_timeout" {
-  description = "Lambda timeout in seconds (1-900). Covers the DynamoDB round trips and Slack posts with their retries."
+  description = "Lambda timeout in seconds, 10-55; also CLAIM_LEASE_SECONDS, the alert claim lease. The lease must stay below Lambda's first asynchronous retry delay (about a minute), so that the retry after a crash is never suppressed by the crashed invocation's claim, and at least the longest a delivery can run, which the function timeout bounds: so the lease is the timeout."
   type        = number
   default     = 30
 
   validation {
-    condition     = floor(var.lambda_timeout) == var.lambda_timeout && var.lambda_timeout >= 1 && var.lambda_timeout <= 900
-    error_message = "lambda_timeout: a whole number from 1 to 900."
+    condition     = floor(var.lambda_timeout) == var.lambda_timeout && var.lambda_timeout >= 10 && var.lambda_timeout <= 55
+    error_message = "lambda_timeout: a whole number from 10 to 55 (it is also the claim lease, which must stay below Lambda's first retry delay of about a minute)."
   }
 }
 
@@ -199,7 +210,7 @@ variable "log_retention_days" {
 }
 
 variable "alarm_sns_topic_arn" {
-  description = "ARN of an SNS topic in the home region notified when an alarm (Lambda errors, messages in the dead-letter queue) changes state. null: alarms without actions."
+  description = "ARN of an SNS topic in the home region notified when an alarm of the home region changes state (Lambda errors, messages in a dead-letter queue, alerts not delivered, events dropped, store errors). null: alarms without actions. Alarms of the other source regions use forwarding_alarm_sns_topic_arns."
   type        = string
   default     = null
 }

@@ -6,7 +6,9 @@ module "signin_monitor" {
   source = "../.."
 
   name_prefix = "signin-monitor-prod"
-  regions     = ["us-east-1", "us-east-2", "eu-north-1", "ap-southeast-2", "eu-central-1"]
+  # null: every region enabled in the account (the default). An explicit list leaves the other
+  # regions blind: an IAM user signing in through their regional endpoint would never alert.
+  regions = null
 
   failed_signin_threshold      = 5
   failed_signin_window_minutes = 30
@@ -30,6 +32,8 @@ module "signin_monitor" {
 
   log_retention_days  = 400
   alarm_sns_topic_arn = var.alarm_sns_topic_arn
+  # CloudWatch alarms notify only a topic in their own region: one per other source region.
+  forwarding_alarm_sns_topic_arns = var.forwarding_alarm_sns_topic_arns
 
   tags = {
     project     = "signin-monitor"

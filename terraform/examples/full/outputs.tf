@@ -32,3 +32,8 @@ output "slack_webhook_parameter_name" {
   description = "SSM parameter holding the webhook URL."
   value       = module.signin_monitor.slack_webhook_parameter_name
 }
+
+output "source_regions" {
+  description = "Regions whose sign-ins are forwarded (every enabled region here)."
+  value       = module.signin_monitor.source_regions
+}

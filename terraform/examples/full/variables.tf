@@ -46,3 +46,9 @@ variable "alarm_sns_topic_arn" {
   type        = string
   default     = null
 }
+
+variable "forwarding_alarm_sns_topic_arns" {
+  description = "SNS topic per other source region for its forwarding alarm, as { region = topic ARN } (each topic in its own region); {}: those alarms without actions."
+  type        = map(string)
+  default     = {}
+}
