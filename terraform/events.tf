@@ -54,7 +54,6 @@ resource "aws_cloudwatch_event_target" "forward" {
 resource "aws_sqs_queue" "forward_dlq" {
   for_each = local.source_regions
 
-  # checkov:skip=CKV2_AWS_73:A customer managed key is regional: one per source region would cost about $1 a month each; SQS-managed encryption (sqs_managed_sse_enabled) still encrypts every message at rest.
   region                    = each.key
   name                      = "${var.name_prefix}-forward-dlq"
   message_retention_seconds = 1209600
