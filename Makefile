@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The Lambda's runtime: its own venv, from the CPython 3.13 that .ci/python313 finds (or fails on).
+VENV313  := .venv313
+STAMP313 := $(VENV313)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# pytest exits 5 when it collected no tests: say so, and fail (a suite that ran nothing is no pass).
+PYTEST_ARGS ?=
+PYTEST_NO_TESTS := rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): failing" >&2; fi; exit $$rc
 
-.PHONY: demo test lint types check package package-lock bench clean
+.PHONY: demo test test313 lint types check package package-lock bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +19,13 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+$(STAMP313): pyproject.toml
+	python313="$$(bash .ci/python313)" && "$$python313" -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV313)/bin/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV313)/.installed-*
+	touch $(STAMP313)
+
 ## Replay the shipped sample events on a fresh embedded store and print the alerts.
 demo: $(STAMP)
 	@mkdir -p build && rm -f build/demo.db build/demo.db-wal build/demo.db-shm
@@ -20,7 +33,13 @@ demo: $(STAMP)
 
 ## Run the test suite.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS); $(PYTEST_NO_TESTS)
+
+## Run the test suite on CPython 3.13, the Lambda's runtime (all but the packaging tests, which
+## build the arm64 zip and already run in `make test`).
+test313: $(STAMP313)
+	$(VENV313)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version'
+	$(VENV313)/bin/python -m pytest --ignore=tests/test_package.py $(PYTEST_ARGS); $(PYTEST_NO_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
