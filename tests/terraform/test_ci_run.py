@@ -54,13 +54,14 @@ def test_ci_run_runs_the_suite_on_3_11_and_3_13_and_checks_the_terraform() -> No
     for command in (
         "make test",
         "make test313",
-        "../shared/tools/tf-schema-check terraform",
+        '"$shared/tools/tf-schema-check" terraform',
         "terraform fmt -check -recursive terraform",
         "bash .ci/terraform-checks",
     ):
         assert command in steps, f".ci/run does not run {command!r}"
     # Skipped only where the tool is absent, and then with a message.
-    assert "if [[ -x ../shared/tools/tf-schema-check ]]; then" in steps
+    assert 'shared="${SHARED_DIR:-../shared}"' in steps
+    assert 'if [[ -x "$shared/tools/tf-schema-check" ]]; then' in steps
     assert "if command -v terraform >/dev/null 2>&1; then" in steps
     assert sum(line.startswith('echo "SKIPPED:') for line in _lines()) == 2
 
