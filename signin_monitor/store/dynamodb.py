@@ -2,21 +2,31 @@
 
 It talks to DynamoDB through the low-level boto3 client (cheaper to import than the resource
 layer), created on first use unless one is passed in. Only ``put_item``, ``update_item`` and
-``query`` are called, so the Lambda's IAM policy needs exactly those three actions (a Terraform
-contract test collects the ``self._client.<method>(...)`` calls of this module).
+``query`` are called from this module, so the Lambda's IAM policy needs exactly those three
+actions (a Terraform contract test collects the ``<client>.<method>(...)`` calls of the modules
+the Lambda runs). The one call only ``signin-monitor resend`` makes, deleting an undelivered
+alert's marker, lives in ``dynamodb_admin`` with the other operator-only calls.
 
 Round trips per operation:
 
 * ``record``: 1 conditional ``PutItem`` (``attribute_not_exists(pk)``).
 * ``count_failures``: 1 ``Query`` (``Select=COUNT``, consistent); more only past 1 MB of keys.
-* ``claim_alert``: 1 conditional ``PutItem`` returning the old item.
-* ``mark_alert``: 1 conditional ``UpdateItem``.
+* ``claim_alert``: 1 conditional ``PutItem`` returning the old item, on success and on a failed
+  condition alike (``ReturnValuesOnConditionCheckFailure``): a claim whose response was lost
+  is recognised by its token with no extra read.
+* ``mark_alert``: 1 conditional ``UpdateItem``; +1 ``PutItem`` (the undelivered marker) for
+  ``FAILED`` with a payload.
 * ``history``: ``Query`` only, never ``Scan``: 2 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
+* ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
+  partition; ``claim_resend`` 1 ``UpdateItem``; ``finish_resend`` 1 ``UpdateItem`` and, when
+  sent, 1 ``DeleteItem`` (``dynamodb_admin``).
 
 So a delivery costs 1 call for a success without an alert, 2 for a failure, and 2 per alert,
-as design §5 budgets. Throttling and 5xx errors become ``StoreRetryableError`` (the Lambda
-retries the event, which is safe: every write is conditional), anything else ``StoreError``.
+as design §5 budgets. Throttling, 5xx and network errors become ``StoreRetryableError`` (the
+Lambda retries the event, which is safe: every write is conditional or idempotent), an item
+DynamoDB refuses for its content ``UnstorableRecordError`` (a malformed record, dropped), and
+anything else ``StoreError`` (final).
 """
 
 from __future__ import annotations

@@ -7,11 +7,14 @@ SENT marks it sent and drops it from the list, FAILED keeps it for the next rese
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signin_monitor.store import ActivityStore, ClaimOutcome, ClaimStatus
 from signin_monitor.store.base import UndeliveredAlert
 from signin_monitor.store.dynamodb import DynamoDbStore
+from signin_monitor.store.sqlite import SqliteStore
 from tests.factories import one_off_alert, sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, TABLE_NAME, FakeClock
 
@@ -135,3 +138,24 @@ def test_dynamodb_lists_with_one_query_and_the_lambda_never_deletes(
     store.finish_resend(undelivered, ClaimStatus.SENT)
     # resend (command line only): Query, UpdateItem (claim), UpdateItem (sent), DeleteItem
     assert calls == ["Query", "UpdateItem", "UpdateItem", "DeleteItem"]
+
+
+def test_a_sqlite_file_of_the_previous_release_gains_the_undelivered_list(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    # GIVEN a file whose claim table predates tokens and undelivered alerts
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE alert_claims (pk TEXT PRIMARY KEY, rule_id TEXT NOT NULL,"
+            " event_id TEXT NOT NULL, event_time TEXT NOT NULL, status TEXT NOT NULL,"
+            " claimed_at REAL NOT NULL) WITHOUT ROWID"
+        )
+    old.close()
+    # WHEN this release opens it (twice: the upgrade runs once)
+    SqliteStore(path, clock=clock).close()
+    store = SqliteStore(path, clock=clock)
+    # THEN claims and the undelivered list work on it
+    _failed(store)
+    assert store.claim_resend(_only(store)) is True
+    store.close()
