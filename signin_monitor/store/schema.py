@@ -182,12 +182,17 @@ def key_part(value: str, max_bytes: int) -> str:
     longer part keeps a readable prefix and ends with ``%!`` and 32 hex digits of the SHA-256
     of the whole value, so distinct values stay distinct however long they are.
     """
-    encoded = _TO_ESCAPE.sub(lambda match: _ESCAPES[match.group()], value)
+    if "%" in value or "#" in value:
+        encoded = _TO_ESCAPE.sub(lambda match: _ESCAPES[match.group()], value)
+    else:  # the usual case, kept cheap: it runs for every key of every event
+        encoded = value
     return _bounded(encoded, max_bytes, whole=value)
 
 
 def _bounded(text: str, max_bytes: int, *, whole: str) -> str:
     """``text`` if it fits ``max_bytes`` of UTF-8, else its prefix, the cut mark and a digest."""
+    if len(text) * 4 <= max_bytes:  # no character takes more than 4 bytes in UTF-8
+        return text
     data = text.encode("utf-8", "surrogatepass")
     if len(data) <= max_bytes:
         return text
