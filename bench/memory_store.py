@@ -15,10 +15,12 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from signin_monitor.alerts import Alert
 from signin_monitor.events import SignInEvent
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
+from signin_monitor.store.base import UndeliveredAlert
 
 __all__ = ["MemoryStore"]
 
@@ -71,8 +73,15 @@ class MemoryStore:
         self._claims[key] = _Claim(event.event_id, event.event_time, ClaimStatus.PENDING)
         return ClaimOutcome.CLAIMED
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
-        """Set the claim's status if it is still this event's."""
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Set the claim's status if it is still this event's (no undelivered list here)."""
         claim = self._claims.get(alert.claim_key)
         if claim is not None and claim.event_id == alert.event.event_id:
             claim.status = status
@@ -87,6 +96,19 @@ class MemoryStore:
             and (query.source_ip is None or event.source_ip == query.source_ip)
         ]
         return iter(sorted(matches, key=lambda event: (event.event_time, event.event_id)))
+
+    def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
+        """None: the benchmark never fails a post."""
+        return iter(())
+
+    def claim_resend(self, alert: UndeliveredAlert) -> bool:
+        """Nothing is ever undelivered here."""
+        return False
+
+    def finish_resend(
+        self, alert: UndeliveredAlert, status: ClaimStatus, *, reason: str | None = None
+    ) -> None:
+        """Nothing to finish."""
 
     def close(self) -> None:
         """Nothing to release."""

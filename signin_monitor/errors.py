@@ -5,7 +5,8 @@ The tree::
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
-    │   └── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
+    │   ├── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
+    │   └── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
     ├── StoreError                the activity store failed
     │   └── StoreRetryableError   a transient store failure (throttling): retry the event
     └── SlackError
@@ -27,6 +28,7 @@ __all__ = [
     "SlackRetryableError",
     "StoreError",
     "StoreRetryableError",
+    "UnstorableRecordError",
 ]
 
 
@@ -88,3 +90,11 @@ class SlackRetryableError(SlackError):
 
 class SlackPermanentError(SlackError):
     """Slack refused the message for good (bad payload, hook revoked, channel archived)."""
+
+
+class UnstorableRecordError(MalformedRecordError):
+    """A parsed event the store refuses for good (item or key too large, text it cannot encode).
+
+    A retry cannot fix it, so it is reported and dropped like a malformed record, never retried;
+    it is not a ``StoreError`` (the store is healthy), so a store-error alarm stays quiet.
+    """

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
+from ..store.schema import alert_scope
 from .base import FailureHistory
 
 __all__ = ["RepeatedFailedSignIns"]
@@ -42,7 +43,7 @@ class RepeatedFailedSignIns:
             severity=self.severity,
             title="Repeated failed sign-ins",
             event=event,
-            scope=f"{event.account_id}#{event.principal}",
+            scope=alert_scope(event.account_id, event.principal),
             window=self.window,
             failure_count=failures,
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
+from ..store.schema import alert_scope
 from .base import FailureHistory
 
 __all__ = ["RootSignIn"]
@@ -35,7 +36,7 @@ class RootSignIn:
                 severity=self.severity,
                 title="Failed root sign-in",
                 event=event,
-                scope=f"{event.account_id}#root-failure",
+                scope=alert_scope(event.account_id, "root-failure"),
                 window=self.window,
             )
         return Alert(
@@ -43,5 +44,5 @@ class RootSignIn:
             severity=self.severity,
             title="Root sign-in",
             event=event,
-            scope=event.event_id,
+            scope=alert_scope(event.event_id),
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
+from ..store.schema import alert_scope
 from .base import FailureHistory
 
 __all__ = ["SignInWithoutMfa"]
@@ -35,6 +36,6 @@ class SignInWithoutMfa:
                 severity=self.severity,
                 title="Console sign-in without MFA",
                 event=event,
-                scope=event.event_id,
+                scope=alert_scope(event.event_id),
             )
         return None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..alerts import Alert
 from ..events import SignInEvent
@@ -17,6 +17,7 @@ __all__ = [
     "ClaimOutcome",
     "ClaimStatus",
     "HistoryQuery",
+    "UndeliveredAlert",
 ]
 
 #: How long a pending claim belongs to the delivery that took it. Shorter than Lambda's first
@@ -62,6 +63,21 @@ class HistoryQuery:
     now_epoch: int | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UndeliveredAlert:
+    """An alert Slack refused for good, kept so ``signin-monitor resend`` can post it later.
+
+    ``payload`` is the exact Block Kit message that was refused; ``reason`` why it was.
+    """
+
+    rule_id: str
+    scope: str
+    event_id: str
+    event_time: datetime
+    payload: dict[str, Any]
+    reason: str | None
+
+
 class ActivityStore(Protocol):
     """Where sign-in events and alert claims live (DynamoDB in AWS, SQLite locally).
 
@@ -89,12 +105,39 @@ class ActivityStore(Protocol):
         """
         ...
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Record how the post of a claimed alert ended.
 
         ``PENDING`` releases the lease: the post failed transiently and the next delivery of
-        the event may retry at once.
+        the event may retry at once. ``FAILED`` with a ``payload`` also keeps the alert as
+        undelivered (``undelivered_alerts``), with ``reason``.
         """
+        ...
+
+    def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
+        """Alerts marked failed with a payload and not resent since, oldest event first."""
+        ...
+
+    def claim_resend(self, alert: UndeliveredAlert) -> bool:
+        """Atomically take a failed alert for re-posting (its claim becomes pending, leased).
+
+        False if another resend took it (within its lease), or it is no longer failed (sent
+        meanwhile, or its claim now belongs to another alert: then it leaves the list).
+        """
+        ...
+
+    def finish_resend(
+        self, alert: UndeliveredAlert, status: ClaimStatus, *, reason: str | None = None
+    ) -> None:
+        """End a resend: ``SENT`` marks the claim sent and removes the alert from the list;
+        ``FAILED`` marks it failed again and keeps it listed (with the new ``reason``)."""
         ...
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:

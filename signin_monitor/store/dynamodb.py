@@ -2,21 +2,31 @@
 
 It talks to DynamoDB through the low-level boto3 client (cheaper to import than the resource
 layer), created on first use unless one is passed in. Only ``put_item``, ``update_item`` and
-``query`` are called, so the Lambda's IAM policy needs exactly those three actions (a Terraform
-contract test collects the ``self._client.<method>(...)`` calls of this module).
+``query`` are called from this module, so the Lambda's IAM policy needs exactly those three
+actions (a Terraform contract test collects the ``<client>.<method>(...)`` calls of the modules
+the Lambda runs). The one call only ``signin-monitor resend`` makes, deleting an undelivered
+alert's marker, lives in ``dynamodb_admin`` with the other operator-only calls.
 
 Round trips per operation:
 
 * ``record``: 1 conditional ``PutItem`` (``attribute_not_exists(pk)``).
 * ``count_failures``: 1 ``Query`` (``Select=COUNT``, consistent); more only past 1 MB of keys.
-* ``claim_alert``: 1 conditional ``PutItem`` returning the old item.
-* ``mark_alert``: 1 conditional ``UpdateItem``.
+* ``claim_alert``: 1 conditional ``PutItem`` returning the old item, on success and on a failed
+  condition alike (``ReturnValuesOnConditionCheckFailure``): a claim whose response was lost
+  is recognised by its token with no extra read.
+* ``mark_alert``: 1 conditional ``UpdateItem``; +1 ``PutItem`` (the undelivered marker) for
+  ``FAILED`` with a payload.
 * ``history``: ``Query`` only, never ``Scan``: 2 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
+* ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
+  partition; ``claim_resend`` 1 ``UpdateItem``; ``finish_resend`` 1 ``UpdateItem`` and, when
+  sent, 1 ``DeleteItem`` (``dynamodb_admin``).
 
 So a delivery costs 1 call for a success without an alert, 2 for a failure, and 2 per alert,
-as design §5 budgets. Throttling and 5xx errors become ``StoreRetryableError`` (the Lambda
-retries the event, which is safe: every write is conditional), anything else ``StoreError``.
+as design §5 budgets. Throttling, 5xx and network errors become ``StoreRetryableError`` (the
+Lambda retries the event, which is safe: every write is conditional or idempotent), an item
+DynamoDB refuses for its content ``UnstorableRecordError`` (a malformed record, dropped), and
+anything else ``StoreError`` (final).
 """
 
 from __future__ import annotations
@@ -25,18 +35,25 @@ import heapq
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..alerts import Alert
-from ..errors import StoreError, StoreRetryableError
+from ..errors import StoreError, StoreRetryableError, UnstorableRecordError
 from ..events import Result, SignInEvent, format_time, parse_time
 from . import schema
-from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
+from .base import (
+    DEFAULT_CLAIM_LEASE_SECONDS,
+    ClaimOutcome,
+    ClaimStatus,
+    HistoryQuery,
+    UndeliveredAlert,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -47,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDbStore"]
 
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+_VALIDATION: Final = "ValidationException"
 _RETRYABLE_CODES: Final = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -104,6 +122,8 @@ class DynamoDbStore:
         self._clock = clock
         self._boto_client = client
         self._client_lock = threading.Lock()
+        # Tokens of the resends this store claimed, by marker sort key, until they finish.
+        self._resend_tokens: dict[str, str] = {}
 
     @property
     def _client(self) -> DynamoDBClient:
@@ -115,19 +135,31 @@ class DynamoDbStore:
         return self._boto_client
 
     def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
-        """Put the event unless its keys exist: a repeated delivery is stored, and counted, once."""
+        """Put the event unless its keys exist: a repeated delivery is stored, and counted, once.
+
+        A put whose response was lost and that botocore retried finds its own item: False, as
+        for any duplicate, and the rules still run. An item DynamoDB refuses for its content
+        (over 400 KB, a key too long, text that is not UTF-8) raises ``UnstorableRecordError``:
+        a retry cannot fix it.
+        """
+        item = _item_from_event(event, expires_at)
+        _check_item_size(item, event)
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item=_item_from_event(event, expires_at),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
             if _error_code(error) == _CONDITION_FAILED:
                 return False
+            if _error_code(error) == _VALIDATION:
+                raise _unstorable(event, _error_message(error)) from error
             raise _store_error("record", error) from error
         except BotoCoreError as error:
             raise _store_error("record", error) from error
+        except UnicodeError as error:  # a lone surrogate cannot be sent as JSON in UTF-8
+            raise _unstorable(event, "text that is not valid Unicode") from error
         return True
 
     def count_failures(
@@ -170,9 +202,16 @@ class DynamoDbStore:
         says which: this event's claim means RETRY, anything else CLAIMED. A failed condition
         means SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
         lease, so concurrent retries still post once.
+
+        Each claim carries a fresh ``token``. When DynamoDB applied the put but the response
+        was lost (a 500 or a reset after the write) botocore sends it again and that retry
+        fails its condition against our own item; the failure returns the stored item
+        (``ReturnValuesOnConditionCheckFailure``, no extra round trip), and our token in it
+        means the claim is ours: CLAIMED, not SUPPRESSED.
         """
         event = alert.event
         now = self._clock()
+        token = _new_token()
         condition = (
             "attribute_not_exists(pk)"
             " OR (event_id = :eid AND #status = :pending AND claimed_at <= :lease_end)"
@@ -196,14 +235,18 @@ class DynamoDbStore:
                     "event_time": {"S": event.time_text},
                     "status": {"S": ClaimStatus.PENDING.value},
                     "claimed_at": {"N": _number(now)},
+                    "token": {"S": token},
                 },
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if _error_code(error) == _CONDITION_FAILED:
+                if _holds_token(error, token):
+                    return ClaimOutcome.CLAIMED
                 return ClaimOutcome.SUPPRESSED
             raise _store_error("claim_alert", error) from error
         except BotoCoreError as error:
@@ -213,11 +256,24 @@ class DynamoDbStore:
             return ClaimOutcome.RETRY
         return ClaimOutcome.CLAIMED
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Set the claim's status if it is still this event's (a newer alert may own it now).
 
         ``PENDING`` also releases the lease, so the retry of a failed post need not wait.
+        ``FAILED`` with a ``payload`` first writes the alert's undelivered marker (one more
+        ``PutItem``, on this rare path only), then the status: a crash in between leaves a
+        marker whose claim is still pending, which the event's retry or ``resend`` settles.
+        Idempotent: a retried update sets the same values under the same condition.
         """
+        if status is ClaimStatus.FAILED and payload is not None:
+            self._put_undelivered(alert, payload, reason)
         update = "SET #status = :status"
         values: Item = {":status": {"S": status.value}, ":eid": {"S": alert.event.event_id}}
         if status is ClaimStatus.PENDING:
@@ -240,6 +296,137 @@ class DynamoDbStore:
                 raise _store_error("mark_alert", error) from error
         except BotoCoreError as error:
             raise _store_error("mark_alert", error) from error
+
+    def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
+        """The undelivered markers, oldest first: one consistent ``Query`` (paginated)."""
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": schema.UNDELIVERED_PK}},
+            "ConsistentRead": True,
+        }
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error("undelivered_alerts", error) from error
+            for item in page["Items"]:
+                yield _undelivered_from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_resend(self, alert: UndeliveredAlert) -> bool:
+        """Take a failed claim for re-posting: failed (or pending past its lease) -> pending.
+
+        One conditional ``UpdateItem`` with a fresh token (a lost response is recognised as in
+        ``claim_alert``). False if another resend or delivery holds it, or it was sent; a marker
+        whose claim was sent or taken over by another alert is stale and is removed.
+        """
+        token = _new_token()
+        now = self._clock()
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_claim_key(schema.alert_pk(alert.rule_id, alert.scope)),
+                UpdateExpression="SET #status = :pending, claimed_at = :now, #token = :token",
+                ConditionExpression=(
+                    "event_id = :eid AND (#status = :failed"
+                    " OR (#status = :pending AND claimed_at <= :lease_end))"
+                ),
+                ExpressionAttributeNames={"#status": "status", "#token": "token"},
+                ExpressionAttributeValues={
+                    ":pending": {"S": ClaimStatus.PENDING.value},
+                    ":failed": {"S": ClaimStatus.FAILED.value},
+                    ":eid": {"S": alert.event_id},
+                    ":now": {"N": _number(now)},
+                    ":lease_end": {"N": _number(now - self.lease_seconds)},
+                    ":token": {"S": token},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _error_code(error) != _CONDITION_FAILED:
+                raise _store_error("claim_resend", error) from error
+            if _holds_token(error, token):
+                self._resend_tokens[_marker_sk(alert)] = token
+                return True
+            if _is_stale(error, alert):
+                self._forget_undelivered(alert)
+            return False
+        except BotoCoreError as error:
+            raise _store_error("claim_resend", error) from error
+        self._resend_tokens[_marker_sk(alert)] = token
+        return True
+
+    def finish_resend(
+        self, alert: UndeliveredAlert, status: ClaimStatus, *, reason: str | None = None
+    ) -> None:
+        """SENT marks the claim sent and removes the marker; FAILED puts both back as failed."""
+        token = self._resend_tokens.pop(_marker_sk(alert), None)
+        condition = "event_id = :eid"
+        values: Item = {":eid": {"S": alert.event_id}, ":status": {"S": status.value}}
+        if token is not None:
+            condition += " AND #token = :token"
+            values[":token"] = {"S": token}
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_claim_key(schema.alert_pk(alert.rule_id, alert.scope)),
+                UpdateExpression="SET #status = :status",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status", "#token": "token"}
+                if token is not None
+                else {"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _error_code(error) != _CONDITION_FAILED:
+                raise _store_error("finish_resend", error) from error
+        except BotoCoreError as error:
+            raise _store_error("finish_resend", error) from error
+        if status is ClaimStatus.SENT:
+            self._forget_undelivered(alert)
+        elif reason is not None:
+            self._note_reason(alert, reason)
+
+    def _put_undelivered(self, alert: Alert, payload: dict[str, Any], reason: str | None) -> None:
+        """Write (or rewrite, on a retry) the marker ``resend`` lists for this alert."""
+        item = _undelivered_item(alert, payload, reason, self._clock())
+        try:
+            self._client.put_item(TableName=self.table_name, Item=item)
+        except (ClientError, BotoCoreError) as error:
+            raise _store_error("mark_alert", error) from error
+
+    def _note_reason(self, alert: UndeliveredAlert, reason: str) -> None:
+        """Keep why the last resend failed on the marker (if it is still there)."""
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={
+                    "pk": {"S": schema.UNDELIVERED_PK},
+                    "sk": {"S": _marker_sk(alert)},
+                },
+                UpdateExpression="SET reason = :reason",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":reason": {"S": reason}},
+            )
+        except ClientError as error:
+            if _error_code(error) != _CONDITION_FAILED:
+                raise _store_error("finish_resend", error) from error
+        except BotoCoreError as error:
+            raise _store_error("finish_resend", error) from error
+
+    def _forget_undelivered(self, alert: UndeliveredAlert) -> None:
+        """Delete the marker. Only ``resend`` (the command line) gets here: the call lives in
+        ``dynamodb_admin`` so the Lambda's IAM policy (derived from this module) needs no
+        ``DeleteItem``."""
+        from .dynamodb_admin import delete_undelivered_marker
+
+        try:
+            delete_undelivered_marker(self._client, self.table_name, _marker_sk(alert))
+        except (ClientError, BotoCoreError) as error:
+            raise _store_error("finish_resend", error) from error
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
         """Matching events, oldest first (by event time, then id), expired ones left out.
@@ -422,6 +609,87 @@ def _make_client() -> DynamoDBClient:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or "refused by DynamoDB"
+
+
+def _new_token() -> str:
+    """A value only this claim attempt writes (botocore's retries resend the same one)."""
+    return uuid.uuid4().hex
+
+
+def _old_item(error: ClientError) -> Item:
+    """The item a failed condition was checked against (``ReturnValuesOnConditionCheckFailure``)."""
+    return cast("Item", error.response.get("Item", {}))
+
+
+def _holds_token(error: ClientError, token: str) -> bool:
+    """True when the item that failed our condition is the one our own earlier attempt wrote."""
+    return _old_item(error).get("token", {}).get("S") == token
+
+
+def _is_stale(error: ClientError, alert: UndeliveredAlert) -> bool:
+    """A marker is stale when its claim is gone, another event's, or already sent."""
+    old = _old_item(error)
+    return (
+        old.get("event_id", {}).get("S") != alert.event_id
+        or old.get("status", {}).get("S") == ClaimStatus.SENT.value
+    )
+
+
+def _claim_key(pk: str) -> Item:
+    return {"pk": {"S": pk}, "sk": {"S": schema.ALERT_SK}}
+
+
+def _marker_sk(alert: UndeliveredAlert) -> str:
+    claim_pk = schema.alert_pk(alert.rule_id, alert.scope)
+    return schema.undelivered_sk(format_time(alert.event_time), claim_pk)
+
+
+def _undelivered_item(
+    alert: Alert, payload: dict[str, Any], reason: str | None, now: float
+) -> Item:
+    """The marker of an undelivered alert: what ``resend`` needs to post it again."""
+    claim_pk = schema.alert_pk(*alert.claim_key)
+    item: Item = {
+        "pk": {"S": schema.UNDELIVERED_PK},
+        "sk": {"S": schema.undelivered_sk(alert.event.time_text, claim_pk)},
+        "rule_id": {"S": alert.rule_id},
+        "scope": {"S": alert.scope},
+        "event_id": {"S": alert.event.event_id},
+        "event_time": {"S": alert.event.time_text},
+        "payload": {"S": json.dumps(payload, ensure_ascii=False)},
+        "failed_at": {"N": _number(now)},
+    }
+    if reason is not None:
+        item["reason"] = {"S": reason}
+    return item
+
+
+def _undelivered_from_item(item: Item) -> UndeliveredAlert:
+    return UndeliveredAlert(
+        rule_id=item["rule_id"]["S"],
+        scope=item["scope"]["S"],
+        event_id=item["event_id"]["S"],
+        event_time=parse_time(item["event_time"]["S"]),
+        payload=json.loads(item["payload"]["S"]),
+        reason=item["reason"]["S"] if "reason" in item else None,
+    )
+
+
+def _check_item_size(item: Item, event: SignInEvent) -> None:
+    """Refuse, before any round trip, an item over DynamoDB's 400 KB (a retry cannot fix it)."""
+    size = schema.item_size({name: next(iter(value.values())) for name, value in item.items()})
+    if size > schema.MAX_ITEM_BYTES:
+        raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")
+
+
+def _unstorable(event: SignInEvent, reason: str) -> UnstorableRecordError:
+    return UnstorableRecordError(
+        f"event {schema.key_part(event.event_id, 128)} cannot be stored: {reason}"
+    )
 
 
 def _store_error(operation: str, error: ClientError | BotoCoreError) -> StoreError:

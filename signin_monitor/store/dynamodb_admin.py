@@ -2,7 +2,8 @@
 
 Terraform owns the deployed table (with PITR, KMS and deletion protection); this module makes
 the same keys and indexes for DynamoDB Local, moto and quick trials. The Lambda never imports
-it, so its extra DynamoDB actions never reach the function's IAM policy.
+it, so its extra DynamoDB actions never reach the function's IAM policy. The same goes for the
+one call only ``signin-monitor resend`` makes: deleting an undelivered alert's marker.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import schema
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-__all__ = ["create_table", "table_definition"]
+__all__ = ["create_table", "delete_undelivered_marker", "table_definition"]
 
 TableCreation = Literal["created", "exists"]
 
@@ -89,4 +90,17 @@ def _enable_ttl(client: DynamoDBClient, table_name: str) -> None:
     client.update_time_to_live(
         TableName=table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTRIBUTE},
+    )
+
+
+def delete_undelivered_marker(client: DynamoDBClient, table_name: str, sort_key: str) -> None:
+    """Delete one undelivered alert's marker (``resend`` after a post, or a stale marker).
+
+    Only the command line calls this (``DynamoDbStore.finish_resend`` and ``claim_resend``):
+    kept here so the Lambda's IAM policy, derived from the modules it runs, has no DeleteItem.
+    Deleting a marker that is already gone is fine.
+    """
+    client.delete_item(
+        TableName=table_name,
+        Key={"pk": {"S": schema.UNDELIVERED_PK}, "sk": {"S": sort_key}},
     )

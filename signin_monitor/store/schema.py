@@ -11,10 +11,20 @@ agree on every key.
 
 Kinds: ``FAILURE`` for failed ``ConsoleLogin`` records (so a windowed count is one key-range
 query with no filter) and ``SIGNIN`` for every other sign-in event.
+
+Every value placed in a key goes through ``key_part``: ``%`` and ``#`` are percent-encoded (so a
+``#`` in an account, principal or event id can never forge a separator and merge two
+partitions), and a part longer than its byte budget keeps a readable prefix plus a digest of the
+whole value (DynamoDB limits partition keys to 2,048 bytes and sort keys to 1,024, on the table
+and on every index). Ordinary values contain neither character and fit their budget, so their
+keys are byte-identical to the keys written before this encoding existed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Mapping
 from typing import Final, TypedDict
 
 __all__ = [
@@ -26,17 +36,23 @@ __all__ = [
     "INDEX_ATTRIBUTES",
     "KIND_FAILURE",
     "KIND_SIGNIN",
+    "MAX_ITEM_BYTES",
     "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
+    "UNDELIVERED_PK",
     "TableSchema",
     "account_day_key",
     "activity_pk",
     "activity_sk",
     "alert_pk",
+    "alert_scope",
+    "item_size",
+    "key_part",
     "kind_range",
     "principal_key",
     "source_ip_key",
     "time_sort_key",
+    "undelivered_sk",
 ]
 
 PK: Final = "pk"
@@ -54,6 +70,34 @@ GSI_NAMES: Final = (BY_ACCOUNT_DAY, BY_SOURCE_IP, BY_PRINCIPAL)
 
 # Sorts after '#' and after every character of an event id, so "<time>$" bounds all ids at <time>.
 _AFTER_ALL_IDS: Final = "$"
+
+#: The one partition holding a marker per undelivered alert (``signin-monitor resend`` lists it
+#: with one Query, never a Scan). Its sort key is ``<event_time>#<claim pk>``: oldest first.
+UNDELIVERED_PK: Final = "UNDELIVERED"
+
+#: DynamoDB's item size limit (400 KB, attribute names included); both stores refuse more.
+MAX_ITEM_BYTES: Final = 400 * 1024
+
+# Byte budgets of the key parts (after encoding). Sums stay under the key limits with room for
+# the fixed prefixes: activity pk 8 + 256 + 11 + 1024 <= 2048; sort keys
+# "FAILURE#" + time (<= 32) + "#" + 512 <= 1024; alert pk 6 + 128 + 1 + 1536 <= 2048 (a windowed
+# scope is account + "#" + principal <= 1281); undelivered sk 32 + 1 + 960 <= 1024.
+MAX_ACCOUNT_BYTES: Final = 256
+MAX_PRINCIPAL_BYTES: Final = 1024
+MAX_EVENT_ID_BYTES: Final = 512
+MAX_SOURCE_IP_BYTES: Final = 1024
+MAX_RULE_BYTES: Final = 128
+MAX_SCOPE_BYTES: Final = 1536
+_MAX_CLAIM_IN_SK_BYTES: Final = 960
+
+_ESCAPES: Final = {"%": "%25", "#": "%23"}
+_TO_ESCAPE: Final = re.compile("[%#]")
+# Marks a cut part. An encoded part never holds "%!" (each '%' in it starts "%25" or "%23"), so
+# a cut part can never equal an uncut one, and two cut parts are equal only if the digests of
+# their whole values are.
+_CUT_MARK: Final = "%!"
+_DIGEST_CHARS: Final = 32
+_PARTIAL_ESCAPE: Final = re.compile("%2?$")
 
 
 class IndexSchema(TypedDict):
@@ -131,14 +175,57 @@ TABLE_SCHEMA: Final[TableSchema] = {
 }
 
 
+def key_part(value: str, max_bytes: int) -> str:
+    """``value`` as it may appear between the ``#`` separators of a key, in ``max_bytes`` at most.
+
+    ``%`` and ``#`` are percent-encoded (nothing else: every ordinary key stays as it was). A
+    longer part keeps a readable prefix and ends with ``%!`` and 32 hex digits of the SHA-256
+    of the whole value, so distinct values stay distinct however long they are.
+    """
+    if "%" in value or "#" in value:
+        encoded = _TO_ESCAPE.sub(lambda match: _ESCAPES[match.group()], value)
+    else:  # the usual case, kept cheap: it runs for every key of every event
+        encoded = value
+    return _bounded(encoded, max_bytes, whole=value)
+
+
+def _bounded(text: str, max_bytes: int, *, whole: str) -> str:
+    """``text`` if it fits ``max_bytes`` of UTF-8, else its prefix, the cut mark and a digest."""
+    if len(text) * 4 <= max_bytes:  # no character takes more than 4 bytes in UTF-8
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST_CHARS]
+    room = max_bytes - len(_CUT_MARK) - _DIGEST_CHARS
+    # Cutting may split a UTF-8 sequence (dropped by "ignore") or an escape (dropped here).
+    prefix = _PARTIAL_ESCAPE.sub("", data[:room].decode("utf-8", "ignore"))
+    return f"{prefix}{_CUT_MARK}{digest}"
+
+
+def item_size(attributes: Mapping[str, object]) -> int:
+    """DynamoDB's size of an item, in bytes: names plus values (strings in UTF-8).
+
+    Numbers and booleans are counted generously (their text), so an item this accepts fits.
+    """
+    total = 0
+    for name, value in attributes.items():
+        if value is None:
+            continue
+        total += len(name.encode("utf-8"))
+        total += len(str(value).encode("utf-8", "surrogatepass"))
+    return total
+
+
 def activity_pk(account_id: str, principal: str) -> str:
     """Partition of one principal's activity in one account."""
-    return f"ACCOUNT#{account_id}#PRINCIPAL#{principal}"
+    account = key_part(account_id, MAX_ACCOUNT_BYTES)
+    return f"ACCOUNT#{account}#PRINCIPAL#{key_part(principal, MAX_PRINCIPAL_BYTES)}"
 
 
 def activity_sk(kind: str, event_time: str, event_id: str) -> str:
     """Sort key: kind, then time, then id, so a time range of one kind is one key range."""
-    return f"{kind}#{event_time}#{event_id}"
+    return f"{kind}#{event_time}#{key_part(event_id, MAX_EVENT_ID_BYTES)}"
 
 
 def kind_range(kind: str, after: str, until: str) -> tuple[str, str]:
@@ -148,24 +235,41 @@ def kind_range(kind: str, after: str, until: str) -> tuple[str, str]:
 
 def time_sort_key(event_time: str, event_id: str) -> str:
     """Sort key of every index: time order, ties broken by id."""
-    return f"{event_time}#{event_id}"
+    return f"{event_time}#{key_part(event_id, MAX_EVENT_ID_BYTES)}"
 
 
 def account_day_key(account_id: str, event_time: str) -> str:
     """Index key for one account's events of one UTC day (``event_time`` is ISO 8601)."""
-    return f"ACCOUNT#{account_id}#{event_time[:10]}"
+    return f"ACCOUNT#{key_part(account_id, MAX_ACCOUNT_BYTES)}#{event_time[:10]}"
 
 
 def source_ip_key(source_ip: str) -> str:
     """Index key for every event from one source address."""
-    return f"IP#{source_ip}"
+    return f"IP#{key_part(source_ip, MAX_SOURCE_IP_BYTES)}"
 
 
 def principal_key(principal: str) -> str:
     """Index key for one principal in every account (``history --principal`` alone)."""
-    return f"PRINCIPAL#{principal}"
+    return f"PRINCIPAL#{key_part(principal, MAX_PRINCIPAL_BYTES)}"
+
+
+def alert_scope(*parts: str) -> str:
+    """An alert's scope from its parts (an event id; or account and principal), encoded.
+
+    Rules build ``Alert.scope`` with this, so account ``1#x`` with principal ``y`` and account
+    ``1`` with principal ``x#y`` have different scopes (``1%23x#y`` and ``1#x%23y``).
+    """
+    budget = MAX_EVENT_ID_BYTES if len(parts) == 1 else MAX_PRINCIPAL_BYTES
+    budgets = [MAX_ACCOUNT_BYTES] * (len(parts) - 1) + [budget]
+    return "#".join(key_part(part, limit) for part, limit in zip(parts, budgets, strict=True))
 
 
 def alert_pk(rule_id: str, scope: str) -> str:
-    """Partition of one alert claim (scope is an event id, or account and principal)."""
-    return f"ALERT#{rule_id}#{scope}"
+    """Partition of one alert claim; ``scope`` comes from ``alert_scope`` (already encoded)."""
+    bounded_scope = _bounded(scope, MAX_SCOPE_BYTES, whole=scope)
+    return f"ALERT#{key_part(rule_id, MAX_RULE_BYTES)}#{bounded_scope}"
+
+
+def undelivered_sk(event_time: str, claim_pk: str) -> str:
+    """Sort key of an undelivered alert's marker: oldest first, one per claim."""
+    return f"{event_time}#{_bounded(claim_pk, _MAX_CLAIM_IN_SK_BYTES, whole=claim_pk)}"

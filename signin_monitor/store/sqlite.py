@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..alerts import Alert
-from ..errors import StoreError
+from ..errors import StoreError, UnstorableRecordError
 from ..events import SignInEvent, format_time, parse_time
 from . import schema
-from .base import DEFAULT_CLAIM_LEASE_SECONDS, ClaimOutcome, ClaimStatus, HistoryQuery
+from .base import (
+    DEFAULT_CLAIM_LEASE_SECONDS,
+    ClaimOutcome,
+    ClaimStatus,
+    HistoryQuery,
+    UndeliveredAlert,
+)
 
 __all__ = ["SqliteStore"]
 
@@ -56,6 +64,22 @@ CREATE TABLE IF NOT EXISTS alert_claims (
     claimed_at REAL NOT NULL
 ) WITHOUT ROWID;
 """
+
+# Added after the first release: created (or added to an older file) by ``_upgrade``.
+_UNDELIVERED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS undelivered (
+    sk TEXT PRIMARY KEY,
+    claim_pk TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    reason TEXT,
+    failed_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+_ADDED_CLAIM_COLUMNS = {"token": "TEXT"}
 
 _COLUMNS = (
     "pk, sk, event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
@@ -101,6 +125,7 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
+            _upgrade(self._db)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open SQLite store {self.path}: {error}") from None
 
@@ -111,8 +136,6 @@ class SqliteStore:
         insert costs more than everything else a replay does. Reads on this connection see the
         open batch; a claim commits it first, so stored events are durable before any post.
         """
-        if self.batch_size > 1 and not self._db.in_transaction:
-            self._db.execute("BEGIN")
         kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
         time_text = event.time_text
         row = (
@@ -135,7 +158,13 @@ class SqliteStore:
             expires_at,
             event.raw_json(),
         )
-        cursor = self._db.execute(_INSERT, row)
+        _check_storable(event, row)
+        if self.batch_size > 1 and not self._db.in_transaction:
+            self._db.execute("BEGIN")
+        try:
+            cursor = self._db.execute(_INSERT, row)
+        except UnicodeError as error:  # a lone surrogate: SQLite takes only valid UTF-8
+            raise _unstorable(event, "text that is not valid Unicode") from error
         if self._db.in_transaction:
             self._batched += 1
             if self._batched >= self.batch_size:
@@ -181,21 +210,98 @@ class SqliteStore:
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING, now),
                 )
+                _set_token(self._db, key)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         return outcome
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
-        """Set the claim's status if it is still this event's claim; ``PENDING`` releases it."""
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Set the claim's status if it is still this event's claim; ``PENDING`` releases it.
+
+        ``FAILED`` with a ``payload`` also keeps the alert as undelivered, in the same
+        transaction.
+        """
         released = status is ClaimStatus.PENDING
-        self._db.execute(
-            "UPDATE alert_claims SET status = ?,"
-            " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
-            " WHERE pk = ? AND event_id = ?",
-            (status.value, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
-        )
+        self._commit_batch()
+        with _immediate(self._db):
+            if status is ClaimStatus.FAILED and payload is not None:
+                _put_undelivered(self._db, alert, payload, reason, self._clock())
+            self._db.execute(
+                "UPDATE alert_claims SET status = ?,"
+                " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
+                " WHERE pk = ? AND event_id = ?",
+                (status.value, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+            )
+
+    def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
+        """The undelivered alerts, oldest event first."""
+        self._commit_batch()
+        rows = self._db.execute(
+            "SELECT rule_id, scope, event_id, event_time, payload, reason FROM undelivered"
+            " ORDER BY sk"
+        ).fetchall()
+        for rule_id, scope, event_id, event_time, payload, reason in rows:
+            yield UndeliveredAlert(
+                rule_id=rule_id,
+                scope=scope,
+                event_id=event_id,
+                event_time=parse_time(event_time),
+                payload=json.loads(payload),
+                reason=reason,
+            )
+
+    def claim_resend(self, alert: UndeliveredAlert) -> bool:
+        """Failed (or pending past its lease) -> pending, in one immediate transaction.
+
+        A marker whose claim is gone, another event's or sent is stale: removed, False.
+        """
+        key = schema.alert_pk(alert.rule_id, alert.scope)
+        now = self._clock()
+        self._commit_batch()
+        with _immediate(self._db):
+            row = self._db.execute(
+                "SELECT event_id, status, claimed_at FROM alert_claims WHERE pk = ?", (key,)
+            ).fetchone()
+            if row is None or row[0] != alert.event_id or row[1] == ClaimStatus.SENT:
+                _delete_undelivered(self._db, alert)
+                return False
+            _event_id, status, claimed_at = row
+            lapsed = status == ClaimStatus.PENDING and claimed_at <= now - self.lease_seconds
+            if status != ClaimStatus.FAILED and not lapsed:
+                return False
+            self._db.execute(
+                "UPDATE alert_claims SET status = ?, claimed_at = ? WHERE pk = ?",
+                (ClaimStatus.PENDING.value, now, key),
+            )
+            _set_token(self._db, key)
+        return True
+
+    def finish_resend(
+        self, alert: UndeliveredAlert, status: ClaimStatus, *, reason: str | None = None
+    ) -> None:
+        """SENT: claim sent, marker removed. FAILED: claim failed again, marker kept."""
+        key = schema.alert_pk(alert.rule_id, alert.scope)
+        self._commit_batch()
+        with _immediate(self._db):
+            self._db.execute(
+                "UPDATE alert_claims SET status = ? WHERE pk = ? AND event_id = ?",
+                (status.value, key, alert.event_id),
+            )
+            if status is ClaimStatus.SENT:
+                _delete_undelivered(self._db, alert)
+            elif reason is not None:
+                self._db.execute(
+                    "UPDATE undelivered SET reason = ? WHERE sk = ?", (reason, _marker_sk(alert))
+                )
 
     def history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
         """Matching events, oldest first, expired ones left out."""
@@ -234,6 +340,93 @@ class SqliteStore:
         """Commit what is batched and close the connection."""
         self._commit_batch()
         self._db.close()
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a file made by an older release up to this schema (new table, new columns)."""
+    db.executescript(_UNDELIVERED_SCHEMA)
+    present = {row[1] for row in db.execute("PRAGMA table_info(alert_claims)")}
+    for column, kind in _ADDED_CLAIM_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE alert_claims ADD COLUMN {column} {kind}")
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _set_token(db: sqlite3.Connection, key: str) -> None:
+    """Give the claim a fresh token, as ``DynamoDbStore`` does (kept for parity: SQLite never
+    loses a response, so nothing here reads it back)."""
+    db.execute("UPDATE alert_claims SET token = ? WHERE pk = ?", (uuid.uuid4().hex, key))
+
+
+def _marker_sk(alert: UndeliveredAlert) -> str:
+    claim_pk = schema.alert_pk(alert.rule_id, alert.scope)
+    return schema.undelivered_sk(format_time(alert.event_time), claim_pk)
+
+
+def _put_undelivered(
+    db: sqlite3.Connection,
+    alert: Alert,
+    payload: dict[str, Any],
+    reason: str | None,
+    now: float,
+) -> None:
+    claim_pk = schema.alert_pk(*alert.claim_key)
+    db.execute(
+        "INSERT OR REPLACE INTO undelivered"
+        " (sk, claim_pk, rule_id, scope, event_id, event_time, payload, reason, failed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            schema.undelivered_sk(alert.event.time_text, claim_pk),
+            claim_pk,
+            alert.rule_id,
+            alert.scope,
+            alert.event.event_id,
+            alert.event.time_text,
+            json.dumps(payload, ensure_ascii=False),
+            reason,
+            now,
+        ),
+    )
+
+
+def _delete_undelivered(db: sqlite3.Connection, alert: UndeliveredAlert) -> None:
+    db.execute("DELETE FROM undelivered WHERE sk = ?", (_marker_sk(alert),))
+
+
+_ROW_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+
+
+def _check_storable(event: SignInEvent, row: tuple[Any, ...]) -> None:
+    """Refuse what DynamoDB would refuse (over 400 KB with its index keys), so a replay on
+    SQLite drops the same records the Lambda drops."""
+    attributes: dict[str, object] = dict(zip(_ROW_NAMES, row, strict=True))
+    time_text = event.time_text
+    attributes.update(
+        account_day=schema.account_day_key(event.account_id, time_text),
+        source_ip_key=schema.source_ip_key(event.source_ip),
+        principal_key=schema.principal_key(event.principal),
+        time_sk=schema.time_sort_key(time_text, event.event_id),
+    )
+    size = schema.item_size(attributes)
+    if size > schema.MAX_ITEM_BYTES:
+        raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")
+
+
+def _unstorable(event: SignInEvent, reason: str) -> UnstorableRecordError:
+    return UnstorableRecordError(
+        f"event {schema.key_part(event.event_id, 128)} cannot be stored: {reason}"
+    )
 
 
 def _decide(
