@@ -15,6 +15,7 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from signin_monitor.alerts import Alert
 from signin_monitor.events import SignInEvent
@@ -71,7 +72,14 @@ class MemoryStore:
         self._claims[key] = _Claim(event.event_id, event.event_time, ClaimStatus.PENDING)
         return ClaimOutcome.CLAIMED
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Set the claim's status if it is still this event's."""
         claim = self._claims.get(alert.claim_key)
         if claim is not None and claim.event_id == alert.event.event_id:

@@ -12,7 +12,8 @@ The tree::
         ├── SlackRetryableError   network error, 429 or 5xx: raise so the event is retried
         └── SlackPermanentError   400/403/404/410: log, mark the alert failed, do not retry
 
-No message ever contains the Slack webhook URL: it is a secret.
+No message ever contains the Slack webhook URL: it is a secret. ``OutputClosedError`` (a
+``SigninMonitorError``): stdout is closed or full; the command line stops, the alert stays pending.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "MalformedRecordError",
     "NotSignInEventError",
+    "OutputClosedError",
     "SigninMonitorError",
     "SlackError",
     "SlackPermanentError",
@@ -88,3 +90,7 @@ class SlackRetryableError(SlackError):
 
 class SlackPermanentError(SlackError):
     """Slack refused the message for good (bad payload, hook revoked, channel archived)."""
+
+
+class OutputClosedError(SigninMonitorError):
+    """Standard output is closed (a pipe's reader left) or full: a printed alert did not land."""

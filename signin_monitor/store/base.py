@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..alerts import Alert
 from ..events import SignInEvent
@@ -17,6 +17,7 @@ __all__ = [
     "ClaimOutcome",
     "ClaimStatus",
     "HistoryQuery",
+    "UndeliveredAlert",
 ]
 
 #: How long a pending claim belongs to the delivery that took it. Shorter than Lambda's first
@@ -42,11 +43,25 @@ class ClaimOutcome(StrEnum):
     RETRY = "retry"
     #: Already sent or failed for good, or another alert covers the window. Do not post.
     SUPPRESSED = "suppressed"
+    #: A pending claim of this same alert is leased by another live delivery. Do not post.
+    BUSY = "busy"
 
     @property
     def should_send(self) -> bool:
         """True when the caller owns the delivery."""
-        return self is not ClaimOutcome.SUPPRESSED
+        return self in (ClaimOutcome.CLAIMED, ClaimOutcome.RETRY)
+
+
+@dataclass(frozen=True, slots=True)
+class UndeliveredAlert:
+    """An alert whose delivery failed for good, kept with the exact message for ``resend``."""
+
+    rule_id: str
+    scope: str
+    event_id: str
+    event_time: datetime
+    payload: dict[str, Any]
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +104,14 @@ class ActivityStore(Protocol):
         """
         ...
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Record how the post of a claimed alert ended.
 
         ``PENDING`` releases the lease: the post failed transiently and the next delivery of

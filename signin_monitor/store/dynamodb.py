@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -213,7 +213,14 @@ class DynamoDbStore:
             return ClaimOutcome.RETRY
         return ClaimOutcome.CLAIMED
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Set the claim's status if it is still this event's (a newer alert may own it now).
 
         ``PENDING`` also releases the lease, so the retry of a failed post need not wait.

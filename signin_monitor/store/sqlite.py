@@ -187,7 +187,14 @@ class SqliteStore:
             raise
         return outcome
 
-    def mark_alert(self, alert: Alert, status: ClaimStatus) -> None:
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
         """Set the claim's status if it is still this event's claim; ``PENDING`` releases it."""
         released = status is ClaimStatus.PENDING
         self._db.execute(
