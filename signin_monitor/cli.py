@@ -396,7 +396,9 @@ def _print_alert(alert: Alert, payload: dict[str, Any], as_json: bool) -> None:
 def _write_line(line: str) -> None:
     """Write and flush one stdout line; a closed pipe or a full disk is OutputClosedError."""
     try:
-        print(line, flush=True)
+        # One write of the whole line: a crash never leaves half a line followed by the next.
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
     except OSError as error:  # BrokenPipeError (EPIPE), ENOSPC, EIO...
         reason = os.strerror(error.errno) if error.errno else type(error).__name__
         raise OutputClosedError(f"cannot write to standard output ({reason})") from None
