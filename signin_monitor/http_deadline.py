@@ -10,6 +10,7 @@ actually posted (cold start).
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 import typing
@@ -104,13 +105,18 @@ class DeadlineTransport(httpx.HTTPTransport):
             client.post(url, json=payload)  # ends within 5 s, or raises httpx.TimeoutException
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__()
         self._budget = _Budget()
         # httpx.HTTPTransport takes no network backend; its pool is rebuilt with ours, the rest
         # of the transport (request mapping, error mapping to httpx exceptions) is httpx's.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),
             network_backend=_DeadlineBackend(self._budget, clock),
         )
 

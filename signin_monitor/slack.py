@@ -339,12 +339,13 @@ class SlackWebhookNotifier:
         if self._client is None:
             import httpx
 
+            from .http_deadline import DeadlineTransport
+
             transport = self.transport
             if transport is None:
-                from .http_deadline import DeadlineTransport
-
-                self._deadlines = DeadlineTransport(clock=self.monotonic)
-                transport = self._deadlines
+                transport = DeadlineTransport(clock=self.monotonic)
+            if isinstance(transport, DeadlineTransport):
+                self._deadlines = transport
             self._client = httpx.Client(
                 timeout=self.timeout, transport=transport, follow_redirects=False
             )

@@ -7,11 +7,14 @@ asserted (the send raised, the claim was released), never durations.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,7 @@ from signin_monitor.alerts import Alert, Severity
 from signin_monitor.app import build_pipeline
 from signin_monitor.config import Settings
 from signin_monitor.errors import SlackRetryableError
+from signin_monitor.http_deadline import DeadlineTransport
 from signin_monitor.pipeline import DeliveryStatus
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.sqlite import SqliteStore
@@ -44,20 +48,27 @@ def _read_request(conn: socket.socket) -> None:
         body += conn.recv(65536)
 
 
-@pytest.fixture
-def trickling_server() -> Iterator[str]:
-    """An HTTP server answering 200 with a body it sends one byte every 0.2 s."""
+@contextlib.contextmanager
+def _trickling(
+    *, tls: ssl.SSLContext | None = None, trickle_seconds: float = TRICKLE_FOR_SECONDS
+) -> Iterator[str]:
+    """An HTTP(S) server answering 200 with a body it sends one byte every 0.2 s."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
     stop = threading.Event()
 
-    def serve_one(conn: socket.socket) -> None:
+    def serve_one(raw: socket.socket) -> None:
+        try:
+            raw.settimeout(2.0)
+            conn = tls.wrap_socket(raw, server_side=True) if tls is not None else raw
+        except OSError:
+            raw.close()
+            return
         with conn:
-            conn.settimeout(1.0)
             try:
                 _read_request(conn)
-                body_length = int(TRICKLE_FOR_SECONDS / 0.2) + 2
+                body_length = int(trickle_seconds / 0.2) + 2
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                     + f"Content-Length: {body_length}\r\n\r\n".encode()
@@ -82,10 +93,20 @@ def trickling_server() -> Iterator[str]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}/services/T000/B000/trickle-secret"
-    stop.set()
-    listener.close()
-    thread.join(timeout=5)
+    scheme = "https" if tls is not None else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{port}/services/T000/B000/trickle-secret"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """A plain HTTP trickling server."""
+    with _trickling() as url:
+        yield url
 
 
 def test_a_trickling_server_cannot_hold_a_send_past_its_deadline(trickling_server: str) -> None:
@@ -141,3 +162,70 @@ def test_a_deadline_already_spent_posts_nothing_and_raises() -> None:
     with pytest.raises(SlackRetryableError):
         notifier.send({"text": "hi"}, alert=alert, deadline=time.monotonic() - 1)
     assert posted == []
+
+
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and a client
+    context trusting exactly it."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_path, key_path)
+    client = ssl.create_default_context(cafile=str(cert_path))
+    return server, client
+
+
+def test_a_trickling_https_server_cannot_hold_a_send_past_its_deadline(tmp_path: Path) -> None:
+    # GIVEN an HTTPS webhook on 127.0.0.1 that trickles its answer
+    server_context, client_context = _self_signed(tmp_path)
+    with _trickling(tls=server_context) as url:
+        transport = DeadlineTransport(ssl_context=client_context)
+        notifier = SlackWebhookNotifier(url_provider=lambda: url, timeout=1.0, transport=transport)
+        # WHEN sent with one second THEN it gives up in time as a retryable error
+        with pytest.raises(SlackRetryableError) as caught:
+            notifier.send({"text": "hi"}, deadline=time.monotonic() + 1.0)
+        assert "trickle-secret" not in str(caught.value)
+        notifier.close()
+
+
+def test_the_https_test_server_does_answer_a_patient_client(tmp_path: Path) -> None:
+    # GIVEN the same server WHEN the send is given more than the trickle lasts THEN it succeeds:
+    # the test above fails for its deadline, not for TLS
+    server_context, client_context = _self_signed(tmp_path)
+    with _trickling(tls=server_context, trickle_seconds=0.6) as url:
+        transport = DeadlineTransport(ssl_context=client_context)
+        notifier = SlackWebhookNotifier(url_provider=lambda: url, timeout=1.0, transport=transport)
+        notifier.send({"text": "hi"}, deadline=time.monotonic() + 20)
+        notifier.close()
