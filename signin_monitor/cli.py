@@ -207,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bad value met at run time (the webhook URL read from SSM): a configuration error.
         _error(str(error))
         return ExitStatus.USAGE
+    except OutputClosedError as error:
+        _silence_stdout()
+        _error(str(error))
+        return ExitStatus.ERROR
     except SigninMonitorError as error:
         _error(str(error))
         return ExitStatus.ERROR
@@ -434,7 +438,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     if args.json:
         for row in rows:
-            print(json.dumps(row))
+            _write_line(json.dumps(row))
     else:
         _print_table(rows)
     print(f"{len(rows):,} events", file=sys.stderr)
@@ -484,7 +488,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     table += [[cell(row[key]) for key, _ in _TABLE_COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(_TABLE_COLUMNS))]
     for line in table:
-        print(
+        _write_line(
             "  ".join(
                 value.ljust(width) for value, width in zip(line, widths, strict=True)
             ).rstrip()

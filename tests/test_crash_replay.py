@@ -156,3 +156,23 @@ def test_a_full_stdout_ends_the_run_cleanly_with_every_alert_still_pending(
     )
     assert rerun.returncode == 0, rerun.stderr
     assert set(_printed(rerun.stdout)) == expected
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("as_json", [True, False])
+def test_history_to_a_full_stdout_ends_cleanly(
+    tmp_path: Path, root_sign_ins: tuple[Path, set[str]], as_json: bool
+) -> None:
+    # GIVEN a replayed store
+    source, _ = root_sign_ins
+    db = tmp_path / "history.db"
+    subprocess.run(_command(db, source), capture_output=True, env=_env(), check=True)
+    # WHEN history is written to a full disk
+    command = [sys.executable, "-m", "signin_monitor", "history", "--principal", "root"]
+    command += ["--db", str(db), *(["--json"] if as_json else [])]
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, env=_env())
+    # THEN exit 1 with one clear message, no traceback
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "No space left on device" in run.stderr
