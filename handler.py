@@ -2,9 +2,12 @@
 
 Settings, store and notifier are built once per cold start (a configuration error fails the
 cold start with one message naming the variable); each invocation runs one EventBridge event
-through the shared pipeline. A record that cannot be parsed is logged and dropped (a retry cannot
-fix it); a transient failure (DynamoDB throttling, Slack 5xx/429/timeout) raises so Lambda
-retries the event, and the alert claims make the retry post each message once.
+through the shared pipeline. A record that cannot be parsed or stored is logged, counted and
+dropped (a retry cannot fix it); a transient failure (DynamoDB throttling, Slack 5xx/429/timeout)
+raises so Lambda retries the event, and the alert claims make the retry post each message once;
+a store error no retry can fix is logged, counted and raised, so the dead-letter queue keeps the
+event for a redrive. Each Slack send ends before the invocation does (its remaining time less a
+margin), leaving time to release the claim. Every invocation prints one EMF metrics line.
 """
 
 from __future__ import annotations
@@ -13,14 +16,28 @@ import logging
 import os
 from typing import Any
 
+from signin_monitor import metrics
 from signin_monitor.app import LogNotifier, build_notifier, build_pipeline
 from signin_monitor.config import Settings
-from signin_monitor.errors import ConfigError, MalformedRecordError, NotSignInEventError
+from signin_monitor.errors import (
+    ConfigError,
+    MalformedRecordError,
+    NotSignInEventError,
+    StoreError,
+    StoreRetryableError,
+)
 from signin_monitor.events import parse_eventbridge
-from signin_monitor.logs import configure_logging, event_keys
-from signin_monitor.pipeline import Pipeline
+from signin_monitor.logs import configure_logging, event_keys, quiet_http_logs
+from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
 
 logger = logging.getLogger("signin_monitor.handler")
+quiet_http_logs()
+
+_COUNTED: dict[DeliveryStatus, str] = {
+    DeliveryStatus.SENT: metrics.ALERTS_DELIVERED,
+    DeliveryStatus.FAILED: metrics.ALERTS_NOT_DELIVERED,
+    DeliveryStatus.RETRY_LATER: metrics.ALERTS_RETRYING,
+}
 
 
 def _build() -> Pipeline:
@@ -30,9 +47,10 @@ def _build() -> Pipeline:
         raise ConfigError("ACTIVITY_TABLE", None, "the name of the DynamoDB activity table")
     from signin_monitor.store.dynamodb import DynamoDbStore
 
-    store = DynamoDbStore(settings.activity_table)
+    lease = settings.claim_lease_seconds
+    store = DynamoDbStore(settings.activity_table, lease_seconds=lease)
     notifier = build_notifier(settings, fallback=LogNotifier())
-    return build_pipeline(settings, store=store, notifier=notifier)
+    return build_pipeline(settings, store=store, notifier=notifier, lease_seconds=lease)
 
 
 _pipeline: Pipeline | None = None
@@ -67,6 +85,14 @@ if "AWS_LAMBDA_FUNCTION_NAME" in os.environ:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Process one EventBridge event; returns a small summary (visible in test invocations)."""
+    counts = metrics.Metrics(function_name=_function_name(context))
+    try:
+        return _handle(event, context, counts)
+    finally:
+        counts.emit()
+
+
+def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dict[str, Any]:
     global _cold_start
     pipeline = get_pipeline()
     request_id = getattr(context, "aws_request_id", None)
@@ -85,8 +111,33 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "dropped: malformed event",
                 extra={"reason": str(error), "event_id": _detail_field(event, "eventID")},
             )
+            counts.add(metrics.EVENTS_DROPPED)
             return {"status": "malformed", "reason": str(error)}
-        outcome = pipeline.process(sign_in)
+        try:
+            outcome = pipeline.process(sign_in, deadline=_deadline(context, pipeline))
+        except MalformedRecordError as error:
+            # The store cannot hold it (UnstorableRecordError): no retry can fix that.
+            logger.error(
+                "dropped: event cannot be stored",
+                extra={"reason": str(error), "event_id": sign_in.event_id},
+            )
+            counts.add(metrics.EVENTS_DROPPED)
+            return {"status": "malformed", "reason": str(error)}
+        except StoreRetryableError:
+            raise
+        except StoreError as error:
+            logger.error(
+                "store error no retry fixes: the event goes to the dead-letter queue",
+                extra={"reason": str(error), "event_id": sign_in.event_id},
+            )
+            counts.add(metrics.STORE_ERRORS)
+            raise
+        except ConfigError as error:
+            logger.critical("configuration error", extra={"reason": str(error)})
+            raise
+        for delivery in outcome.deliveries:
+            if delivery.status in _COUNTED:
+                counts.add(_COUNTED[delivery.status])
         retry = outcome.retryable_error
         if retry is not None:
             raise retry
@@ -95,6 +146,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "event_id": sign_in.event_id,
             "alerts": [d.alert.rule_id for d in outcome.deliveries],
         }
+
+
+def _deadline(context: Any, pipeline: Pipeline) -> float | None:
+    """When sends must have ended: the invocation's remaining time less the release margin."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    milliseconds = float(remaining())
+    return pipeline.monotonic() + milliseconds / 1000 - RELEASE_MARGIN_SECONDS
+
+
+def _function_name(context: Any) -> str:
+    name = getattr(context, "function_name", None)
+    if isinstance(name, str) and name:
+        return name
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "signin-monitor")
 
 
 def _field(event: Any, name: str) -> Any:

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from .alerts import Alert
 from .config import Settings
 from .pipeline import Pipeline
 from .rules import rules_from_settings
@@ -25,7 +26,9 @@ class CollectingNotifier:
 
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def send(self, payload: dict[str, Any]) -> None:
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
         """Remember the payload."""
         self.sent.append(payload)
 
@@ -33,7 +36,9 @@ class CollectingNotifier:
 class LogNotifier:
     """With no webhook configured in Lambda, the alert is still visible in the log."""
 
-    def send(self, payload: dict[str, Any]) -> None:
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
         """Log the payload as one JSON line."""
         logger.warning(
             "no Slack webhook configured; alert logged only", extra={"slack": json.dumps(payload)}
@@ -50,11 +55,22 @@ def build_notifier(settings: Settings, *, fallback: Notifier) -> Notifier:
     return fallback
 
 
-def build_pipeline(settings: Settings, *, store: ActivityStore, notifier: Notifier) -> Pipeline:
-    """The pipeline with the rules and retention the settings ask for."""
+def build_pipeline(
+    settings: Settings,
+    *,
+    store: ActivityStore,
+    notifier: Notifier,
+    lease_seconds: float | None = None,
+) -> Pipeline:
+    """The pipeline with the rules and retention the settings ask for.
+
+    ``lease_seconds`` is the store's claim lease (sends end before it does), or None when no
+    other delivery can run meanwhile (a locked SQLite replay).
+    """
     return Pipeline(
         store=store,
         notifier=notifier,
         rules=rules_from_settings(settings),
         retention=settings.retention,
+        lease_seconds=lease_seconds,
     )

@@ -4,28 +4,44 @@ A thin layer over the same pipeline the Lambda runs. stdout carries only results
 ``--json``, one JSON object per line); summaries, progress and errors go to stderr.
 Exit status: 0 ok, 1 a record was malformed or an alert could not be delivered, 2 usage or
 configuration error.
+
+Without a webhook, printing an alert is its delivery: the line is written and flushed before
+its claim is marked sent, so a crash or a closed stdout never loses one (a re-run prints what
+is still pending). A SQLite replay holds an exclusive lock on ``<db>.lock`` for its whole run:
+no other run can be delivering, so any pending claim it finds is a dead run's and is retried.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import sys
 import time
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import IO, Any, NoReturn
 
 from . import __version__
+from .alerts import Alert
 from .app import CollectingNotifier, build_notifier, build_pipeline
 from .config import Settings
-from .errors import ConfigError, MalformedRecordError, NotSignInEventError, SigninMonitorError
+from .errors import (
+    ConfigError,
+    MalformedRecordError,
+    NotSignInEventError,
+    OutputClosedError,
+    SigninMonitorError,
+    UnstorableRecordError,
+)
 from .events import SignInEvent, format_time, parse_record
+from .logs import quiet_http_logs
 from .pipeline import DeliveryStatus
-from .slack import Notifier, render
+from .slack import Notifier, render, visible
 from .sources import find_files, read_events, sort_by_time
 from .store import ActivityStore, HistoryQuery
 
@@ -129,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: SLACK_WEBHOOK_URL=https://hooks.slack.com/... signin-monitor test-alert",
     )
 
+    resend = commands.add_parser(
+        "resend",
+        help="post, once, the alerts whose delivery Slack refused, after the hook is fixed",
+        description=(
+            "Post every alert whose delivery failed for good (a revoked hook, an archived "
+            "channel) to the configured webhook, oldest first, each once: the exact message "
+            "that failed. Alerts that fail again stay listed for the next resend."
+        ),
+        epilog="Example: SLACK_WEBHOOK_URL=https://hooks.slack.com/... signin-monitor resend "
+        "--db /tmp/audit.db",
+    )
+    _store_options(resend)
+    resend.add_argument("--json", action="store_true", help="one JSON object per alert posted")
+
     create = commands.add_parser(
         "create-table",
         help="create the DynamoDB table with its indexes and TTL (for local DynamoDB or moto)",
@@ -142,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``signin-monitor`` script."""
+    quiet_http_logs()
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
@@ -168,10 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "history": _history,
         "test-alert": _test_alert,
+        "resend": _resend,
         "create-table": _create_table,
     }
     try:
         return commands[args.command](args, settings)
+    except ConfigError as error:
+        # A bad value met at run time (the webhook URL read from SSM): a configuration error.
+        _error(str(error))
+        return ExitStatus.USAGE
+    except OutputClosedError as error:
+        _silence_stdout()
+        _error(str(error))
+        return ExitStatus.ERROR
     except SigninMonitorError as error:
         _error(str(error))
         return ExitStatus.ERROR
@@ -180,23 +220,84 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _open_store(args: argparse.Namespace, *, batch_size: int = 1) -> ActivityStore:
+def _open_store(
+    args: argparse.Namespace, settings: Settings, *, batch_size: int = 1, locked: bool = False
+) -> ActivityStore:
+    """The store the options name. ``locked``: this run holds the SQLite file's lock, so a
+    pending claim cannot be another live run's (lease 0: it is retried at once)."""
     if args.table:
         from .store.dynamodb import DynamoDbStore
 
-        return DynamoDbStore(args.table)
+        return DynamoDbStore(args.table, lease_seconds=settings.claim_lease_seconds)
     from .store.sqlite import SqliteStore
 
+    if locked:
+        return SqliteStore(args.db or DEFAULT_DB, batch_size=batch_size, lease_seconds=0)
     return SqliteStore(args.db or DEFAULT_DB, batch_size=batch_size)
 
 
+@contextlib.contextmanager
+def _delivery_lock(args: argparse.Namespace) -> Iterator[None]:
+    """Hold ``<db>.lock`` exclusively (SQLite only): one delivering run per file at a time.
+
+    The kernel drops the lock when the process dies, even by SIGKILL, so a dead run's pending
+    claims are the next run's to retry.
+    """
+    if args.table:
+        yield
+        return
+    import fcntl
+
+    path = f"{args.db or DEFAULT_DB}.lock"
+    with open(path, "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"signin-monitor: waiting for another run on {_safe(path)} to finish",
+                file=sys.stderr,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+class _PrintNotifier:
+    """Without a webhook, printing an alert is its delivery.
+
+    The line (``--json`` object or readable line) is written and flushed before ``send``
+    returns, and only then does the pipeline mark the claim sent. A closed or full stdout
+    raises ``OutputClosedError``: the claim is released and the run stops.
+    """
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
+        """Print the alert's line and flush it."""
+        if alert is None:
+            raise ValueError("printing an alert needs the alert")
+        _print_alert(alert, payload, self.as_json)
+
+
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    store = _open_store(args, batch_size=REPLAY_BATCH)
-    notifier = build_notifier(settings, fallback=CollectingNotifier())
-    pipeline = build_pipeline(settings, store=store, notifier=notifier)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_delivery_lock(args))
+        store = _open_store(args, settings, batch_size=REPLAY_BATCH, locked=True)
+        stack.callback(store.close)
+        return _replay_into(args, settings, store)
+
+
+def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivityStore) -> int:
+    printer = _PrintNotifier(as_json=args.json)
+    notifier = build_notifier(settings, fallback=printer)
+    lease = float(settings.claim_lease_seconds) if args.table else None
+    pipeline = build_pipeline(settings, store=store, notifier=notifier, lease_seconds=lease)
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())
     counts = {"read": 0, "skipped": 0, "malformed": 0, "stored": 0, "duplicates": 0}
-    alerts = undelivered = failed = 0
+    alerts = undelivered = failed = busy = 0
+    stopped: OutputClosedError | None = None
 
     def sign_in_events() -> Iterator[SignInEvent]:
         entries = list(find_files(args.paths))
@@ -219,68 +320,108 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         for event in sort_by_time(sign_in_events()):
-            outcome = pipeline.process(event)
+            try:
+                outcome = pipeline.process(event)
+            except UnstorableRecordError as error:
+                # The store refuses it for good (too large, bad text): it costs only itself.
+                counts["malformed"] += 1
+                progress.clear()
+                _error(f"malformed record: {_safe(str(error))}")
+                continue
             counts["stored" if outcome.stored else "duplicates"] += 1
             processed = counts["stored"] + counts["duplicates"]
             total = counts["read"] - counts["skipped"] - counts["malformed"]
             progress.bar(processed, total, "sign-in events processed")
             for delivery in outcome.deliveries:
+                if delivery.status is DeliveryStatus.BUSY:
+                    busy += 1
+                    continue
                 alerts += 1
                 if delivery.status is DeliveryStatus.RETRY_LATER:
                     undelivered += 1
                 elif delivery.status is DeliveryStatus.FAILED:
                     failed += 1
                 progress.clear()
-                _print_alert(
-                    delivery.alert.rule_id,
-                    delivery.payload,
-                    event,
-                    args.json,
-                    delivery.alert.severity.value,
-                )
+                if notifier is not printer:
+                    # Posted (or not) to Slack: the line reports it.
+                    _print_alert(delivery.alert, delivery.payload, args.json)
+    except OutputClosedError as error:
+        stopped = error
+        _silence_stdout()
     finally:
         progress.clear()
-        store.close()
     summary = (
         f"{counts['read']:,} records read: {counts['stored']:,} stored, "
         f"{counts['duplicates']:,} duplicates, {counts['skipped']:,} not sign-in events, "
         f"{counts['malformed']:,} malformed; {alerts:,} alerts"
     )
-    if isinstance(notifier, CollectingNotifier):
+    if notifier is printer:
         summary += " (no Slack webhook configured: printed only)"
     print(summary, file=sys.stderr)
+    code = ExitStatus.ERROR if counts["malformed"] else ExitStatus.OK
+    if stopped is not None:
+        _error(
+            f"stopped: {stopped}; the alerts not printed stay pending: replay again to print them"
+        )
+        code = ExitStatus.ERROR
+    if busy:
+        until = datetime.now(UTC) + timedelta(seconds=settings.claim_lease_seconds)
+        _error(
+            f"{busy} alerts not delivered: another run holds their claim; if it dies, "
+            f"replay again after {format_time(until)} to deliver them"
+        )
+        code = ExitStatus.ERROR
     if undelivered or failed:
         _error(
             f"{undelivered} alerts could not be posted yet (replay again to retry them) and "
             f"{failed} were refused by Slack"
         )
-        return ExitStatus.ERROR
-    return ExitStatus.ERROR if counts["malformed"] else ExitStatus.OK
+        code = ExitStatus.ERROR
+    return code
 
 
-def _print_alert(
-    rule_id: str, payload: dict[str, Any], event: SignInEvent, as_json: bool, severity: str
-) -> None:
+def _print_alert(alert: Alert, payload: dict[str, Any], as_json: bool) -> None:
+    """One alert's line on stdout, flushed; its fields come from the alert's own event (for a
+    windowed rule, maybe another stored event than the one being processed)."""
+    event = alert.event
     if as_json:
         line = {
-            "rule": rule_id,
-            "severity": severity,
+            "rule": alert.rule_id,
+            "severity": alert.severity.value,
             "event_id": event.event_id,
             "principal": event.principal,
             "account_id": event.account_id,
             "event_time": event.time_text,
             "slack": payload,
         }
-        print(json.dumps(line), flush=True)
+        _write_line(json.dumps(line))
         return
     mfa = {True: "yes", False: "no", None: "unknown"}[event.mfa_used]
-    print(
-        f"{event.time_text}  {severity.upper():<8}  {rule_id:<24}"
+    _write_line(
+        f"{event.time_text}  {alert.severity.value.upper():<8}  {alert.rule_id:<24}"
         f"  account {_safe(event.account_id)}  principal {_safe(event.principal)}"
         f"  result {event.result or 'unknown'}  mfa {mfa}  ip {_safe(event.source_ip)}"
-        f"  region {_safe(event.region)}  event {_safe(event.event_id)}",
-        flush=True,
+        f"  region {_safe(event.region)}  event {_safe(event.event_id)}"
     )
+
+
+def _write_line(line: str) -> None:
+    """Write and flush one stdout line; a closed pipe or a full disk is OutputClosedError."""
+    try:
+        # One write of the whole line: a crash never leaves half a line followed by the next.
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except OSError as error:  # BrokenPipeError (EPIPE), ENOSPC, EIO...
+        reason = os.strerror(error.errno) if error.errno else type(error).__name__
+        raise OutputClosedError(f"cannot write to standard output ({reason})") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _history(args: argparse.Namespace, settings: Settings) -> int:
@@ -295,7 +436,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         until=args.until,
         now_epoch=int(time.time()),
     )
-    store = _open_store(args)
+    store = _open_store(args, settings)
     try:
         rows = [_history_row(event) for event in store.history(query)]
     except ValueError as error:
@@ -305,7 +446,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     if args.json:
         for row in rows:
-            print(json.dumps(row))
+            _write_line(json.dumps(row))
     else:
         _print_table(rows)
     print(f"{len(rows):,} events", file=sys.stderr)
@@ -355,7 +496,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     table += [[cell(row[key]) for key, _ in _TABLE_COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(_TABLE_COLUMNS))]
     for line in table:
-        print(
+        _write_line(
             "  ".join(
                 value.ljust(width) for value, width in zip(line, widths, strict=True)
             ).rstrip()
@@ -403,6 +544,51 @@ def _test_alert(args: argparse.Namespace, settings: Settings) -> int:
     return ExitStatus.OK
 
 
+def _resend(args: argparse.Namespace, settings: Settings) -> int:
+    from .resend import ResendStatus, ResendStore, resend_undelivered
+
+    if settings.slack_webhook_url is None and settings.slack_webhook_parameter is None:
+        _error("resend posts to Slack: set SLACK_WEBHOOK_URL or SLACK_WEBHOOK_PARAMETER")
+        return ExitStatus.USAGE
+    notifier = build_notifier(settings, fallback=CollectingNotifier())
+    counts = dict.fromkeys(ResendStatus, 0)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_delivery_lock(args))
+        store = _open_store(args, settings)
+        stack.callback(store.close)
+        if not hasattr(store, "undelivered_alerts"):
+            _error("this store does not keep undelivered alerts")
+            return ExitStatus.ERROR
+        resendable = typing.cast(ResendStore, store)
+        for result in resend_undelivered(resendable, notifier):
+            counts[result.status] += 1
+            alert = result.alert
+            if args.json:
+                line = {
+                    "rule": alert.rule_id,
+                    "event_id": alert.event_id,
+                    "event_time": format_time(alert.event_time),
+                    "status": result.status.value,
+                    "reason": result.reason,
+                    "slack": alert.payload,
+                }
+                _write_line(json.dumps(line))
+            else:
+                reason = f"  ({_safe(result.reason)})" if result.reason else ""
+                _write_line(
+                    f"{format_time(alert.event_time)}  {result.status.value:<8}"
+                    f"  {alert.rule_id:<24}  event {_safe(alert.event_id)}{reason}"
+                )
+    total = sum(counts.values())
+    print(
+        f"{total:,} undelivered alerts: {counts[ResendStatus.SENT]:,} posted, "
+        f"{counts[ResendStatus.FAILED]:,} still failing, "
+        f"{counts[ResendStatus.TAKEN]:,} taken by another resend",
+        file=sys.stderr,
+    )
+    return ExitStatus.ERROR if counts[ResendStatus.FAILED] else ExitStatus.OK
+
+
 def _create_table(args: argparse.Namespace, settings: Settings) -> int:
     import boto3
 
@@ -433,8 +619,9 @@ def _time_argument(text: str) -> datetime:
 
 
 def _safe(text: str) -> str:
-    """Terminal-safe: control characters (escape sequences included) shown as ``\\uNNNN``."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """Terminal-safe: control and invisible characters (escape sequences, zero-width spaces,
+    bidirectional marks) shown as ``\\uNNNN``."""
+    return visible(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def _error(message: str) -> None:

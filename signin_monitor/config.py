@@ -16,9 +16,11 @@ from .errors import ConfigError
 
 __all__ = [
     "ALL_RULE_IDS",
+    "CLAIM_LEASE_SECONDS",
     "LAMBDA_VARIABLES",
     "LOCAL_ONLY_VARIABLES",
     "Settings",
+    "webhook_url",
 ]
 
 ACTIVITY_TABLE = "ACTIVITY_TABLE"
@@ -29,6 +31,7 @@ SLACK_WEBHOOK_PARAMETER = "SLACK_WEBHOOK_PARAMETER"
 SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
 LOG_LEVEL = "LOG_LEVEL"
 ALERT_RULES = "ALERT_RULES"
+CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -39,6 +42,7 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     SLACK_WEBHOOK_PARAMETER,
     LOG_LEVEL,
     ALERT_RULES,
+    CLAIM_LEASE_SECONDS,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable).
 LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL,)
@@ -48,6 +52,7 @@ ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeate
 THRESHOLD_RANGE = (1, 1000)
 WINDOW_MINUTES_RANGE = (1, 10080)
 RETENTION_DAYS_RANGE = (0, 36500)
+CLAIM_LEASE_SECONDS_RANGE = (5, 900)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PARAMETER_NAME = re.compile(
@@ -68,6 +73,10 @@ class Settings:
         SLACK_WEBHOOK_URL: the webhook URL itself, for local use; with neither, alerts are printed.
         LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (default INFO).
         ALERT_RULES: comma-separated rule ids to run (default: all).
+        CLAIM_LEASE_SECONDS: how long a pending alert claim belongs to the delivery that took it
+            (5-900, default 30). Terraform sets it to the function timeout: a delivery still
+            running keeps its claim, and a crashed one's claim is free again before Lambda
+            retries the event. Each Slack send stops in time to release the claim within it.
     """
 
     activity_table: str | None = None
@@ -78,6 +87,7 @@ class Settings:
     slack_webhook_url: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     alert_rules: tuple[str, ...] = ALL_RULE_IDS
+    claim_lease_seconds: int = 30
 
     @property
     def failed_signin_window(self) -> timedelta:
@@ -124,9 +134,12 @@ class Settings:
             ),
             retention_days=_integer(environ, RETENTION_DAYS, 365, RETENTION_DAYS_RANGE),
             slack_webhook_parameter=parameter,
-            slack_webhook_url=_webhook_url(url),
+            slack_webhook_url=None if url is None else webhook_url(url, source=SLACK_WEBHOOK_URL),
             log_level=_log_level(environ),
             alert_rules=_alert_rules(environ),
+            claim_lease_seconds=_integer(
+                environ, CLAIM_LEASE_SECONDS, 30, CLAIM_LEASE_SECONDS_RANGE
+            ),
         )
         return settings.validated()
 
@@ -152,6 +165,7 @@ class Settings:
             FAILED_SIGNIN_WINDOW_MINUTES, self.failed_signin_window_minutes, WINDOW_MINUTES_RANGE
         )
         _check_range(RETENTION_DAYS, self.retention_days, RETENTION_DAYS_RANGE)
+        _check_range(CLAIM_LEASE_SECONDS, self.claim_lease_seconds, CLAIM_LEASE_SECONDS_RANGE)
         if self.retention is not None and self.retention < self.failed_signin_window:
             raise ConfigError(
                 RETENTION_DAYS,
@@ -187,14 +201,34 @@ def _check_range(name: str, value: int, bounds: tuple[int, int]) -> None:
         raise ConfigError(name, str(value), f"a whole number from {low} to {high}")
 
 
-def _webhook_url(url: str | None) -> str | None:
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or " " in url:
-        # Never echo the value: a webhook URL is a secret even when it is malformed.
-        raise ConfigError(SLACK_WEBHOOK_URL, "(hidden)", "an https:// webhook URL")
+def webhook_url(value: str, *, source: str) -> str:
+    """The webhook URL stripped of surrounding blanks, or ConfigError naming ``source``.
+
+    Used for ``SLACK_WEBHOOK_URL`` and for the value read from the SSM parameter alike. Refuses
+    what httpx could not post to (a bad port, an unclosed IPv6 bracket, blanks or control
+    characters inside), so no malformed secret ever reaches an HTTP library's error message.
+    The value is never echoed: a webhook URL is a secret even when it is malformed.
+    """
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(source, "(hidden)", _WEBHOOK_ACCEPTED) from None
+    valid = (
+        parts.scheme == "https"
+        and bool(parts.hostname)
+        and (port is None or 0 < port < 65536)
+        and not _UNSAFE_URL_CHARACTER.search(url)
+    )
+    if not valid:
+        raise ConfigError(source, "(hidden)", _WEBHOOK_ACCEPTED)
     return url
+
+
+_WEBHOOK_ACCEPTED = "an https:// webhook URL"
+# Blanks, controls and anything outside printable ASCII have no place in a webhook URL.
+_UNSAFE_URL_CHARACTER = re.compile(r"[^\x21-\x7e]|[\\{}|^`\"<>]")
 
 
 def _log_level(environ: Mapping[str, str]) -> str:

@@ -4,6 +4,7 @@ The tree::
 
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
+    ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
     │   ├── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
     │   └── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigError",
     "MalformedRecordError",
     "NotSignInEventError",
+    "OutputClosedError",
     "SigninMonitorError",
     "SlackError",
     "SlackPermanentError",
@@ -98,3 +100,7 @@ class UnstorableRecordError(MalformedRecordError):
     A retry cannot fix it, so it is reported and dropped like a malformed record, never retried;
     it is not a ``StoreError`` (the store is healthy), so a store-error alarm stays quiet.
     """
+
+
+class OutputClosedError(SigninMonitorError):
+    """Standard output is closed (a pipe's reader left) or full: a printed alert did not land."""

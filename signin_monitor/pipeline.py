@@ -1,16 +1,20 @@
 """The flow every event takes, in Lambda and on the command line: store, rules, claim, notify.
 
 No I/O of its own: the store and the notifier are passed in, so tests use SQLite and a fake.
+A claimed alert is marked sent only after the notifier returned (for the command line without
+a webhook, after its line is printed and flushed); whatever else ends the send (a transient
+Slack failure, a deadline, a closed stdout, an interrupt) releases the claim for the next run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from .alerts import Alert
 from .errors import SlackPermanentError, SlackRetryableError
@@ -18,11 +22,15 @@ from .events import SignInEvent
 from .logs import event_keys
 from .rules import Rule
 from .slack import Notifier, render
-from .store import ActivityStore, ClaimStatus
+from .store import ActivityStore, ClaimOutcome, ClaimStatus
 
-__all__ = ["Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
+__all__ = ["RELEASE_MARGIN_SECONDS", "Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
 
 logger = logging.getLogger(__name__)
+
+#: A send stops this long before its deadline or its claim's lease ends: time left to release
+#: the claim (mark it pending) and raise, so a retry posts it, rather than be killed mid-send.
+RELEASE_MARGIN_SECONDS: Final = 2.0
 
 
 class DeliveryStatus(StrEnum):
@@ -31,6 +39,8 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     RETRY_LATER = "retry-later"
+    #: Not posted: another live delivery holds this alert's claim (``ClaimOutcome.BUSY``).
+    BUSY = "busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,10 @@ class Pipeline:
     * **notifier** - where claimed alerts are posted.
     * **rules** - the detections to run, in order.
     * **retention** - how long after its event time an event is kept (None: forever).
+    * **lease_seconds** - the store's claim lease: each send ends ``RELEASE_MARGIN_SECONDS``
+      before it runs out, so no other delivery takes the claim while this one still posts
+      (None: no lease, the notifier's own budget applies).
+    * **monotonic** - the clock deadlines are read on (the notifier's).
     """
 
     def __init__(
@@ -76,18 +90,24 @@ class Pipeline:
         notifier: Notifier,
         rules: Sequence[Rule],
         retention: timedelta | None,
+        lease_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.rules = tuple(rules)
         self.retention = retention
+        self.lease_seconds = lease_seconds
+        self.monotonic = monotonic
 
-    def process(self, event: SignInEvent) -> EventOutcome:
+    def process(self, event: SignInEvent, *, deadline: float | None = None) -> EventOutcome:
         """Store the event, run every rule, and post each alert this delivery owns.
 
-        Never raises for Slack failures: a transient one is reported as ``RETRY_LATER`` (the
-        claim stays pending, so redelivering the event posts it), a permanent one as ``FAILED``.
-        Store errors propagate.
+        ``deadline`` (``monotonic`` seconds) is when every send must have ended (Lambda: the
+        invocation's end less a margin). Never raises for Slack failures: a transient one is
+        reported as ``RETRY_LATER`` (the claim is released, so redelivering the event posts
+        it), a permanent one as ``FAILED``. Store errors, and anything else that stops a send
+        (after releasing its claim), propagate.
         """
         with event_keys(
             event_id=event.event_id,
@@ -100,7 +120,7 @@ class Pipeline:
             for rule in self.rules:
                 alert = rule.evaluate(event, self.store)
                 if alert is not None:
-                    delivery = self._deliver(alert)
+                    delivery = self._deliver(alert, deadline)
                     if delivery is not None:
                         outcome.deliveries.append(delivery)
             logger.info(
@@ -113,22 +133,25 @@ class Pipeline:
             )
             return outcome
 
-    def _deliver(self, alert: Alert) -> Delivery | None:
+    def _deliver(self, alert: Alert, deadline: float | None) -> Delivery | None:
         claim = self.store.claim_alert(alert)
         with event_keys(rule=alert.rule_id, claim=claim.value):
+            if claim is ClaimOutcome.BUSY:
+                logger.info("alert not posted here: another delivery holds its claim")
+                return Delivery(alert, render(alert), DeliveryStatus.BUSY)
             if not claim.should_send:
                 logger.info("alert suppressed: already sent or covered by an earlier alert")
                 return None
             logger.info("alert claimed")
             payload = render(alert)
             try:
-                self.notifier.send(payload)
+                self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
             except SlackPermanentError as error:
                 logger.error(
                     "alert not delivered: Slack refused it",
                     extra={"reason": str(error), "status_code": error.status_code},
                 )
-                self.store.mark_alert(alert, ClaimStatus.FAILED)
+                self.store.mark_alert(alert, ClaimStatus.FAILED, payload=payload, reason=str(error))
                 return Delivery(alert, payload, DeliveryStatus.FAILED)
             except SlackRetryableError as error:
                 logger.warning(
@@ -137,9 +160,22 @@ class Pipeline:
                 )
                 self.store.mark_alert(alert, ClaimStatus.PENDING)
                 return Delivery(alert, payload, DeliveryStatus.RETRY_LATER)
+            except BaseException:
+                # Not delivered (stdout closed, bad configuration, interrupted): free the claim
+                # for the next run, then let the cause through.
+                logger.warning("alert not delivered: its claim is released for a retry")
+                self.store.mark_alert(alert, ClaimStatus.PENDING)
+                raise
             self.store.mark_alert(alert, ClaimStatus.SENT)
             logger.info("alert sent")
             return Delivery(alert, payload, DeliveryStatus.SENT)
+
+    def _send_deadline(self, deadline: float | None) -> float | None:
+        """The earlier of the caller's deadline and the end of the claim's lease, less a margin."""
+        if self.lease_seconds is None:
+            return deadline
+        lease_end = self.monotonic() + self.lease_seconds - RELEASE_MARGIN_SECONDS
+        return lease_end if deadline is None else min(deadline, lease_end)
 
     def _expires_at(self, event: SignInEvent) -> int | None:
         if self.retention is None:

@@ -1,7 +1,9 @@
 """The Slack webhook URL: from SSM Parameter Store (SecureString) in AWS, or given directly.
 
 Read once and cached for the life of the container; ``invalidate`` forgets it so that a rotated
-URL is picked up after Slack says the old hook is gone.
+URL is picked up after Slack says the old hook is gone. The parameter's value is stripped and
+validated exactly like ``SLACK_WEBHOOK_URL``: a bad one is a ``ConfigError`` naming the
+parameter, never showing the value.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .config import webhook_url
 from .errors import SlackRetryableError
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ class SsmWebhookUrl:
         self._lock = threading.Lock()
 
     def __call__(self) -> str:
-        """The URL, fetched once."""
+        """The URL, fetched once; ConfigError if the parameter does not hold a valid one."""
         with self._lock:
             if self._url is None:
                 self._url = self._fetch()
@@ -67,11 +70,9 @@ class SsmWebhookUrl:
                 f"cannot read SSM parameter {self.parameter} ({code})"
             ) from None
         value: Any = response.get("Parameter", {}).get("Value")
-        if not isinstance(value, str) or not value.startswith("https://"):
-            raise SlackRetryableError(
-                f"SSM parameter {self.parameter} does not hold an https:// webhook URL"
-            )
-        return value
+        return webhook_url(
+            value if isinstance(value, str) else "", source=f"SSM parameter {self.parameter}"
+        )
 
     def __repr__(self) -> str:
         return f"SsmWebhookUrl({self.parameter!r})"

@@ -2,17 +2,27 @@
 
 Every value taken from an event is attacker-controlled (the user name of a failed sign-in is
 whatever was typed), so each one is escaped (``&`` ``<`` ``>``, in that order), stripped of
-line breaks and backticks, truncated, and shown inside inline code, where Slack neither links
-nor mentions. httpx is imported only when a message is actually posted (cold start).
+line breaks and backticks, shown with its invisible characters made visible (``ad\\u200bmin``
+never displays as ``admin``), truncated, and shown inside inline code, where Slack neither
+links nor mentions. The ``text`` fallback follows the same rule, and no payload unfurls links.
+
+Each send has a total deadline (the Lambda's remaining time, or a fixed budget on the command
+line): attempts, ``Retry-After`` waits and every socket read end by it, so the caller can still
+release its claim. httpx is imported only when a message is actually posted (cold start).
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import logging
+import math
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote
 
@@ -22,11 +32,15 @@ from .errors import SlackPermanentError, SlackRetryableError
 if TYPE_CHECKING:
     import httpx
 
+    from .http_deadline import DeadlineTransport
+
 __all__ = [
+    "DEFAULT_SEND_BUDGET_SECONDS",
     "Notifier",
     "SlackWebhookNotifier",
     "escape",
     "render",
+    "visible",
 ]
 
 logger = logging.getLogger(__name__)
@@ -38,21 +52,72 @@ USER_AGENT_LIMIT: Final = 200
 VALUE_LIMIT: Final = 300
 # Controls, line separators and bidirectional overrides (which can make text read backwards).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # used with fullmatch: no trailing newline
+_NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]")
+#: Characters that display as nothing although they are there (Hangul fillers are letters).
+_INVISIBLE_LETTERS: Final = frozenset("\u115f\u1160\u3164\uffa0")
+#: Without a deadline from the caller, one send (all attempts and waits) ends within this.
+DEFAULT_SEND_BUDGET_SECONDS: Final = 25.0
+#: An attempt is not started with less time than this left (it could not complete).
+MIN_ATTEMPT_SECONDS: Final = 0.5
+#: Slack's documented webhook error codes: the only response text ever quoted in an error
+#: (any other body, a proxy's 404 page echoing the secret path for one, is not shown).
+_SLACK_ERROR_CODES: Final = frozenset(
+    {
+        "action_prohibited",
+        "channel_is_archived",
+        "channel_not_found",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_payload",
+        "invalid_token",
+        "missing_text_or_fallback_or_attachments",
+        "no_active_hooks",
+        "no_service",
+        "no_service_id",
+        "no_team",
+        "no_text",
+        "posting_to_general_channel_denied",
+        "rate_limited",
+        "team_disabled",
+        "too_many_attachments",
+        "user_not_found",
+    }
+)
 _EMOJI: Final = {Severity.CRITICAL: ":rotating_light:", Severity.HIGH: ":warning:"}
 
 
 class Notifier(Protocol):
     """Where rendered alerts go: a Slack webhook, or standard output / the log when none is set."""
 
-    def send(self, payload: dict[str, Any]) -> None:
-        """Deliver one message; raise SlackRetryableError or SlackPermanentError on failure."""
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
+        """Deliver one message; raise SlackRetryableError or SlackPermanentError on failure.
+
+        ``alert`` is what ``payload`` renders (a notifier printing alerts needs it);
+        ``deadline`` (``time.monotonic()`` seconds) is when the send must have ended.
+        """
         ...
+
+
+def visible(text: str) -> str:
+    """``text`` with invisible characters shown as ``\\uNNNN``: format characters (Unicode
+    category Cf: zero-width spaces and joiners, word joiner, BOM, bidirectional marks), and
+    Hangul fillers. ``ad\\u200bmin`` then reads as it is, never as ``admin``."""
+
+    def show(match: re.Match[str]) -> str:
+        char = match.group()
+        if unicodedata.category(char) == "Cf" or char in _INVISIBLE_LETTERS:
+            return f"\\u{ord(char):04x}"
+        return char
+
+    return _NOT_PLAIN_ASCII.sub(show, text)
 
 
 def escape(value: object, *, limit: int = VALUE_LIMIT) -> str:
     """Make event text inert for Slack mrkdwn: no mentions, no links, no formatting breakout."""
-    text = _CONTROL.sub(" ", str(value)).replace("`", "'")
+    text = visible(_CONTROL.sub(" ", str(value))).replace("`", "'")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -65,7 +130,7 @@ def _code(value: object, *, limit: int = VALUE_LIMIT) -> str:
 
 def _console_url(alert: Alert) -> str:
     event = alert.event
-    region = event.region if _REGION.match(event.region) else "us-east-1"
+    region = event.region if _REGION.fullmatch(event.region) else "us-east-1"
     return (
         f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}"
         f"#/events/{quote(event.event_id, safe='')}"
@@ -101,13 +166,17 @@ def render(alert: Alert) -> dict[str, Any]:
     if alert.failure_count is not None and alert.window is not None:
         minutes = int(alert.window.total_seconds() // 60)
         fields.append(("Failures", f"{alert.failure_count} in the last {minutes} min"))
+    # The fallback (notifications, clients without blocks) is fixed text and event values in
+    # inline code only: outside code, clients autolink bare domains in a typed user name.
     text = (
         f"{alert.severity.value.upper()}: {alert.title} in AWS account "
-        f"{escape(event.account_id, limit=32)} by {escape(principal, limit=100)} "
-        f"from {escape(event.source_ip, limit=64)} at {event.time_text}"
+        f"{_code(event.account_id, limit=32)} by {_code(principal, limit=100)} "
+        f"from {_code(event.source_ip, limit=64)} at {_code(event.time_text, limit=64)}"
     )
     return {
         "text": text[:TEXT_LIMIT],
+        "unfurl_links": False,
+        "unfurl_media": False,
         "blocks": [
             {
                 "type": "header",
@@ -147,10 +216,13 @@ def render(alert: Alert) -> dict[str, Any]:
 class SlackWebhookNotifier:
     """Posts to a Slack incoming webhook: retries network errors, 5xx and 429 (``Retry-After``).
 
-    After ``attempts`` tries the post raises ``SlackRetryableError`` so the caller (Lambda) can
-    retry the event later; 400/401/403/404/410 raise ``SlackPermanentError`` at once. Posts are
-    spaced ``min_interval`` seconds apart (Slack allows about one message a second).
-    The webhook URL comes from ``url_provider`` (cached by it) and never appears in errors or logs.
+    After ``attempts`` tries, or when the send's deadline leaves no time for another, the post
+    raises ``SlackRetryableError`` so the caller can release its claim and retry the event
+    later; 400/401/403/404/410 raise ``SlackPermanentError`` at once. Posts are spaced
+    ``min_interval`` seconds apart (Slack allows about one message a second). ``Retry-After``
+    is clamped (nan, negative, HTTP-date, huge) to ``max_retry_after`` and to the time left.
+    The webhook URL comes from ``url_provider`` (cached by it) and never appears in errors or
+    logs; neither does a response body, except Slack's own short error codes.
     """
 
     url_provider: Callable[[], str]
@@ -158,22 +230,28 @@ class SlackWebhookNotifier:
     timeout: float = 10.0
     min_interval: float = 1.0
     max_retry_after: float = 30.0
+    budget: float = DEFAULT_SEND_BUDGET_SECONDS
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     transport: httpx.BaseTransport | None = None
     on_hook_gone: Callable[[], None] | None = None
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _deadlines: DeadlineTransport | None = field(default=None, init=False, repr=False)
     _last_post: float | None = field(default=None, init=False, repr=False)
 
-    def send(self, payload: dict[str, Any]) -> None:
-        """Post one message, retrying transient failures a few times.
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
+        """Post one message by ``deadline`` (``monotonic`` seconds; default: ``budget`` from now).
 
         When Slack says the hook is gone (404/410) and the URL can be re-read (SSM), the URL is
         read again and, if it changed (rotation), the message is posted once more.
         """
+        if deadline is None:
+            deadline = self.monotonic() + self.budget
         url = self.url_provider()
         try:
-            self._send_to(url, payload)
+            self._send_to(url, payload, deadline)
         except SlackPermanentError as error:
             if error.status_code not in (404, 410) or self.on_hook_gone is None:
                 raise
@@ -182,33 +260,47 @@ class SlackWebhookNotifier:
             if fresh == url:
                 raise
             logger.warning("Slack webhook was rotated; posting to the new one")
-            self._send_to(fresh, payload)
+            self._send_to(fresh, payload, deadline)
 
-    def _send_to(self, url: str, payload: dict[str, Any]) -> None:
+    def _send_to(self, url: str, payload: dict[str, Any], deadline: float) -> None:
         delay = 1.0
         for attempt in range(1, self.attempts + 1):
             try:
-                self._post_once(url, payload)
+                self._post_once(url, payload, deadline)
                 return
             except SlackRetryableError as error:
                 if attempt == self.attempts:
                     raise
                 wait = delay if error.retry_after is None else error.retry_after
+                wait = min(wait, self.max_retry_after)
+                if wait + MIN_ATTEMPT_SECONDS > deadline - self.monotonic():
+                    raise SlackRetryableError(
+                        f"{error}; no time left for another attempt",
+                        status_code=error.status_code,
+                        retry_after=error.retry_after,
+                    ) from None
                 logger.warning(
                     "slack post failed, retrying",
                     extra={"status_code": error.status_code, "attempt": attempt, "wait_s": wait},
                 )
-                self.sleep(min(wait, self.max_retry_after))
+                self.sleep(wait)
                 delay *= 2
 
-    def _post_once(self, url: str, payload: dict[str, Any]) -> None:
+    def _post_once(self, url: str, payload: dict[str, Any], deadline: float) -> None:
         import httpx
 
-        self._pace()
+        self._pace(deadline)
+        left = deadline - self.monotonic()
+        if left < MIN_ATTEMPT_SECONDS:
+            raise SlackRetryableError("no time left to post to Slack before the deadline")
         client = self._http()
         try:
-            response = client.post(url, json=payload)
-        except httpx.HTTPError as error:
+            with self._deadline(deadline):
+                response = client.post(url, json=payload, timeout=min(self.timeout, left))
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError):
+            # The URL passed validation yet httpx cannot post to it: no retry will help.
+            raise SlackPermanentError("the Slack webhook URL cannot be posted to") from None
+        except (httpx.HTTPError, httpx.StreamError, OSError) as error:
             # The exception text can hold the URL: report only its type.
             raise SlackRetryableError(
                 f"network error posting to Slack ({type(error).__name__})"
@@ -216,34 +308,46 @@ class SlackWebhookNotifier:
         finally:
             self._last_post = self.monotonic()
         status = response.status_code
-        body = _CONTROL.sub(" ", response.text[:200])
+        said = _slack_error_code(response.text)
         if status == 200:
             return
         if status == 429 or status >= 500:
             raise SlackRetryableError(
-                f"Slack answered {status} {body}",
+                f"Slack answered {status}{said}",
                 status_code=status,
                 retry_after=_retry_after(response.headers.get("Retry-After")),
             )
         if 400 <= status < 500:
             raise SlackPermanentError(
-                f"Slack refused the message: {status} {body}", status_code=status
+                f"Slack refused the message: {status}{said}", status_code=status
             )
         raise SlackRetryableError(f"unexpected Slack status {status}", status_code=status)
 
-    def _pace(self) -> None:
+    def _deadline(self, deadline: float) -> contextlib.AbstractContextManager[None]:
+        if self._deadlines is None:
+            return contextlib.nullcontext()
+        return self._deadlines.deadline(deadline)
+
+    def _pace(self, deadline: float) -> None:
         if self._last_post is None:
             return
         waited = self.monotonic() - self._last_post
         if waited < self.min_interval:
-            self.sleep(self.min_interval - waited)
+            self.sleep(max(0.0, min(self.min_interval - waited, deadline - self.monotonic())))
 
     def _http(self) -> httpx.Client:
         if self._client is None:
             import httpx
 
+            from .http_deadline import DeadlineTransport
+
+            transport = self.transport
+            if transport is None:
+                transport = DeadlineTransport(clock=self.monotonic)
+            if isinstance(transport, DeadlineTransport):
+                self._deadlines = transport
             self._client = httpx.Client(
-                timeout=self.timeout, transport=self.transport, follow_redirects=False
+                timeout=self.timeout, transport=transport, follow_redirects=False
             )
         return self._client
 
@@ -252,13 +356,35 @@ class SlackWebhookNotifier:
         if self._client is not None:
             self._client.close()
             self._client = None
+            self._deadlines = None
+
+
+def _slack_error_code(body: str) -> str:
+    """`` (code)`` when the body is one of Slack's error codes, else nothing: never quote a body
+    that could echo the request path (the secret)."""
+    code = body.strip()
+    return f" ({code})" if code in _SLACK_ERROR_CODES else ""
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP-date), at least 0.
+
+    Unreadable values (nan, garbage) give None (the caller's backoff applies); infinity stays
+    infinite for the caller to clamp to its limit and its deadline.
+    """
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value)
+        seconds = float(text)
     except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    if math.isnan(seconds):
         return None
     return max(seconds, 0.0)

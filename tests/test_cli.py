@@ -910,3 +910,112 @@ def test_progress_bar_draws_fraction_and_clears_itself() -> None:
     assert frames[1] == "[###############...............]  50%  5/10 files"
     assert frames[2] == "[##############################] 100%  10/10 files"
     assert frames[3] == ""
+
+
+# --- delivery: invisible text, the alert's own event, busy claims, the lock -------------------
+
+
+def test_invisible_characters_are_shown_on_the_terminal_not_hidden(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    # GIVEN a no-MFA sign-in by "ad<zero-width space>min"
+    path = tmp_path / "zw.json"
+    path.write_text(json.dumps({"Records": [console_login(user="ad\u200bmin", mfa="No")]}))
+    # WHEN replayed without --json, and shown as history
+    replay = _run(capsys, "replay", "--db", db, str(path))
+    table = _run(capsys, "history", "--principal", "ad\u200bmin", "--db", db)
+    # THEN the character is spelled out on the terminal, never shown as "admin"
+    for run in (replay, table):
+        assert "\u200b" not in run.out
+        assert "ad\\u200bmin" in run.out
+
+
+def test_alert_lines_describe_the_alerts_own_event_not_the_one_processed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a windowed alert anchored at another (earlier) event than the one being processed
+    from signin_monitor.alerts import Alert, Severity
+
+    anchor = read_events_one(console_login(user="carol", result="Failure", event_id="anchor-1"))
+    alert = Alert(
+        rule_id="repeated-failed-sign-ins",
+        severity=Severity.HIGH,
+        title="Repeated failed sign-ins",
+        event=anchor,
+        scope="s",
+    )
+    # WHEN its line is printed, as JSON and readable
+    capsys.readouterr()
+    cli._print_alert(alert, {"text": "x"}, True)
+    cli._print_alert(alert, {"text": "x"}, False)
+    json_line, text_line = capsys.readouterr().out.splitlines()
+    # THEN every field comes from the alert's event
+    fields = json.loads(json_line)
+    assert (fields["event_id"], fields["principal"], fields["event_time"]) == (
+        "anchor-1",
+        "carol",
+        anchor.time_text,
+    )
+    assert "event anchor-1" in text_line
+    assert "principal carol" in text_line
+
+
+def read_events_one(record: dict[str, Any]) -> SignInEvent:
+    from signin_monitor.events import parse_record
+
+    return parse_record(record)
+
+
+def test_alerts_another_run_is_delivering_are_reported_not_delivered(
+    capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a store where another live run holds every claim (ClaimOutcome.BUSY)
+    from signin_monitor.alerts import Alert
+    from signin_monitor.store import ClaimOutcome
+
+    class Busy(signin_monitor.store.sqlite.SqliteStore):
+        def claim_alert(self, alert: Alert) -> ClaimOutcome:
+            return ClaimOutcome.BUSY
+
+    monkeypatch.setattr(signin_monitor.store.sqlite, "SqliteStore", Busy)
+    # WHEN the samples are replayed
+    run = _replay(capsys, db, str(SAMPLES))
+    # THEN nothing is printed as delivered, exit 1, and stderr says when to run again
+    assert run.code == 1
+    assert run.out == ""
+    assert re.search(r"\d+ alerts not delivered: another run holds their claim", run.err)
+    assert "replay again after" in run.err
+
+
+def test_a_second_replay_on_the_same_file_waits_for_the_first(tmp_path: Path) -> None:
+    # GIVEN the lock of a SQLite file held (as by a running replay)
+    import fcntl
+
+    db_path = tmp_path / "locked.db"
+    with open(f"{db_path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "signin_monitor",
+                "replay",
+                "--json",
+                "--db",
+                str(db_path),
+                str(SAMPLES),
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stderr is not None
+        # WHEN the replay starts THEN it says it waits, and delivers nothing meanwhile
+        assert "waiting for another run" in child.stderr.readline()
+        assert child.poll() is None
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    # AND once the lock is free it runs to the end
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert len(out.splitlines()) == len(SAMPLE_ALERTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signin_monitor.config import ALL_RULE_IDS, Settings
+from signin_monitor.config import ALL_RULE_IDS, LAMBDA_VARIABLES, Settings
 from signin_monitor.errors import ConfigError
 
 
@@ -49,6 +49,9 @@ def test_values_are_read() -> None:
         ("ALERT_RULES", "root-sign-in,nonsense"),
         ("ACTIVITY_TABLE", "a b"),
         ("SLACK_WEBHOOK_PARAMETER", "not a name!"),
+        ("CLAIM_LEASE_SECONDS", "4"),
+        ("CLAIM_LEASE_SECONDS", "901"),
+        ("CLAIM_LEASE_SECONDS", "30s"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_what_is_accepted(variable: str, value: str) -> None:
@@ -90,3 +93,38 @@ def test_overrides_are_validated_like_the_environment() -> None:
     with pytest.raises(ConfigError, match="FAILED_SIGNIN_THRESHOLD"):
         Settings().with_overrides(threshold=0)
     assert Settings().with_overrides(window_minutes=5).failed_signin_window_minutes == 5
+
+
+def test_the_claim_lease_defaults_to_30_s_is_read_and_is_a_lambda_variable() -> None:
+    # GIVEN no setting THEN 30 s; GIVEN the bounds THEN they are accepted
+    assert Settings.from_env({}).claim_lease_seconds == 30
+    assert Settings.from_env({"CLAIM_LEASE_SECONDS": "5"}).claim_lease_seconds == 5
+    assert Settings.from_env({"CLAIM_LEASE_SECONDS": "900"}).claim_lease_seconds == 900
+    # AND Terraform must set it (it equals the function timeout)
+    assert "CLAIM_LEASE_SECONDS" in LAMBDA_VARIABLES
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h:abc/x-SECRET",
+        "https://[x/y-SECRET",
+        "https://hooks.example.invalid/a\tb-SECRET",
+        "https://hooks.example.invalid/a b-SECRET",
+        "https://hooks.example.invalid/a\u200b-SECRET",
+        "https://hooks.example.invalid:99999/x-SECRET",
+        "https:///x-SECRET",
+    ],
+)
+def test_a_malformed_webhook_url_is_a_configuration_error_that_hides_it(url: str) -> None:
+    # GIVEN a webhook URL httpx could not post to WHEN settings are read
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"SLACK_WEBHOOK_URL": url})
+    # THEN the error names the variable, never the value
+    assert caught.value.variable == "SLACK_WEBHOOK_URL"
+    assert "SECRET" not in str(caught.value)
+
+
+def test_blanks_around_the_webhook_url_are_stripped() -> None:
+    url = "https://hooks.example.invalid/services/T/B/x"
+    assert Settings.from_env({"SLACK_WEBHOOK_URL": f" {url}\n\t"}).slack_webhook_url == url

@@ -373,3 +373,157 @@ def test_configuration_error_in_process_raises_config_error(
     with pytest.raises(ConfigError, match="FAILED_SIGNIN_THRESHOLD"):
         handler.get_pipeline()
     handler.reset()
+
+
+# --- metrics (issue 9, point 5) ----------------------------------------------------------------
+
+
+def _metric_lines(out: str) -> list[dict[str, Any]]:
+    """The EMF objects printed on stdout (CloudWatch reads a JSON line with ``_aws``)."""
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "_aws" in line]
+
+
+def _counts(capsys: pytest.CaptureFixture[str]) -> dict[str, int]:
+    """The sum of each metric over the invocations since the last call."""
+    total: dict[str, int] = {}
+    for line in _metric_lines(capsys.readouterr().out):
+        for definition in line["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                total[metric["Name"]] = total.get(metric["Name"], 0) + line[metric["Name"]]
+    return total
+
+
+class _Context:
+    function_name = "signin-monitor-test"
+    aws_request_id = "req-1"
+
+    def __init__(self, remaining_ms: int = 30_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_every_invocation_prints_one_emf_line_in_the_contract_shape(
+    pipeline: Pipeline, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    # WHEN one root sign-in is handled
+    handler.handler(eventbridge(console_login(identity_type="Root")), _Context())
+    # THEN stdout holds exactly one EMF object: namespace, dimension, units and counts
+    [line] = _metric_lines(capsys.readouterr().out)
+    [definition] = line["_aws"]["CloudWatchMetrics"]
+    assert definition["Namespace"] == "SigninMonitor"
+    assert definition["Dimensions"] == [["FunctionName"]]
+    names = [m["Name"] for m in definition["Metrics"]]
+    assert set(names) == {
+        "AlertsDelivered",
+        "AlertsNotDelivered",
+        "AlertsRetrying",
+        "EventsDropped",
+        "StoreErrors",
+    }
+    assert {m["Unit"] for m in definition["Metrics"]} == {"Count"}
+    assert line["FunctionName"] == "signin-monitor-test"
+    assert isinstance(line["_aws"]["Timestamp"], int)
+    assert line["AlertsDelivered"] == 1
+    assert line["AlertsNotDelivered"] == line["EventsDropped"] == line["StoreErrors"] == 0
+
+
+def test_a_refused_alert_a_retried_one_and_a_dropped_event_are_counted(
+    pipeline: Pipeline, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    # GIVEN Slack refusing one alert for good, failing another for now, and a malformed event
+    slack.script = [httpx.Response(410, text="channel_is_archived")]
+    handler.handler(eventbridge(console_login(identity_type="Root", minutes=0)), None)
+    slack.script = [httpx.Response(500)] * 3
+    with pytest.raises(Exception, match="retry"):
+        handler.handler(eventbridge(console_login(identity_type="Root", minutes=1)), None)
+    handler.handler({"junk": True}, None)
+    # THEN each is counted where the alarms look
+    counts = _counts(capsys)
+    assert counts["AlertsNotDelivered"] == 1
+    assert counts["AlertsRetrying"] == 1
+    assert counts["EventsDropped"] == 1
+    assert counts["AlertsDelivered"] == 0
+
+
+def test_an_event_the_store_cannot_hold_is_dropped_and_counted_not_retried(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a store refusing the record as unstorable (a MalformedRecordError)
+    from signin_monitor.errors import MalformedRecordError
+
+    def unstorable(*_args: object, **_kwargs: object) -> bool:
+        raise MalformedRecordError("item too large for DynamoDB", source="dynamodb")
+
+    monkeypatch.setattr(pipeline.store, "record", unstorable)
+    capsys.readouterr()
+    # WHEN it is handled THEN it is dropped (no raise, no retry) and counted
+    result = handler.handler(eventbridge(console_login()), None)
+    assert result["status"] == "malformed"
+    assert _counts(capsys)["EventsDropped"] == 1
+
+
+def test_a_final_store_error_is_counted_and_raised_for_the_dead_letter_queue(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a store failing in a way no retry fixes
+    from signin_monitor.errors import StoreError
+
+    def broken(*_args: object, **_kwargs: object) -> bool:
+        raise StoreError("AccessDeniedException")
+
+    monkeypatch.setattr(pipeline.store, "record", broken)
+    capsys.readouterr()
+    # WHEN handled THEN it raises (Lambda's retries, then the DLQ keep it) and is counted
+    with pytest.raises(StoreError):
+        handler.handler(eventbridge(console_login()), None)
+    assert _counts(capsys)["StoreErrors"] == 1
+
+
+def test_a_retryable_store_error_is_raised_and_not_counted_as_final(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def throttled(*_args: object, **_kwargs: object) -> bool:
+        raise StoreRetryableError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(pipeline.store, "record", throttled)
+    capsys.readouterr()
+    with pytest.raises(StoreRetryableError):
+        handler.handler(eventbridge(console_login()), None)
+    assert _counts(capsys)["StoreErrors"] == 0
+
+
+# --- the time budget and the lease (issue 9, point 6) ------------------------------------------
+
+
+def test_an_invocation_nearly_out_of_time_releases_the_claim_instead_of_posting(
+    pipeline: Pipeline, slack: FakeSlack
+) -> None:
+    # GIVEN an invocation with less time left than the release margin
+    event = eventbridge(console_login(identity_type="Root"))
+    # WHEN the handler would post THEN it raises a retryable error without posting
+    with pytest.raises(Exception, match="retry"):
+        handler.handler(event, _Context(remaining_ms=1000))
+    assert slack.accepted == []
+    # AND the claim is released: the retry, with time, posts it at once
+    assert [c["status"]["S"] for c in _items("ALERT#")] == ["pending"]
+    assert handler.handler(event, _Context())["alerts"] == ["root-sign-in"]
+    assert len(slack.accepted) == 1
+
+
+def test_the_claim_lease_comes_from_claim_lease_seconds(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLAIM_LEASE_SECONDS", "45")
+    handler.reset()
+    try:
+        built = handler.get_pipeline()
+        assert isinstance(built.store, DynamoDbStore)
+        assert built.store.lease_seconds == 45
+        assert built.lease_seconds == 45
+    finally:
+        handler.reset()

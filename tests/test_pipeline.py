@@ -7,12 +7,18 @@ from typing import Any
 
 import pytest
 
+from signin_monitor.alerts import Alert
 from signin_monitor.app import CollectingNotifier, build_pipeline
 from signin_monitor.config import Settings
-from signin_monitor.errors import SlackPermanentError, SlackRetryableError
+from signin_monitor.errors import (
+    ConfigError,
+    OutputClosedError,
+    SlackPermanentError,
+    SlackRetryableError,
+)
 from signin_monitor.events import SignInEvent
-from signin_monitor.pipeline import DeliveryStatus, Pipeline
-from signin_monitor.store import HistoryQuery
+from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
+from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
 from signin_monitor.store.sqlite import SqliteStore
 from tests.factories import sign_in
 
@@ -114,7 +120,9 @@ class _FlakyNotifier:
         self.errors = errors
         self.sent: list[dict[str, Any]] = []
 
-    def send(self, payload: dict[str, Any]) -> None:
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
         if self.errors:
             raise self.errors.pop(0)
         self.sent.append(payload)
@@ -169,3 +177,94 @@ def test_store_errors_propagate(rule_count: int) -> None:
     pipeline, _ = _pipeline(Broken())
     with pytest.raises(RuntimeError):
         pipeline.process(sign_in(identity_type="Root" if rule_count else "IAMUser"))
+
+
+class _MarkRecorder(SqliteStore):
+    """SQLite, recording every ``mark_alert`` call with its keyword arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[tuple[ClaimStatus, dict[str, Any]]] = []
+
+    def mark_alert(
+        self,
+        alert: Alert,
+        status: ClaimStatus,
+        *,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.marks.append((status, {"payload": payload, "reason": reason}))
+        super().mark_alert(alert, status, payload=payload, reason=reason)
+
+
+def test_a_permanent_failure_keeps_the_exact_message_and_reason_for_resend() -> None:
+    # GIVEN Slack refusing for good
+    store = _MarkRecorder()
+    notifier = _FlakyNotifier([SlackPermanentError("Slack refused: 410", status_code=410)])
+    pipeline = build_pipeline(Settings(), store=store, notifier=notifier)
+    # WHEN a root sign-in is processed
+    outcome = pipeline.process(sign_in(identity_type="Root"))
+    # THEN the claim is marked failed with the payload that was refused and why
+    [delivery] = outcome.deliveries
+    assert store.marks == [
+        (ClaimStatus.FAILED, {"payload": delivery.payload, "reason": "Slack refused: 410"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "error", [OutputClosedError("stdout closed"), KeyboardInterrupt(), ConfigError("X", None, "y")]
+)
+def test_anything_else_that_stops_a_send_releases_the_claim_and_propagates(
+    error: BaseException,
+) -> None:
+    # GIVEN a notifier stopped by something other than Slack
+    store = _MarkRecorder()
+    pipeline = build_pipeline(Settings(), store=store, notifier=_FlakyNotifier([error]))  # type: ignore[list-item]
+    event = sign_in(identity_type="Root")
+    # WHEN the event is processed THEN the cause propagates, the claim released first
+    with pytest.raises(type(error)):
+        pipeline.process(event)
+    assert [status for status, _ in store.marks] == [ClaimStatus.PENDING]
+    # AND the next delivery posts it
+    assert [d.status for d in pipeline.process(event).deliveries] == [DeliveryStatus.SENT]
+
+
+def test_a_busy_claim_is_reported_not_posted() -> None:
+    # GIVEN a store where another live delivery holds the claim
+    class Busy(SqliteStore):
+        def claim_alert(self, alert: Alert) -> ClaimOutcome:
+            return ClaimOutcome.BUSY
+
+    notifier = _FlakyNotifier([])
+    pipeline = build_pipeline(Settings(), store=Busy(), notifier=notifier)
+    # WHEN a root sign-in is processed THEN it is reported busy and nothing is posted
+    outcome = pipeline.process(sign_in(identity_type="Root"))
+    assert [d.status for d in outcome.deliveries] == [DeliveryStatus.BUSY]
+    assert outcome.retryable_error is None
+    assert notifier.sent == []
+
+
+def test_the_send_deadline_ends_before_the_claim_lease() -> None:
+    # GIVEN a 30 s lease and a clock at 100
+    seen: list[float | None] = []
+
+    class Recording:
+        def send(
+            self,
+            payload: dict[str, Any],
+            *,
+            alert: Alert | None = None,
+            deadline: float | None = None,
+        ) -> None:
+            seen.append(deadline)
+
+    pipeline = build_pipeline(
+        Settings(), store=SqliteStore(), notifier=Recording(), lease_seconds=30
+    )
+    pipeline.monotonic = lambda: 100.0
+    # WHEN one event is processed with a later caller deadline, another with an earlier one
+    pipeline.process(sign_in(identity_type="Root", minutes=0), deadline=500.0)
+    pipeline.process(sign_in(identity_type="Root", minutes=1), deadline=110.0)
+    # THEN each send ends by the earlier of the two, the lease less the release margin
+    assert seen == [100.0 + 30 - RELEASE_MARGIN_SECONDS, 110.0]

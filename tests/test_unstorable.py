@@ -3,8 +3,8 @@
 Before keys were bounded in bytes, a 3,000-character account id or source IP made DynamoDB
 refuse the item (key too long): the handler raised on every retry and ``replay --table``
 aborted. Now such events are stored; an event no store can hold (``UnstorableRecordError``) is
-dropped and counted as malformed - which needs the handler and the command line to catch that
-error around ``pipeline.process`` (h2's files; marked xfail until then).
+dropped and counted as malformed: the handler and the command line catch that error around
+``pipeline.process``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from tests.concurrency import dynamodb_client_for
 from tests.factories import console_login, eventbridge
 
 TABLE = "unstorable-activity"
-NEEDS_H2 = "needs the handler/CLI to catch UnstorableRecordError around pipeline.process (h2)"
 
 
 def _long_keys() -> list[dict[str, Any]]:
@@ -83,7 +82,6 @@ def test_the_handler_stores_events_with_oversized_key_values(lambda_env: None) -
     assert results[3]["alerts"] == ["root-sign-in"]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_H2)
 def test_the_handler_drops_an_event_the_store_refuses(
     lambda_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +116,6 @@ def test_replay_on_dynamodb_stores_events_with_oversized_key_values(
     assert "4 stored" in output.err
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_H2)
 def test_replay_on_dynamodb_counts_a_refused_event_as_malformed_and_goes_on(
     cli_table: str,
     tmp_path: Path,

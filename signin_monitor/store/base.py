@@ -43,11 +43,13 @@ class ClaimOutcome(StrEnum):
     RETRY = "retry"
     #: Already sent or failed for good, or another alert covers the window. Do not post.
     SUPPRESSED = "suppressed"
+    #: A pending claim of this same alert is leased by another live delivery. Do not post.
+    BUSY = "busy"
 
     @property
     def should_send(self) -> bool:
         """True when the caller owns the delivery."""
-        return self is not ClaimOutcome.SUPPRESSED
+        return self in (ClaimOutcome.CLAIMED, ClaimOutcome.RETRY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

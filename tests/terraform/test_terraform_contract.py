@@ -655,16 +655,9 @@ def test_lambda_runtime_architecture_and_package() -> None:
     assert {"maximum_retry_attempts", "maximum_event_age_in_seconds"} <= set(invoke)
 
 
-# The claim lease setting (COMMON interface; config.py is h2-delivery's). Spelled here so that the
-# Terraform half of the contract is checked before h2's config lands.
+# The claim lease setting: Terraform sets it to the function timeout.
 CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
 
-# NEEDS h2-delivery: until config.LAMBDA_VARIABLES lists CLAIM_LEASE_SECONDS the tests marked with
-# this are expected failures; strict, so once it is there they must pass (then drop the marker).
-_LEASE_PENDING = CLAIM_LEASE_SECONDS not in config.LAMBDA_VARIABLES
-_AWAITS_LEASE_SETTING = pytest.mark.xfail(
-    _LEASE_PENDING, reason="CLAIM_LEASE_SECONDS lands in config.py with h2-delivery", strict=True
-)
 
 
 def test_claim_lease_is_the_function_timeout() -> None:
@@ -685,14 +678,12 @@ def test_function_timeout_keeps_the_lease_below_the_first_retry() -> None:
     assert CLAIM_LEASE_SECONDS in variable["description"]
 
 
-@_AWAITS_LEASE_SETTING
 def test_claim_lease_is_a_lambda_variable_of_config() -> None:
     assert CLAIM_LEASE_SECONDS in config.LAMBDA_VARIABLES
     for seconds in ("10", "55"):  # every lambda_timeout Terraform accepts, config accepts
         Settings.from_env({CLAIM_LEASE_SECONDS: seconds})
 
 
-@_AWAITS_LEASE_SETTING
 def test_lambda_environment_is_exactly_the_lambda_variables_of_config() -> None:
     variables = _one(_resource("aws_lambda_function", "this"), "environment")["variables"]
     assert set(variables) == set(config.LAMBDA_VARIABLES)
@@ -807,14 +798,6 @@ def _string_constants(paths: list[Path]) -> set[str]:
     }
 
 
-_EMF_PENDING = not _ALARMED_FUNCTION_METRICS.issubset(
-    _string_constants([*sorted((REPO / "signin_monitor").rglob("*.py")), REPO / "handler.py"])
-)
-
-
-# NEEDS h2-delivery: the Lambda's EMF lines land with h2's branch. Until then this is an expected
-# failure (strict: once the names are in the code it must pass, and the marker can go).
-@pytest.mark.xfail(_EMF_PENDING, reason="EMF metrics land with h2-delivery", strict=True)
 def test_the_alarmed_metric_names_are_the_ones_the_code_publishes() -> None:
     published = _string_constants(_lambda_sources())
     assert _ALARMED_FUNCTION_METRICS | {"SigninMonitor", "FunctionName"} <= published
@@ -880,6 +863,7 @@ _NOT_IN_LAMBDA = {
     Path("signin_monitor/store/sqlite.py"),
     Path("signin_monitor/store/dynamodb_admin.py"),
     Path("signin_monitor/cli.py"),
+    Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
 }
 
 # Store methods only cli.py calls (test_cli_only_methods_are_never_called_by_the_lambda holds it).
