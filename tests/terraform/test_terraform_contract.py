@@ -659,7 +659,6 @@ def test_lambda_runtime_architecture_and_package() -> None:
 CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
 
 
-
 def test_claim_lease_is_the_function_timeout() -> None:
     variables = _one(_resource("aws_lambda_function", "this"), "environment")["variables"]
     assert variables[CLAIM_LEASE_SECONDS] == "${tostring(var.lambda_timeout)}"
