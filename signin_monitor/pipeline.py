@@ -18,7 +18,7 @@ from .events import SignInEvent
 from .logs import event_keys
 from .rules import Rule
 from .slack import Notifier, render
-from .store import ActivityStore, ClaimStatus
+from .store import ActivityStore, ClaimOutcome, ClaimStatus
 
 __all__ = ["Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
 
@@ -114,7 +114,7 @@ class Pipeline:
             return outcome
 
     def _deliver(self, alert: Alert) -> Delivery | None:
-        claim = self.store.claim_alert(alert)
+        alert, claim = self._claim(alert)
         with event_keys(rule=alert.rule_id, claim=claim.value):
             if not claim.should_send:
                 logger.info("alert suppressed: already sent or covered by an earlier alert")
@@ -140,6 +140,16 @@ class Pipeline:
             self.store.mark_alert(alert, ClaimStatus.SENT)
             logger.info("alert sent")
             return Delivery(alert, payload, DeliveryStatus.SENT)
+
+    def _claim(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """Claim the alert; a windowed one for the first of its anchors no other alert covers.
+
+        The alert returned is the one claimed: render and mark that one (its event may be a
+        stored event other than the one being processed, design §3.2 "Arrival order").
+        """
+        if alert.window is None:
+            return alert, self.store.claim_alert(alert)
+        return self.store.claim_window(alert)
 
     def _expires_at(self, event: SignInEvent) -> int | None:
         if self.retention is None:

@@ -25,7 +25,7 @@ from signin_monitor.store import dynamodb as dynamodb_module
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table, table_definition
-from tests.factories import ACCOUNT, BASE_TIME, sign_in, windowed_alert
+from tests.factories import ACCOUNT, BASE_TIME, one_off_alert, sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, TABLE_NAME, FakeClock
 
 if TYPE_CHECKING:
@@ -202,9 +202,9 @@ def test_failure_count_is_one_consistent_count_query(dynamo: DynamoDbStore, call
 def test_claim_and_mark_are_one_call_each(
     dynamo: DynamoDbStore, calls: CallLog, clock: FakeClock
 ) -> None:
-    alert = _windowed(0)
+    alert = one_off_alert(sign_in(identity_type="Root"))
     assert dynamo.claim_alert(alert) is ClaimOutcome.CLAIMED
-    assert dynamo.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert dynamo.claim_alert(alert) is ClaimOutcome.BUSY
     clock.advance(LEASE_SECONDS)
     assert dynamo.claim_alert(alert) is ClaimOutcome.RETRY
     dynamo.mark_alert(alert, ClaimStatus.SENT)
@@ -249,7 +249,7 @@ def test_history_rejects_a_bad_query_before_reading(dynamo: DynamoDbStore, calls
     assert calls.operations == []
 
 
-def test_the_store_calls_only_three_dynamodb_actions() -> None:
+def test_the_store_calls_only_four_dynamodb_actions() -> None:
     # The Lambda's IAM policy is derived from these calls: keep the set small.
     tree = ast.parse(Path(dynamodb_module.__file__).read_text())
     called = {
@@ -260,7 +260,7 @@ def test_the_store_calls_only_three_dynamodb_actions() -> None:
         and isinstance(node.func.value, ast.Attribute)
         and node.func.value.attr == "_client"
     }
-    assert called == {"put_item", "query", "update_item"}
+    assert called == {"put_item", "query", "transact_write_items", "update_item"}
 
 
 # --- pagination ------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ def test_throttled_query_is_retryable(
 def test_throttled_claim_and_mark_are_retryable(
     dynamo: DynamoDbStore, dynamodb_client: DynamoDBClient
 ) -> None:
-    alert = _windowed(0)
+    alert = one_off_alert(sign_in(identity_type="Root"))
     fail_next(dynamodb_client, "PutItem", "ThrottlingException")
     with pytest.raises(StoreRetryableError, match="claim_alert failed: ThrottlingException"):
         dynamo.claim_alert(alert)
@@ -444,7 +444,7 @@ def test_other_aws_errors_are_final(dynamo: DynamoDbStore, dynamodb_client: Dyna
         dynamo.record(sign_in(), expires_at=None)
     assert not isinstance(raised.value, StoreRetryableError)
     with pytest.raises(StoreError) as raised:
-        dynamo.claim_alert(_windowed(0))
+        dynamo.claim_alert(one_off_alert(sign_in(identity_type="Root")))
     assert not isinstance(raised.value, StoreRetryableError)
 
 

@@ -140,14 +140,15 @@ def test_mark_does_not_touch_a_claim_taken_over_by_another_event(
     assert store.claim_alert(new) is ClaimOutcome.RETRY
 
 
-def test_same_event_claimed_again_within_the_lease_is_suppressed(
+def test_same_event_claimed_again_within_the_lease_is_busy(
     store: ActivityStore, clock: FakeClock
 ) -> None:
     # A concurrent duplicate delivery: the first is posting right now, so this one must not.
     alert = one_off_alert(sign_in(identity_type="Root"))
     assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
     clock.advance(LEASE_SECONDS - 1)
-    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
+    assert not ClaimOutcome.BUSY.should_send
     clock.advance(1)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
 
@@ -157,7 +158,7 @@ def test_a_retry_renews_the_lease(store: ActivityStore, clock: FakeClock) -> Non
     store.claim_alert(alert)
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
-    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
 
@@ -309,4 +310,4 @@ def test_a_released_claim_is_retried_at_once(store: ActivityStore) -> None:
     # WHEN the event is delivered again, well within the lease
     # THEN the retry owns the post, and a concurrent duplicate of it does not
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
-    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY

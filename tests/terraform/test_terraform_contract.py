@@ -675,6 +675,9 @@ def test_table_is_on_demand_recoverable_encrypted_and_protected() -> None:
 # snake_case -> API name) counts as "<service>:<ApiName>"; so do X.get_paginator("<name>") and, for
 # DynamoDB, batch_writer() (BatchWriteItem). A name both services define (put_resource_policy,
 # delete_resource_policy) counts for both, so such a call fails the test until someone looks.
+# DynamoDB's transact_write_items has no IAM action of its own: IAM checks each item of the
+# transaction, so it counts as the item kinds the same file writes as dict keys ("Put" ->
+# PutItem, "ConditionCheck" -> ConditionCheckItem, "Update" -> UpdateItem, "Delete" -> DeleteItem).
 
 _NOT_IN_LAMBDA = {
     Path("signin_monitor/store/sqlite.py"),
@@ -708,9 +711,31 @@ def _called_actions(service: str) -> set[str]:
                     name = argument.value
             if name == "batch_writer" and service == "dynamodb":
                 name = "batch_write_item"
-            if name in mapping:
+            if name == "transact_write_items" and service == "dynamodb":
+                actions |= {f"dynamodb:{action}" for action in _transaction_item_actions(path)}
+            elif name in mapping:
                 actions.add(f"{service}:{mapping[name]}")
     return actions
+
+
+_TRANSACTION_ITEMS = {
+    "ConditionCheck": "ConditionCheckItem",
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+}
+
+
+def _transaction_item_actions(path: Path) -> set[str]:
+    """The IAM actions of the transaction items a file builds (its dict keys of those names)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return {
+        _TRANSACTION_ITEMS[key.value]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and key.value in _TRANSACTION_ITEMS
+    }
 
 
 def _granted_actions(service: str) -> set[str]:
