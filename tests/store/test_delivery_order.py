@@ -78,6 +78,19 @@ def test_failures_delivered_0_3_9_6_alert_once_for_the_window_ending_at_9(
     assert at[9].event_id in str(notifier.sent[0])
 
 
+def test_a_burst_in_one_second_alerts_on_the_failure_that_completed_it(
+    store: ActivityStore,
+) -> None:
+    # GIVEN four failures in the same second, the last delivered with the highest id
+    pipeline, _ = _pipeline(store)
+    burst = [
+        sign_in(result="Failure", user="frank", event_id=f"00000000-0000-0000-0000-00000000000{i}")
+        for i in range(1, 5)
+    ]
+    # WHEN they arrive in order THEN the alert is the fourth's, as in time-ordered replay
+    assert [r.event.event_id for r in _deliver(pipeline, burst)] == [burst[3].event_id]
+
+
 def test_every_arrival_order_of_a_burst_gives_exactly_one_alert(store: ActivityStore) -> None:
     pipeline, notifier = _pipeline(store)
     for order in itertools.permutations(range(4)):
