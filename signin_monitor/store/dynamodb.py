@@ -217,11 +217,11 @@ class DynamoDbStore:
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """Take the alert's claim with one conditional put, and tell CLAIMED from RETRY.
 
-        The put succeeds when no claim exists; when the claim is this event's, still pending,
-        and older than the lease (a retry after a failed post); or, for windowed alerts, when
-        another event's claim is at or before ``event_time - window``. The old item it returns
-        says which: this event's claim means RETRY, anything else CLAIMED. A failed condition
-        means SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
+        The put succeeds when no claim exists, or when the claim is this event's, still
+        pending, and older than the lease (a retry after a failed post). The old item it
+        returns says which: this event's claim means RETRY, anything else CLAIMED. A failed
+        condition means BUSY when the claim is this event's and pending (leased), else
+        SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
         lease, so concurrent retries still post once.
 
         Windowed alerts go to ``_claim_window`` (a transaction over three time slots).
@@ -239,9 +239,6 @@ class DynamoDbStore:
             ":pending": {"S": ClaimStatus.PENDING.value},
             ":lease_end": {"N": _number(now - self.lease_seconds)},
         }
-        if alert.window is not None:
-            condition += " OR (event_id <> :eid AND event_time <= :cutoff)"
-            values[":cutoff"] = {"S": format_time(event.event_time - alert.window)}
         try:
             response = self._client.put_item(
                 TableName=self.table_name,
