@@ -2,25 +2,27 @@
 
 Why a fake and not only ``SqliteStore(":memory:")``: SQLite's own work (SQL, B-tree pages, the
 store's JSON of the raw record) is part of the SQLite row, not of parsing and rules. This store
-does the least the contract needs - a set of keys, a sorted list of failure times, a dict of
+does the least the contract needs - a set of keys, a sorted list of failures, a dict of
 claims - so the per-event figure with it is (almost) only parse + normalize + pipeline + rules.
 
 It follows the contract's decisions (duplicates stored once; claim, retry, suppress, windowed
-re-claim), without leases, expiry or history filters: the benchmark never exercises those.
+claims judged in both directions by ``windows.judge``), without leases, expiry or history
+filters: the benchmark never exercises those.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from signin_monitor.alerts import Alert
-from signin_monitor.events import SignInEvent
+from signin_monitor.events import SignInEvent, format_time
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
 from signin_monitor.store.base import UndeliveredAlert
+from signin_monitor.store.windows import StoredClaim, Verdict, judge, neighbour_buckets
 
 __all__ = ["MemoryStore"]
 
@@ -37,7 +39,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._events: dict[tuple[str, str, str], SignInEvent] = {}
-        self._failures: dict[tuple[str, str], list[datetime]] = {}
+        self._failures: dict[tuple[str, str], list[tuple[datetime, str, SignInEvent]]] = {}
         self._claims: dict[tuple[str, str], _Claim] = {}
 
     def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
@@ -47,31 +49,60 @@ class MemoryStore:
             return False
         self._events[key] = event
         if event.is_failed_console_login:
-            times = self._failures.setdefault((event.account_id, event.principal), [])
-            bisect.insort(times, event.event_time)
+            failures = self._failures.setdefault((event.account_id, event.principal), [])
+            bisect.insort(failures, (event.event_time, event.event_id, event), key=_time_and_id)
         return True
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
     ) -> int:
         """Failures with ``after < eventTime <= until``, by bisection."""
-        times = self._failures.get((account_id, principal), [])
+        times = [time for time, _, _ in self._failures.get((account_id, principal), [])]
         return bisect.bisect_right(times, until) - bisect.bisect_right(times, after)
+
+    def failures_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failures with ``after < eventTime < before``, oldest first, without the raw record."""
+        failures = self._failures.get((account_id, principal), [])
+        low = bisect.bisect_right(failures, after, key=_time)
+        high = bisect.bisect_left(failures, before, key=_time)
+        return [replace(event, raw={}) for _, _, event in failures[low:high]]
 
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """The claim rule of ``ActivityStore.claim_alert`` (a pending claim is always a retry)."""
+        if alert.window is not None:
+            return self.claim_window(replace(alert, later_anchors=()))[1]
         key = alert.claim_key
         event = alert.event
         existing = self._claims.get(key)
         if existing is not None:
-            if existing.event_id == event.event_id:
-                if existing.status is not ClaimStatus.PENDING:
-                    return ClaimOutcome.SUPPRESSED
-                return ClaimOutcome.RETRY
-            if alert.window is None or existing.event_time > event.event_time - alert.window:
+            if existing.event_id != event.event_id or existing.status is not ClaimStatus.PENDING:
                 return ClaimOutcome.SUPPRESSED
+            return ClaimOutcome.RETRY
         self._claims[key] = _Claim(event.event_id, event.event_time, ClaimStatus.PENDING)
         return ClaimOutcome.CLAIMED
+
+    def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """The first candidate no claim of its neighbour slots covers (``windows.judge``)."""
+        for candidate in alert.candidates:
+            keys = [candidate.claim_key_in(bucket) for bucket in neighbour_buckets(candidate)]
+            stored = [
+                StoredClaim(claim.event_id, format_time(claim.event_time), claim.status, 0.0)
+                for key in keys
+                if (claim := self._claims.get(key)) is not None
+            ]
+            verdict = judge(candidate, stored, lease_end=float("inf"))
+            if verdict is Verdict.COVERED:
+                continue
+            event = candidate.event
+            self._claims[candidate.claim_key] = _Claim(
+                event.event_id, event.event_time, ClaimStatus.PENDING
+            )
+            if verdict is Verdict.RETAKE:
+                return candidate, ClaimOutcome.RETRY
+            return candidate, ClaimOutcome.CLAIMED
+        return alert, ClaimOutcome.SUPPRESSED
 
     def mark_alert(
         self,
@@ -112,3 +143,11 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _time(failure: tuple[datetime, str, SignInEvent]) -> datetime:
+    return failure[0]
+
+
+def _time_and_id(failure: tuple[datetime, str, SignInEvent]) -> tuple[datetime, str]:
+    return failure[0], failure[1]

@@ -2,8 +2,10 @@
 
 Why count rather than time: DynamoDB calls are what a Lambda invocation waits on and what it
 pays for, and the count is exact (design section 5 budgets 1 for a success without alert, 2 for a
-failure, +2 per alert: claim and mark). ``before-call.dynamodb.*`` fires once per API call, before
-moto (or the network) answers, so a conditional put that fails still counts, as it costs.
+failure, +2 per alert: claim and mark; a windowed claim is one ``TransactWriteItems`` over three
+time slots, and a late failure that completes a window costs what the in-order one does).
+``before-call.dynamodb.*`` fires once per API call, before moto (or the network) answers, so a
+conditional write that fails still counts, as it costs.
 
 ``count_calls`` is reused by ``tests/test_round_trips.py``; keep this module cheap to import (moto
 and boto3 are imported only by ``run``). Item sizes are captured too
@@ -61,6 +63,12 @@ class CallCounter:
         """``before-parameter-build`` hook: the size DynamoDB bills for a ``PutItem``'s item."""
         model = kwargs.get("model")
         params = kwargs.get("params") or {}
+        if model is not None and model.name == "TransactWriteItems":
+            # A transaction's put is billed as a write too (twice the units of a plain one).
+            for entry in params.get("TransactItems", []):
+                if "Put" in entry:
+                    item = entry["Put"]["Item"]
+                    self.written_item_bytes.append((str(item["pk"]["S"]), item_size(item)))
         if model is not None and model.name == "PutItem" and "Item" in params:
             item = params["Item"]
             pk = str(item["pk"]["S"])
@@ -138,6 +146,8 @@ def scenario() -> list[Step]:
 
     failures = [record(10 + i, user="bob", result="Failure", mfa="No") for i in range(5)]
     root = record(30, identity_type="Root")
+    # Four failures of carol delivered at minutes 50, 53, 59 and then 56 (out of order).
+    late = [record(50 + m, user="carol", result="Failure", mfa="No") for m in (0, 3, 9, 6)]
     steps = [
         Step("IAM success with MFA", record(0), 1, "put"),
         Step("CheckMfa (not ConsoleLogin)", record(1, event_name="CheckMfa", mfa=None), 1, "put"),
@@ -147,16 +157,29 @@ def scenario() -> list[Step]:
         Step(f"failure {i + 1} (below threshold)", failures[i], 2, "put + count") for i in range(3)
     ]
     steps += [
-        Step("failure 4 (crosses threshold)", failures[3], 4, "put + count + alert"),
-        Step("failure 5 (alert already sent)", failures[4], 3, "put + count + claim (suppressed)"),
+        Step("failure 4 (crosses threshold)", failures[3], 4, "put + query + alert"),
+        Step("failure 5 (alert already sent)", failures[4], 3, "put + query + claim (refused)"),
         Step("root success", root, 3, "put + alert"),
         Step("duplicate of root success", root, 2, "put (exists) + claim (suppressed)"),
-        Step("duplicate of failure 4", failures[3], 3, "put (exists) + count + claim"),
+        Step("duplicate of failure 4", failures[3], 3, "put (exists) + query + claim"),
         Step(
             "root failure (first of a burst)",
             record(40, identity_type="Root", result="Failure", mfa="No"),
             4,
-            "put + count + root alert",
+            "put + query + root alert",
+        ),
+    ]
+    steps += [
+        Step(f"out of order: failure at {m}", late[i], 2, "put + query")
+        for i, m in enumerate((50, 53, 59))
+    ]
+    steps += [
+        Step("late failure completing a window", late[3], 4, "put + query + alert (anchor 59)"),
+        Step(
+            "late failure inside the alert's window",
+            record(9.5, user="bob", result="Failure", mfa="No"),
+            3,
+            "put + query + claim (refused)",
         ),
     ]
     return steps
@@ -243,8 +266,9 @@ def run() -> Figure:
         f"largest item written: activity {sizes.get('activity', 0):,} B "
         f"(its copy in each index {sizes.get('index', 0):,} B, no raw record), "
         f"claim {sizes.get('claim', 0):,} B (write units are per started 1 KB)",
-        "expected = design section 5: success 1, failure 2 (+ count query), each alert +2 "
-        "(claim + mark); a suppressed claim costs 1.",
+        "expected = design section 5: success 1, failure 2 (+ failures query), each alert +2 "
+        "(claim + mark; a windowed claim is one TransactWriteItems); a refused claim costs 1, "
+        "whatever the delivery order.",
     ]
     figure.data = {
         "steps": [

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 from .events import SignInEvent
 
 __all__ = ["Alert", "Severity"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
 
 
 class Severity(StrEnum):
@@ -25,7 +29,14 @@ class Alert:
 
     ``scope`` names what the alert is unique for: the event id for one-off alerts, or account
     and principal for windowed ones, where ``window`` says how long one alert covers the scope
-    (the store's claim enforces it, so concurrent deliveries still give one message).
+    on either side of its event (the store's claim enforces it, so concurrent deliveries and
+    deliveries in any order still give one message per window).
+
+    A windowed alert's ``event`` is its *anchor*: the failure whose window crossed the
+    threshold, which may be an earlier or later stored event than the one being processed (a
+    late record completes another event's window). ``later_anchors`` are the alerts of the
+    other windows the same delivery completed, in the order to try them: the store claims the
+    first of ``candidates`` that no other alert covers.
     """
 
     rule_id: str
@@ -35,8 +46,44 @@ class Alert:
     scope: str
     window: timedelta | None = None
     failure_count: int | None = None
+    later_anchors: tuple[Alert, ...] = ()
+
+    @property
+    def candidates(self) -> tuple[Alert, ...]:
+        """This alert, then its later anchors: what ``claim_window`` may claim, in order."""
+        return (self, *self.later_anchors)
+
+    @property
+    def bucket(self) -> int | None:
+        """The window-wide time slot of the anchor (None for one-off alerts).
+
+        Slot ``b`` holds the event times in ``[b * window, (b + 1) * window)`` since the epoch.
+        Two anchors in one slot are less than a window apart, so a slot holds at most one
+        alert, and an anchor can conflict only with the alerts of slots ``b - 1``, ``b`` and
+        ``b + 1``: that is what lets one atomic write check both directions.
+        """
+        if self.window is None:
+            return None
+        return (self.event.event_time.replace(microsecond=0) - _EPOCH) // self.window
+
+    def claim_key_in(self, bucket: int) -> tuple[str, str]:
+        """(rule id, scope) of this windowed alert's claim in time slot ``bucket``.
+
+        The window length is part of the key, so a reconfigured window never reads slots
+        of another width.
+        """
+        if self.window is None:
+            raise ValueError("a one-off alert has no time slots")
+        return self.rule_id, f"{self.scope}#W{self.window // _SECOND}#{bucket}"
 
     @property
     def claim_key(self) -> tuple[str, str]:
-        """(rule id, scope): what the store's alert claim is keyed on."""
-        return self.rule_id, self.scope
+        """(rule id, scope): what the store's alert claim is keyed on.
+
+        One-off alerts: the scope itself. Windowed alerts: the scope and the anchor's time
+        slot (see ``bucket``), one claim per alert raised.
+        """
+        bucket = self.bucket
+        if bucket is None:
+            return self.rule_id, self.scope
+        return self.claim_key_in(bucket)

@@ -134,7 +134,7 @@ class Pipeline:
             return outcome
 
     def _deliver(self, alert: Alert, deadline: float | None) -> Delivery | None:
-        claim = self.store.claim_alert(alert)
+        alert, claim = self._claim(alert)
         with event_keys(rule=alert.rule_id, claim=claim.value):
             if claim is ClaimOutcome.BUSY:
                 logger.info("alert not posted here: another delivery holds its claim")
@@ -176,6 +176,16 @@ class Pipeline:
             return deadline
         lease_end = self.monotonic() + self.lease_seconds - RELEASE_MARGIN_SECONDS
         return lease_end if deadline is None else min(deadline, lease_end)
+
+    def _claim(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """Claim the alert; a windowed one for the first of its anchors no other alert covers.
+
+        The alert returned is the one claimed: render and mark that one (its event may be a
+        stored event other than the one being processed, design §3.2 "Arrival order").
+        """
+        if alert.window is None:
+            return alert, self.store.claim_alert(alert)
+        return self.store.claim_window(alert)
 
     def _expires_at(self, event: SignInEvent) -> int | None:
         if self.retention is None:

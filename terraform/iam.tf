@@ -28,13 +28,14 @@ resource "aws_iam_role_policy" "lambda" {
 
 data "aws_iam_policy_document" "lambda" {
   # Exactly the DynamoDB calls the Lambda's code makes (tests/terraform collects them from
-  # signin_monitor/ and compares): no Scan, no DeleteItem, no table administration. The table only,
+  # signin_monitor/ and compares; a windowed alert's claim is a TransactWriteItems of a Put and two
+  # ConditionChecks, which IAM checks item by item): no Scan, no DeleteItem, no table administration. The table only,
   # no index/*: the function never queries an index (only `signin-monitor history` does, with the
   # operator's own credentials).
   statement {
     sid       = "ActivityTable"
     effect    = "Allow"
-    actions   = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.this.arn]
   }
 

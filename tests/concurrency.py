@@ -1,8 +1,9 @@
 """A moto server whose conditional writes are atomic, and a way to run actions at the same time.
 
 moto checks a write's condition and applies it in two steps; DynamoDB does both atomically for
-one item. The ``moto_server`` fixture lets one conditional write through at a time, which makes
-the server as atomic as DynamoDB and leaves the store's own logic under test.
+one item (and for the items of one transaction). The ``moto_server`` fixture lets one
+conditional write or transaction through at a time, which makes the server as atomic as
+DynamoDB and leaves the store's own logic under test.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
     """A moto server on a free local port whose conditional writes are atomic; its URL."""
-    write_lock = threading.Lock()
+    # Reentrant: moto's transact_write_items calls put_item inside, and it must be serialized
+    # as a whole (it snapshots the table and puts the snapshot back when it is cancelled).
+    write_lock = threading.RLock()
 
     def serialized(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -43,7 +46,7 @@ def moto_server() -> Iterator[str]:
         return locked
 
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("put_item", "update_item"):
+        for name in ("put_item", "update_item", "transact_write_items"):
             patch.setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
         werkzeug_log = logging.getLogger("werkzeug")
         patch.setattr(werkzeug_log, "level", logging.ERROR)  # one access log line per request

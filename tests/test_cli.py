@@ -977,6 +977,9 @@ def test_alerts_another_run_is_delivering_are_reported_not_delivered(
         def claim_alert(self, alert: Alert) -> ClaimOutcome:
             return ClaimOutcome.BUSY
 
+        def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+            return alert, ClaimOutcome.BUSY
+
     monkeypatch.setattr(signin_monitor.store.sqlite, "SqliteStore", Busy)
     # WHEN the samples are replayed
     run = _replay(capsys, db, str(SAMPLES))

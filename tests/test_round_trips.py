@@ -3,8 +3,10 @@
 Each call the real ``Pipeline`` makes through ``DynamoDbStore`` is counted with botocore's
 ``before-call`` hook (``bench.round_trips.count_calls``) on a moto table. The counts are what a
 Lambda invocation waits on and pays for: 1 for a success without alert, 2 for a failure (put +
-count query), +2 per alert (claim + mark), and a duplicate delivery of an alerted event repeats
-the put (and the count) and one suppressed claim, never the mark.
+one query of the failures around it), +2 per alert (claim + mark; a windowed claim is one
+``TransactWriteItems``), and a duplicate delivery of an alerted event repeats the put (and the
+query) and one refused claim, never the mark. Arrival order changes none of these counts: a
+late failure that completes a window costs what the failure completing it in order costs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from moto import mock_aws
 from bench.round_trips import CallCounter, count_calls
 from signin_monitor.app import CollectingNotifier, build_pipeline
 from signin_monitor.config import Settings
+from signin_monitor.errors import SlackRetryableError
 from signin_monitor.events import parse_record
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.store.dynamodb import DynamoDbStore
@@ -119,8 +122,8 @@ def test_failure_crossing_threshold_costs_two_plus_two(
         assert len(deliver(pipeline, counter, failure(minute))) == 2
     # WHEN the fourth failure arrives
     operations = deliver(pipeline, counter, failure(3))
-    # THEN put + count, then claim + mark for repeated-failed-sign-ins
-    assert operations == ["PutItem", "Query", "PutItem", "UpdateItem"]
+    # THEN put + query, then claim (one transaction over three time slots) + mark
+    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem"]
     assert len(notifier.sent) == 1
 
 
@@ -146,6 +149,87 @@ def test_duplicate_of_sent_failure_alert_costs_put_count_and_suppressed_claim(
         deliver(pipeline, counter, record)
     # WHEN the fourth is delivered again
     operations = deliver(pipeline, counter, records[3])
-    # THEN put (already stored) + count + one suppressed claim; no mark, no second message
-    assert operations == ["PutItem", "Query", "PutItem"]
+    # THEN put (already stored) + query + one refused claim; no mark, no second message
+    assert operations == ["PutItem", "Query", "TransactWriteItems"]
     assert len(notifier.sent) == 1
+
+
+def test_late_failure_completing_a_window_costs_what_the_fourth_in_order_costs(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN failures at minutes 0, 3 and 9 (the one at 6 is still on its way)
+    late = failure(6)
+    for minute in (0, 3, 9):
+        assert deliver(pipeline, counter, failure(minute)) == ["PutItem", "Query"]
+    # WHEN the failure at 6 arrives last, completing the window that ends at 9
+    operations = deliver(pipeline, counter, late)
+    # THEN put + query + one claim + mark, for an alert anchored at minute 9
+    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem"]
+    assert len(notifier.sent) == 1
+
+
+def test_failure_after_the_alert_costs_one_refused_claim(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN four failures and their alert
+    for minute in range(4):
+        deliver(pipeline, counter, failure(minute))
+    # WHEN a fifth failure arrives, in order, and then a late one from before the alert
+    in_order = deliver(pipeline, counter, failure(4))
+    late = deliver(pipeline, counter, failure(0.5))
+    # THEN each costs put + query + one refused claim: the cancelled transaction returns the
+    # alert's claim, which covers every later anchor too, so none costs another call
+    assert in_order == ["PutItem", "Query", "TransactWriteItems"]
+    assert late == ["PutItem", "Query", "TransactWriteItems"]
+    assert len(notifier.sent) == 1
+
+
+def test_retry_after_a_failed_post_costs_two_transactions(
+    client: DynamoDBClient, counter: CallCounter
+) -> None:
+    # GIVEN a fourth failure whose post failed transiently (the claim is released, pending)
+    notifier = _FailingOnce()
+    pipeline = build_pipeline(
+        Settings(), store=DynamoDbStore(TABLE_NAME, client=client), notifier=notifier
+    )
+    records = [failure(minute) for minute in range(4)]
+    for record in records:
+        deliver(pipeline, counter, record)
+    assert counter.operations[-1] == "UpdateItem"  # released
+    # WHEN Lambda retries the event
+    operations = deliver(pipeline, counter, records[3])
+    # THEN the first transaction finds the pending claim, the second retakes it, then the mark
+    assert operations == [
+        "PutItem",
+        "Query",
+        "TransactWriteItems",
+        "TransactWriteItems",
+        "UpdateItem",
+    ]
+    assert len(notifier.sent) == 1
+
+
+def test_root_failure_costs_put_query_claim_and_mark(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN a first failed root sign-in (root-sign-in fires; repeated-failed-sign-ins reads)
+    record = console_login(identity_type="Root", result="Failure", mfa="No")
+    # WHEN it is delivered
+    operations = deliver(pipeline, counter, record)
+    # THEN put, the failure query, then the root-failure window's claim and mark
+    assert operations == ["PutItem", "TransactWriteItems", "UpdateItem", "Query"]
+    assert len(notifier.sent) == 1
+
+
+class _FailingOnce:
+    """Slack answering 503 to the first post, then accepting."""
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.sent: list[dict[str, Any]] = []
+
+    def send(self, payload: dict[str, Any], **_: Any) -> None:
+        if not self.failed:
+            self.failed = True
+            raise SlackRetryableError("Slack answered 503", status_code=503)
+        self.sent.append(payload)

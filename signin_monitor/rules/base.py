@@ -12,12 +12,22 @@ __all__ = ["FailureHistory", "Rule"]
 
 
 class FailureHistory(Protocol):
-    """The one question a rule may ask the store: how many failures in a time range."""
+    """The questions a rule may ask the store: the failures of one principal in a time range."""
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
     ) -> int:
         """Failed ConsoleLogin records of the principal with ``after < eventTime <= until``."""
+        ...
+
+    def failures_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failed ConsoleLogin records of the principal with ``after < eventTime < before``.
+
+        Oldest first (time, then event id), one key-range read. Every audit field is filled
+        in; ``raw`` may be ``{}`` (the store need not read the original record for a rule).
+        """
         ...
 
 

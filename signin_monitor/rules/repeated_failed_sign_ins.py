@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import bisect
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
@@ -15,10 +16,16 @@ __all__ = ["RepeatedFailedSignIns"]
 
 @dataclass(frozen=True, slots=True)
 class RepeatedFailedSignIns:
-    """Counts the principal's failures in (t - window, t], this one included (it is stored first).
+    """A failure f is an *anchor* when the principal's failures in (f - window, f] exceed the
+    threshold; one alert covers the anchors within a window of it, on either side.
 
-    A burst gives one alert per window: the store's claim for the principal suppresses the rest
-    until the window since the last alert has passed.
+    Deliveries arrive in any order, so a failure at t is not only the end of its own window:
+    it also counts in the windows of the stored failures after it, up to t + window. One
+    key-range read of the failures in (t - window, t + window) finds every anchor in
+    [t, t + window) this delivery completes, earliest first (the processed event first among
+    those of its second, so replaying in time order alerts on the same event as ever). The
+    store's claim then takes the first one no other alert covers: a burst gives one alert per
+    window whatever the arrival order, and concurrent deliveries still one message.
     """
 
     threshold: int
@@ -27,23 +34,43 @@ class RepeatedFailedSignIns:
     severity: Severity = Severity.HIGH
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
-        """Alert when the failures counted in the window exceed the threshold."""
+        """The alert for the earliest anchor this failure completes, later ones as fallbacks."""
         if not event.is_failed_console_login:
             return None
-        failures = history.count_failures(
+        start = event.event_time
+        stored = history.failures_between(
             event.account_id,
             event.principal,
-            after=event.event_time - self.window,
-            until=event.event_time,
+            after=start - self.window,
+            before=start + self.window,
         )
-        if failures <= self.threshold:
+        # The processed event itself carries its raw record: prefer it to the stored copy.
+        failures = [f for f in stored if f.event_id != event.event_id]
+        failures.append(event)
+        failures.sort(key=lambda f: (f.event_time, f.event_id != event.event_id, f.event_id))
+        times = [f.event_time for f in failures]
+        alerts = [
+            self._alert(anchor, count)
+            for anchor in failures
+            if anchor.event_time >= start
+            and (count := self._count(times, anchor.event_time)) > self.threshold
+        ]
+        if not alerts:
             return None
+        first, *later = alerts
+        return replace(first, later_anchors=tuple(later))
+
+    def _count(self, times: list[datetime], end: datetime) -> int:
+        """Failures with ``end - window < time <= end`` in the sorted ``times``."""
+        return bisect.bisect_right(times, end) - bisect.bisect_right(times, end - self.window)
+
+    def _alert(self, anchor: SignInEvent, count: int) -> Alert:
         return Alert(
             rule_id=self.id,
             severity=self.severity,
             title="Repeated failed sign-ins",
-            event=event,
-            scope=alert_scope(event.account_id, event.principal),
+            event=anchor,
+            scope=alert_scope(anchor.account_id, anchor.principal),
             window=self.window,
-            failure_count=failures,
+            failure_count=count,
         )

@@ -17,9 +17,11 @@ __all__ = ["RootSignIn"]
 class RootSignIn:
     """Root should almost never sign in; each success is worth a page.
 
-    A failure alerts only when no root-failure alert was raised for the account in the window
-    (the store's claim decides); the rest of a guessing run feeds ``repeated-failed-sign-ins``,
-    so a password-guessing run against root gives two messages, not one per guess.
+    A failure alerts only when no root-failure alert of the account lies within the window of
+    it, before or after (the store's windowed claim decides, so the failures of a run may
+    arrive in any order); the rest of a guessing run feeds ``repeated-failed-sign-ins``, so a
+    password-guessing run against root gives two messages, not one per guess. Every root
+    failure is its own anchor (a threshold of zero): no history read is needed.
     """
 
     window: timedelta

@@ -43,7 +43,9 @@ class ClaimOutcome(StrEnum):
     RETRY = "retry"
     #: Already sent or failed for good, or another alert covers the window. Do not post.
     SUPPRESSED = "suppressed"
-    #: A pending claim of this same alert is leased by another live delivery. Do not post.
+    #: This same alert is claimed and pending, and its lease is still running: another live
+    #: delivery is posting it right now. Do not post; once the lease ends (or is released),
+    #: a new delivery of the event may retry it.
     BUSY = "busy"
 
     @property
@@ -96,14 +98,38 @@ class ActivityStore(Protocol):
         """Failed ConsoleLogin records of the principal with ``after < eventTime <= until``."""
         ...
 
+    def failures_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failed ConsoleLogin records of the principal with ``after < eventTime < before``.
+
+        Oldest first (time, then event id), one key-range read of the principal's failure
+        keys. ``raw`` is ``{}``: rules need the audit fields only.
+        """
+        ...
+
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """Atomically take the right to post ``alert`` (see ``ClaimOutcome``).
 
-        Succeeds when no claim exists for (rule, scope); when the claim is this same event's,
-        still pending, and its lease (``DEFAULT_CLAIM_LEASE_SECONDS`` from when it was taken) has
-        run out or was released; or, for windowed alerts, when the last claim's event time is at
-        or before ``alert.event.event_time - alert.window``. Within the lease a same-event claim
-        is SUPPRESSED: another delivery of the event is posting it right now.
+        Succeeds when no claim exists for ``alert.claim_key``, or when the claim is this same
+        event's, still pending, and its lease (``DEFAULT_CLAIM_LEASE_SECONDS`` from when it was
+        taken) has run out or was released (RETRY). Within the lease a same-event claim is
+        BUSY: another delivery of the event is posting it right now.
+
+        A windowed alert (``alert.window`` set) is claimed for its anchor ``alert.event`` only
+        (``later_anchors`` are ignored; see ``claim_window``), and only when no claim of another
+        event of the same rule and scope lies within the window of the anchor on either side:
+        ``|anchor - other| < window`` means SUPPRESSED, whichever arrived first.
+        """
+        ...
+
+    def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """Claim the first of ``alert.candidates`` (anchors, earliest first) that can be claimed.
+
+        Returns the candidate claimed and CLAIMED or RETRY; the first BUSY candidate and BUSY;
+        or ``alert`` and SUPPRESSED when another alert covers every candidate. Each candidate
+        is judged as ``claim_alert`` judges it, atomically: concurrent deliveries that pick
+        different anchors of one burst still claim one.
         """
         ...
 

@@ -1,19 +1,25 @@
 """``DynamoDbStore``: the activity store the Lambda uses, on one DynamoDB table (``schema.py``).
 
 It talks to DynamoDB through the low-level boto3 client (cheaper to import than the resource
-layer), created on first use unless one is passed in. Only ``put_item``, ``update_item`` and
-``query`` are called from this module, so the Lambda's IAM policy needs exactly those three
-actions (a Terraform contract test collects the ``<client>.<method>(...)`` calls of the modules
-the Lambda runs). The one call only ``signin-monitor resend`` makes, deleting an undelivered
-alert's marker, lives in ``dynamodb_admin`` with the other operator-only calls.
+layer), created on first use unless one is passed in. Only ``put_item``, ``update_item``,
+``query`` and ``transact_write_items`` (one ``Put`` and two ``ConditionCheck`` items) are called
+from this module, so the Lambda's IAM policy needs ``PutItem``, ``UpdateItem``, ``Query`` and
+``ConditionCheckItem`` (a Terraform contract test collects the ``<client>.<method>(...)`` calls
+of the modules the Lambda runs, and the item kinds of its transactions). The one call only
+``signin-monitor resend`` makes, deleting an undelivered alert's marker, lives in
+``dynamodb_admin`` with the other operator-only calls.
 
 Round trips per operation:
 
 * ``record``: 1 conditional ``PutItem`` (``attribute_not_exists(pk)``).
 * ``count_failures``: 1 ``Query`` (``Select=COUNT``, consistent); more only past 1 MB of keys.
-* ``claim_alert``: 1 conditional ``PutItem`` returning the old item, on success and on a failed
-  condition alike (``ReturnValuesOnConditionCheckFailure``): a claim whose response was lost
-  is recognised by its token with no extra read.
+* ``failures_between``: 1 ``Query`` (consistent, audit fields only); more only past 1 MB.
+* ``claim_alert``, one-off: 1 conditional ``PutItem`` returning the old item, on success and on a
+  failed condition alike (``ReturnValuesOnConditionCheckFailure``): a claim whose response was
+  lost is recognised by its token with no extra read.
+* ``claim_alert`` / ``claim_window``, windowed: 1 ``TransactWriteItems`` per anchor tried
+  (a new anchor covered by a claim the cancelled transaction returned is skipped without a
+  call); a retry after a failed post costs 2 (the first finds the pending claim).
 * ``mark_alert``: 1 conditional ``UpdateItem``; +1 ``PutItem`` (the undelivered marker) for
   ``FAILED`` with a payload.
 * ``history``: ``Query`` only, never ``Scan``: 2 (one per kind) for principal and account,
@@ -36,7 +42,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -54,10 +60,15 @@ from .base import (
     HistoryQuery,
     UndeliveredAlert,
 )
+from .windows import StoredClaim, Verdict, judge, neighbour_buckets, window_bounds
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
     Item = dict[str, AttributeValueTypeDef]
 
@@ -65,6 +76,13 @@ __all__ = ["DynamoDbStore"]
 
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 _VALIDATION: Final = "ValidationException"
+_TRANSACTION_CANCELED: Final = "TransactionCanceledException"
+#: Transactions one windowed anchor may take before the claim gives up with a retryable error:
+#: each cancellation either returns a claim that changes the verdict or was a transient
+#: conflict with another transaction on the same keys.
+_WINDOW_ATTEMPTS: Final = 4
+#: What ``failures_between`` reads of each failure: the audit fields, not the raw record.
+_AUDIT_NAMES: Final = {f"#a{index}": name for index, name in enumerate(schema.INDEX_ATTRIBUTES)}
 _RETRYABLE_CODES: Final = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -193,14 +211,48 @@ class DynamoDbStore:
                 return total
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def failures_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """The principal's FAILURE items in ``(after, before)``: one consistent key-range query.
+
+        Projected to the audit fields (``raw`` comes back ``{}``), so a burst costs the bytes
+        of its keys and fields, not of its records.
+        """
+        low, high = schema.kind_between(
+            schema.KIND_FAILURE, format_time(after), format_time(before)
+        )
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": schema.activity_pk(account_id, principal)},
+                ":lo": {"S": low},
+                ":hi": {"S": high},
+            },
+            "ProjectionExpression": ", ".join(_AUDIT_NAMES),
+            "ExpressionAttributeNames": _AUDIT_NAMES,
+            "ConsistentRead": self.consistent_reads,
+        }
+        events: list[SignInEvent] = []
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error("failures_between", error) from error
+            events.extend(_event_from_item(item) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return events
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """Take the alert's claim with one conditional put, and tell CLAIMED from RETRY.
 
-        The put succeeds when no claim exists; when the claim is this event's, still pending,
-        and older than the lease (a retry after a failed post); or, for windowed alerts, when
-        another event's claim is at or before ``event_time - window``. The old item it returns
-        says which: this event's claim means RETRY, anything else CLAIMED. A failed condition
-        means SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
+        The put succeeds when no claim exists, or when the claim is this event's, still
+        pending, and older than the lease (a retry after a failed post). The old item it
+        returns says which: this event's claim means RETRY, anything else CLAIMED. A failed
+        condition means BUSY when the claim is this event's and pending (leased), else
+        SUPPRESSED. A retry rewrites the same event time and ``pending``, and renews the
         lease, so concurrent retries still post once.
 
         Each claim carries a fresh ``token``. When DynamoDB applied the put but the response
@@ -208,7 +260,11 @@ class DynamoDbStore:
         fails its condition against our own item; the failure returns the stored item
         (``ReturnValuesOnConditionCheckFailure``, no extra round trip), and our token in it
         means the claim is ours: CLAIMED, not SUPPRESSED.
+
+        Windowed alerts go to ``_claim_window`` (a transaction over three time slots).
         """
+        if alert.window is not None:
+            return self._claim_window((alert,))[1]
         event = alert.event
         now = self._clock()
         token = _new_token()
@@ -221,9 +277,6 @@ class DynamoDbStore:
             ":pending": {"S": ClaimStatus.PENDING.value},
             ":lease_end": {"N": _number(now - self.lease_seconds)},
         }
-        if alert.window is not None:
-            condition += " OR (event_id <> :eid AND event_time <= :cutoff)"
-            values[":cutoff"] = {"S": format_time(event.event_time - alert.window)}
         try:
             response = self._client.put_item(
                 TableName=self.table_name,
@@ -247,7 +300,7 @@ class DynamoDbStore:
             if _error_code(error) == _CONDITION_FAILED:
                 if _holds_token(error, token):
                     return ClaimOutcome.CLAIMED
-                return ClaimOutcome.SUPPRESSED
+                return _refused(cast("Item", error.response.get("Item", {})), event.event_id)
             raise _store_error("claim_alert", error) from error
         except BotoCoreError as error:
             raise _store_error("claim_alert", error) from error
@@ -255,6 +308,126 @@ class DynamoDbStore:
         if old.get("event_id", {}).get("S") == event.event_id:
             return ClaimOutcome.RETRY
         return ClaimOutcome.CLAIMED
+
+    def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """The first claimable of ``alert.candidates``, each tried with one transaction."""
+        return self._claim_window(alert.candidates)
+
+    def _claim_window(self, candidates: Sequence[Alert]) -> tuple[Alert, ClaimOutcome]:
+        """Try the anchors in order; what a cancelled transaction returns decides the next try.
+
+        No read comes first: the transaction's conditions are the check, and a cancelled one
+        returns the claims that refused it (``ReturnValuesOnConditionCheckFailure``), so a
+        later anchor they already cover is skipped without a call, and a concurrent delivery
+        that claimed another anchor of the burst is seen at once.
+        """
+        known: dict[str, StoredClaim | None] = {}
+        for candidate in candidates:
+            keys = [
+                schema.alert_pk(*candidate.claim_key_in(b)) for b in neighbour_buckets(candidate)
+            ]
+            for _attempt in range(_WINDOW_ATTEMPTS):
+                lease_end = self._clock() - self.lease_seconds
+                stored = [claim for key in keys if (claim := known.get(key)) is not None]
+                verdict = judge(candidate, stored, lease_end=lease_end)
+                if verdict is Verdict.COVERED:
+                    break
+                if verdict is Verdict.BUSY:
+                    return candidate, ClaimOutcome.BUSY
+                retake = verdict is Verdict.RETAKE
+                refusals = self._transact_window(candidate, keys, retake=retake)
+                if refusals is None:
+                    return candidate, ClaimOutcome.RETRY if retake else ClaimOutcome.CLAIMED
+                known.update(refusals)
+            else:
+                raise StoreRetryableError(
+                    "DynamoDB claim_alert failed: the window claim kept conflicting"
+                )
+        return candidates[0], ClaimOutcome.SUPPRESSED
+
+    def _transact_window(
+        self, alert: Alert, keys: list[str], *, retake: bool
+    ) -> dict[str, StoredClaim | None] | None:
+        """Write the anchor's claim if both neighbour slots allow it; None when written.
+
+        Otherwise the claims that refused it, by key (None: the key holds no claim). The
+        ``ClientRequestToken`` makes botocore's retry of a transaction whose response was lost
+        succeed again instead of failing its own condition; the ``token`` written with
+        the claim recognises it where that idempotency is not honoured.
+        """
+        before, own, after = keys
+        low, high = window_bounds(alert)
+        event = alert.event
+        token = uuid.uuid4().hex
+        now = self._clock()
+        own_values: Item = {}
+        if retake:
+            own_condition = "event_id = :eid AND #status = :pending AND claimed_at <= :lease_end"
+            own_values = {
+                ":eid": {"S": event.event_id},
+                ":pending": {"S": ClaimStatus.PENDING.value},
+                ":lease_end": {"N": _number(now - self.lease_seconds)},
+            }
+        else:
+            own_condition = "attribute_not_exists(pk)"
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": {
+                    "pk": {"S": own},
+                    "sk": {"S": schema.ALERT_SK},
+                    "rule_id": {"S": alert.rule_id},
+                    "event_id": {"S": event.event_id},
+                    "event_time": {"S": event.time_text},
+                    "status": {"S": ClaimStatus.PENDING.value},
+                    "claimed_at": {"N": _number(now)},
+                    "token": {"S": token},
+                },
+                "ConditionExpression": own_condition,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        if retake:
+            put["Put"]["ExpressionAttributeNames"] = {"#status": "status"}
+            put["Put"]["ExpressionAttributeValues"] = own_values
+        items: list[TransactWriteItemTypeDef] = [
+            self._neighbour_check(before, "event_time <= :bound", low),
+            put,
+            self._neighbour_check(after, "event_time >= :bound", high),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+        except ClientError as error:
+            if _error_code(error) != _TRANSACTION_CANCELED:
+                raise _store_error("claim_alert", error) from error
+            reasons = error.response.get("CancellationReasons", [])
+        except BotoCoreError as error:
+            raise _store_error("claim_alert", error) from error
+        else:
+            return None
+        refusals: dict[str, StoredClaim | None] = {}
+        for key, reason in zip(keys, reasons, strict=False):
+            if reason.get("Code") != "ConditionalCheckFailed":
+                continue
+            # The stubs type a reason's item as a key/value pair; it is an attribute map.
+            item = cast("Item | None", reason.get("Item"))
+            claim = None if not item else _stored_claim(item)
+            if key == own and claim is not None and claim.token == token:
+                return None  # our own write, its response lost: botocore's retry failed on it
+            refusals[key] = claim
+        return refusals
+
+    def _neighbour_check(self, key: str, condition: str, bound: str) -> TransactWriteItemTypeDef:
+        """A condition that the claim in a neighbour slot, if any, lies outside the window."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": {"pk": {"S": key}, "sk": {"S": schema.ALERT_SK}},
+                "ConditionExpression": f"attribute_not_exists(pk) OR {condition}",
+                "ExpressionAttributeValues": {":bound": {"S": bound}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def mark_alert(
         self,
@@ -607,6 +780,30 @@ def _make_client() -> DynamoDBClient:
         raise StoreError(f"cannot create the DynamoDB client: {error}") from error
 
 
+def _refused(old: Item, event_id: str) -> ClaimOutcome:
+    """A one-off claim whose condition failed: BUSY if it is this event's, still pending.
+
+    The condition lets a pending same-event claim through once its lease is over, so a
+    pending one that refused is still leased by the delivery posting it.
+    """
+    same_event = old.get("event_id", {}).get("S") == event_id
+    if same_event and old.get("status", {}).get("S") == ClaimStatus.PENDING.value:
+        return ClaimOutcome.BUSY
+    return ClaimOutcome.SUPPRESSED
+
+
+def _stored_claim(item: Item) -> StoredClaim:
+    """The windowed rule's view of a claim item (see ``windows.StoredClaim``)."""
+    token = item.get("token")
+    return StoredClaim(
+        event_id=item["event_id"]["S"],
+        event_time=item["event_time"]["S"],
+        status=item["status"]["S"],
+        claimed_at=float(item["claimed_at"]["N"]),
+        token=None if token is None else token["S"],
+    )
+
+
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -657,7 +854,7 @@ def _undelivered_item(
         "pk": {"S": schema.UNDELIVERED_PK},
         "sk": {"S": schema.undelivered_sk(alert.event.time_text, claim_pk)},
         "rule_id": {"S": alert.rule_id},
-        "scope": {"S": alert.scope},
+        "scope": {"S": alert.claim_key[1]},
         "event_id": {"S": alert.event.event_id},
         "event_time": {"S": alert.event.time_text},
         "payload": {"S": json.dumps(payload, ensure_ascii=False)},

@@ -9,6 +9,10 @@ agree on every key.
 | activity | ``ACCOUNT#<account>#PRINCIPAL#<name>`` | ``<kind>#<eventTime>#<eventID>`` |
 | claim    | ``ALERT#<rule>#<scope>``               | ``ALERT``                      |
 
+A windowed alert's claim scope also names the window and the anchor's time slot
+(``<account>#<principal>#W<seconds>#<slot>``, see ``Alert.claim_key``): one claim per alert
+raised, and the slots next to it are the only ones a new anchor must check.
+
 Kinds: ``FAILURE`` for failed ``ConsoleLogin`` records (so a windowed count is one key-range
 query with no filter) and ``SIGNIN`` for every other sign-in event.
 
@@ -48,6 +52,7 @@ __all__ = [
     "alert_scope",
     "item_size",
     "key_part",
+    "kind_between",
     "kind_range",
     "principal_key",
     "source_ip_key",
@@ -231,6 +236,14 @@ def activity_sk(kind: str, event_time: str, event_id: str) -> str:
 def kind_range(kind: str, after: str, until: str) -> tuple[str, str]:
     """Inclusive sort-key bounds selecting ``kind`` items with ``after < eventTime <= until``."""
     return f"{kind}#{after}{_AFTER_ALL_IDS}", f"{kind}#{until}{_AFTER_ALL_IDS}"
+
+
+def kind_between(kind: str, after: str, before: str) -> tuple[str, str]:
+    """Inclusive sort-key bounds selecting ``kind`` items with ``after < eventTime < before``.
+
+    "<before>#" sorts before every "<before>#<id>" and matches no item (ids are never empty).
+    """
+    return f"{kind}#{after}{_AFTER_ALL_IDS}", f"{kind}#{before}#"
 
 
 def time_sort_key(event_time: str, event_id: str) -> str:

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from .base import (
     HistoryQuery,
     UndeliveredAlert,
 )
+from .windows import StoredClaim, Verdict, judge, neighbour_buckets
 
 __all__ = ["SqliteStore"]
 
@@ -90,6 +91,8 @@ _SELECT = (
     "SELECT event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
     "arn, result, mfa_used, source_ip, user_agent, region, error_message, raw FROM activity"
 )
+# The audit fields without the raw record (a rule's read), ``raw`` read back as ``{}``.
+_SELECT_AUDIT = _SELECT.replace(", raw FROM", ", '{}' FROM")
 
 
 class SqliteStore:
@@ -187,11 +190,26 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
+    def failures_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """One range read on the principal's FAILURE keys, in key (time, id) order."""
+        low, high = schema.kind_between(
+            schema.KIND_FAILURE, format_time(after), format_time(before)
+        )
+        rows = self._db.execute(
+            f"{_SELECT_AUDIT} WHERE pk = ? AND sk BETWEEN ? AND ? ORDER BY sk",
+            (schema.activity_pk(account_id, principal), low, high),
+        )
+        return [_event_from_row(row) for row in rows]
+
     def claim_alert(self, alert: Alert) -> ClaimOutcome:
         """Check and write the claim in one immediate transaction (one writer at a time).
 
         A retry rewrites the claim too, renewing its lease.
         """
+        if alert.window is not None:
+            return self._claim_window((alert,))[1]
         key = schema.alert_pk(*alert.claim_key)
         event = alert.event
         now = self._clock()
@@ -203,7 +221,7 @@ class SqliteStore:
                 (key,),
             ).fetchone()
             outcome = _decide(existing, alert, lease_end=now - self.lease_seconds)
-            if outcome is not ClaimOutcome.SUPPRESSED:
+            if outcome.should_send:
                 self._db.execute(
                     "INSERT OR REPLACE INTO alert_claims"
                     " (pk, rule_id, event_id, event_time, status, claimed_at)"
@@ -216,6 +234,64 @@ class SqliteStore:
             self._db.execute("ROLLBACK")
             raise
         return outcome
+
+    def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
+        """The first claimable of ``alert.candidates``, all judged in one immediate transaction."""
+        return self._claim_window(alert.candidates)
+
+    def _claim_window(self, candidates: Sequence[Alert]) -> tuple[Alert, ClaimOutcome]:
+        """Judge each anchor on the claims of its neighbour slots; write the first one taken.
+
+        ``BEGIN IMMEDIATE`` makes the reads and the write one step: no other writer can claim a
+        neighbour slot in between.
+        """
+        now = self._clock()
+        lease_end = now - self.lease_seconds
+        self._commit_batch()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            chosen, outcome = candidates[0], ClaimOutcome.SUPPRESSED
+            for candidate in candidates:
+                verdict = judge(candidate, self._window_claims(candidate), lease_end=lease_end)
+                if verdict is Verdict.COVERED:
+                    continue
+                chosen = candidate
+                if verdict is Verdict.BUSY:
+                    outcome = ClaimOutcome.BUSY
+                    break
+                event = candidate.event
+                key = schema.alert_pk(*candidate.claim_key)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO alert_claims"
+                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        candidate.rule_id,
+                        event.event_id,
+                        event.time_text,
+                        ClaimStatus.PENDING,
+                        now,
+                    ),
+                )
+                _set_token(self._db, key)
+                outcome = ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
+                break
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return chosen, outcome
+
+    def _window_claims(self, alert: Alert) -> list[StoredClaim]:
+        """The stored claims of the anchor's slot and the slots on either side."""
+        keys = [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
+        rows = self._db.execute(
+            "SELECT event_id, event_time, status, claimed_at FROM alert_claims"
+            " WHERE pk IN (?, ?, ?)",
+            keys,
+        )
+        return [StoredClaim(*row) for row in rows]
 
     def mark_alert(
         self,
@@ -390,7 +466,7 @@ def _put_undelivered(
             schema.undelivered_sk(alert.event.time_text, claim_pk),
             claim_pk,
             alert.rule_id,
-            alert.scope,
+            alert.claim_key[1],  # the claim's whole scope (a windowed one names its slot)
             alert.event.event_id,
             alert.event.time_text,
             json.dumps(payload, ensure_ascii=False),
@@ -435,19 +511,14 @@ def _decide(
     """The claim rule of ``ActivityStore.claim_alert``, on the stored claim's fields.
 
     A pending claim of the same event taken after ``lease_end`` is another delivery's, still
-    posting: suppressed. Taken at or before it, the earlier post failed: a retry.
+    posting: busy. Taken at or before it, the earlier post failed: a retry. (Windowed alerts
+    are judged by ``windows.judge`` instead.)
     """
     if existing is None:
         return ClaimOutcome.CLAIMED
-    event_id, event_time, status, claimed_at = existing
-    if event_id == alert.event.event_id:
-        if status == ClaimStatus.PENDING and claimed_at <= lease_end:
-            return ClaimOutcome.RETRY
-        return ClaimOutcome.SUPPRESSED
-    if alert.window is not None and event_time <= format_time(
-        alert.event.event_time - alert.window
-    ):
-        return ClaimOutcome.CLAIMED
+    event_id, _event_time, status, claimed_at = existing
+    if event_id == alert.event.event_id and status == ClaimStatus.PENDING:
+        return ClaimOutcome.RETRY if claimed_at <= lease_end else ClaimOutcome.BUSY
     return ClaimOutcome.SUPPRESSED
 
 

@@ -52,7 +52,12 @@ def test_later_failures_are_not_counted_for_an_earlier_one() -> None:
     store = SqliteStore()
     events = _failures(store, [0, 1, 2, 3])
     store.record(sign_in(result="Failure", minutes=-1), expires_at=None)
-    assert RULE.evaluate(events[1], store) is None  # (07:01, 08:01] holds -1, 0 and 1 only
+    # (07:01, 08:01] holds -1, 0 and 1 only: the window of the failure at 1 stays below the
+    # threshold; the ones this (late) delivery completes end at 2 (4 failures) and 3 (5).
+    alert = RULE.evaluate(events[1], store)
+    assert alert is not None
+    assert [a.event.event_id for a in alert.candidates] == [e.event_id for e in events[2:]]
+    assert [a.failure_count for a in alert.candidates] == [4, 5]
 
 
 def test_successes_do_not_count_and_do_not_fire() -> None:

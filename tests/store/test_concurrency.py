@@ -15,6 +15,7 @@ import functools
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -86,8 +87,8 @@ def _windowed(*, user: str | None = None, minutes: float = 0) -> Alert:
     return windowed_alert(event, window=WINDOW)
 
 
-def _one_winner(outcomes: list[ClaimOutcome], winner: ClaimOutcome) -> bool:
-    return sorted(outcomes) == sorted([winner] + [ClaimOutcome.SUPPRESSED] * (len(outcomes) - 1))
+def _one_winner(outcomes: list[ClaimOutcome], winner: ClaimOutcome, losers: ClaimOutcome) -> bool:
+    return sorted(outcomes) == sorted([winner] + [losers] * (len(outcomes) - 1))
 
 
 def test_concurrent_deliveries_of_one_event_store_it_once(make_stores: StoreMaker) -> None:
@@ -111,7 +112,53 @@ def test_concurrent_alerts_of_one_window_claim_once(make_stores: StoreMaker) -> 
         outcomes = run_together(
             [functools.partial(store.claim_alert, alert) for store, alert in claims]
         )
-        assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
+        assert _one_winner(outcomes, ClaimOutcome.CLAIMED, ClaimOutcome.SUPPRESSED), outcomes
+
+
+def test_concurrent_alerts_across_a_time_slot_boundary_claim_once(make_stores: StoreMaker) -> None:
+    # GIVEN eight anchors of one burst on both sides of 08:00, where one-window time slots
+    # meet: each slot alone would take one claim, the two-sided check must allow one in all
+    stores = make_stores(FakeClock(0))
+    for _ in range(ROUNDS):
+        user = f"boundary-{uuid.uuid4()}"
+        alerts = [_windowed(user=user, minutes=index - 4) for index in range(THREADS)]
+        assert len({alert.bucket for alert in alerts}) == 2
+        # WHEN each delivery claims its own anchor at once THEN exactly one may post
+        claims = zip(stores, alerts, strict=True)
+        outcomes = run_together(
+            [functools.partial(store.claim_alert, alert) for store, alert in claims]
+        )
+        assert _one_winner(outcomes, ClaimOutcome.CLAIMED, ClaimOutcome.SUPPRESSED), outcomes
+
+
+def test_concurrent_deliveries_proposing_several_anchors_claim_one(
+    make_stores: StoreMaker,
+) -> None:
+    # GIVEN deliveries that each propose the anchors of a burst, starting at different ones
+    stores = make_stores(FakeClock(0))
+    for _ in range(ROUNDS):
+        user = f"anchors-{uuid.uuid4()}"
+        alerts = [_windowed(user=user, minutes=index * 7 - 20) for index in range(THREADS)]
+        proposals = [
+            replace(alerts[index], later_anchors=tuple(alerts[index + 1 :]))
+            for index in range(THREADS)
+        ]
+        # WHEN they claim at once THEN one anchor is claimed, and only one; a delivery that
+        # reaches the claimed anchor itself finds it BUSY (being posted), the rest SUPPRESSED
+        results = run_together(
+            [
+                functools.partial(store.claim_window, proposal)
+                for store, proposal in zip(stores, proposals, strict=True)
+            ]
+        )
+        outcomes = [outcome for _, outcome in results]
+        assert outcomes.count(ClaimOutcome.CLAIMED) == 1, outcomes
+        assert not any(
+            outcome.should_send for outcome in outcomes if outcome is not ClaimOutcome.CLAIMED
+        )
+        (winner,) = [alert for alert, outcome in results if outcome is ClaimOutcome.CLAIMED]
+        busy = [alert for alert, outcome in results if outcome is ClaimOutcome.BUSY]
+        assert all(alert.event.event_id == winner.event.event_id for alert in busy), outcomes
 
 
 def test_concurrent_duplicates_of_one_alert_claim_once(make_stores: StoreMaker) -> None:
@@ -120,7 +167,7 @@ def test_concurrent_duplicates_of_one_alert_claim_once(make_stores: StoreMaker) 
     for _ in range(ROUNDS):
         alert = _windowed()
         outcomes = run_together([functools.partial(store.claim_alert, alert) for store in stores])
-        assert _one_winner(outcomes, ClaimOutcome.CLAIMED), outcomes
+        assert _one_winner(outcomes, ClaimOutcome.CLAIMED, ClaimOutcome.BUSY), outcomes
 
 
 def test_concurrent_retries_of_a_failed_post_retry_once(make_stores: StoreMaker) -> None:
@@ -133,4 +180,4 @@ def test_concurrent_retries_of_a_failed_post_retry_once(make_stores: StoreMaker)
         clock.advance(LEASE_SECONDS)
         # WHEN the lease has passed THEN exactly one retry takes it over
         outcomes = run_together([functools.partial(store.claim_alert, alert) for store in stores])
-        assert _one_winner(outcomes, ClaimOutcome.RETRY), outcomes
+        assert _one_winner(outcomes, ClaimOutcome.RETRY, ClaimOutcome.BUSY), outcomes

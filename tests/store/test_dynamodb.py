@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from signin_monitor.store import dynamodb as dynamodb_module
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table, table_definition
-from tests.factories import ACCOUNT, BASE_TIME, sign_in, windowed_alert
+from tests.factories import ACCOUNT, BASE_TIME, one_off_alert, sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, TABLE_NAME, FakeClock
 
 if TYPE_CHECKING:
@@ -202,9 +203,9 @@ def test_failure_count_is_one_consistent_count_query(dynamo: DynamoDbStore, call
 def test_claim_and_mark_are_one_call_each(
     dynamo: DynamoDbStore, calls: CallLog, clock: FakeClock
 ) -> None:
-    alert = _windowed(0)
+    alert = one_off_alert(sign_in(identity_type="Root"))
     assert dynamo.claim_alert(alert) is ClaimOutcome.CLAIMED
-    assert dynamo.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert dynamo.claim_alert(alert) is ClaimOutcome.BUSY
     clock.advance(LEASE_SECONDS)
     assert dynamo.claim_alert(alert) is ClaimOutcome.RETRY
     dynamo.mark_alert(alert, ClaimStatus.SENT)
@@ -249,7 +250,7 @@ def test_history_rejects_a_bad_query_before_reading(dynamo: DynamoDbStore, calls
     assert calls.operations == []
 
 
-def test_the_store_calls_only_three_dynamodb_actions() -> None:
+def test_the_store_calls_only_four_dynamodb_actions() -> None:
     # The Lambda's IAM policy is derived from these calls: keep the set small.
     tree = ast.parse(Path(dynamodb_module.__file__).read_text())
     called = {
@@ -260,7 +261,81 @@ def test_the_store_calls_only_three_dynamodb_actions() -> None:
         and isinstance(node.func.value, ast.Attribute)
         and node.func.value.attr == "_client"
     }
-    assert called == {"put_item", "query", "update_item"}
+    assert called == {"put_item", "query", "transact_write_items", "update_item"}
+
+
+def test_a_windowed_claim_is_one_transaction_over_three_time_slots(
+    dynamo: DynamoDbStore, calls: CallLog
+) -> None:
+    alert = _windowed(30)
+    assert dynamo.claim_alert(alert) is ClaimOutcome.CLAIMED
+    assert calls.operations == ["TransactWriteItems"]
+    params = calls.calls[0][1]
+    before, put, after = params["TransactItems"]
+    assert [list(item) for item in (before, put, after)] == [
+        ["ConditionCheck"],
+        ["Put"],
+        ["ConditionCheck"],
+    ]
+    bucket = alert.bucket
+    assert bucket is not None
+    assert [
+        before["ConditionCheck"]["Key"]["pk"]["S"],
+        after["ConditionCheck"]["Key"]["pk"]["S"],
+    ] == [
+        schema.alert_pk(*alert.claim_key_in(bucket - 1)),
+        schema.alert_pk(*alert.claim_key_in(bucket + 1)),
+    ]
+    assert put["Put"]["Item"]["pk"]["S"] == schema.alert_pk(*alert.claim_key)
+    # botocore's retries resend the same token, so DynamoDB applies the claim once
+    assert params["ClientRequestToken"] == put["Put"]["Item"]["token"]["S"]
+
+
+def test_a_windowed_claim_whose_response_was_lost_is_still_ours(
+    dynamo: DynamoDbStore, dynamodb_client: DynamoDBClient, calls: CallLog
+) -> None:
+    # GIVEN a transaction DynamoDB applies, whose response is lost: botocore sends it again,
+    # and the second attempt fails its own condition (moto, unlike DynamoDB, ignores the
+    # ClientRequestToken, which makes this the worst case)
+    applied = boto3.client("dynamodb", region_name="us-east-1")
+
+    def apply_first(params: dict[str, Any], **_: Any) -> None:
+        if not calls.calls[:-1]:
+            applied.transact_write_items(**params)
+
+    dynamodb_client.meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", apply_first
+    )
+    # WHEN the claim is made THEN the delivery recognises its own claim and posts
+    assert dynamo.claim_alert(_windowed(0)) is ClaimOutcome.CLAIMED
+
+
+def test_a_throttled_windowed_claim_is_retryable(
+    dynamo: DynamoDbStore, dynamodb_client: DynamoDBClient
+) -> None:
+    fail_next(dynamodb_client, "TransactWriteItems", "ThrottlingException")
+    with pytest.raises(StoreRetryableError, match="claim_alert failed: ThrottlingException"):
+        dynamo.claim_alert(_windowed(0))
+    assert dynamo.claim_alert(_windowed(0)) is ClaimOutcome.CLAIMED
+
+
+def test_failures_between_is_one_consistent_query_without_the_raw_record(
+    dynamo: DynamoDbStore, calls: CallLog
+) -> None:
+    events = [sign_in(result="Failure", minutes=m) for m in (-60, -59, 0, 59, 60)]
+    for event in events:
+        dynamo.record(event, expires_at=None)
+    calls.clear()
+    found = dynamo.failures_between(
+        ACCOUNT, "alice", after=BASE_TIME - WINDOW, before=BASE_TIME + WINDOW
+    )
+    assert [e.event_id for e in found] == [e.event_id for e in events[1:4]]
+    assert all(e.raw == {} for e in found)
+    assert found[0] == replace(events[1], raw={})
+    assert calls.operations == ["Query"]
+    params = calls.calls[0][1]
+    assert params["ConsistentRead"] is True
+    assert "raw" not in params["ExpressionAttributeNames"].values()
 
 
 # --- pagination ------------------------------------------------------------------------------
@@ -428,7 +503,7 @@ def test_throttled_query_is_retryable(
 def test_throttled_claim_and_mark_are_retryable(
     dynamo: DynamoDbStore, dynamodb_client: DynamoDBClient
 ) -> None:
-    alert = _windowed(0)
+    alert = one_off_alert(sign_in(identity_type="Root"))
     fail_next(dynamodb_client, "PutItem", "ThrottlingException")
     with pytest.raises(StoreRetryableError, match="claim_alert failed: ThrottlingException"):
         dynamo.claim_alert(alert)
@@ -448,7 +523,7 @@ def test_other_aws_errors_are_final(dynamo: DynamoDbStore, dynamodb_client: Dyna
     fail_next(dynamodb_client, "PutItem", "ValidationException")
     assert not isinstance(raised.value, StoreRetryableError)
     with pytest.raises(StoreError) as raised:
-        dynamo.claim_alert(_windowed(0))
+        dynamo.claim_alert(one_off_alert(sign_in(identity_type="Root")))
     assert not isinstance(raised.value, StoreRetryableError)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from signin_monitor.app import CollectingNotifier, build_pipeline
 from signin_monitor.config import Settings
-from signin_monitor.events import parse_record
+from signin_monitor.events import SignInEvent, parse_record
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.rules.repeated_failed_sign_ins import RepeatedFailedSignIns
 from signin_monitor.store import ActivityStore, HistoryQuery, schema
@@ -66,11 +66,16 @@ def test_ordinary_keys_are_byte_identical_to_the_unencoded_layout() -> None:
 def test_rules_build_the_same_scopes_as_before_for_ordinary_values() -> None:
     rule = RepeatedFailedSignIns(threshold=0, window=Settings().failed_signin_window)
 
-    class NoHistory:
+    failure = sign_in(result="Failure", mfa="No")
+
+    class OneFailure:
         def count_failures(self, *_: Any, **__: Any) -> int:
             return 1
 
-    alert = rule.evaluate(sign_in(result="Failure", mfa="No"), NoHistory())
+        def failures_between(self, *_: Any, **__: Any) -> list[SignInEvent]:
+            return [failure]
+
+    alert = rule.evaluate(failure, OneFailure())
     assert alert is not None
     assert alert.scope == "111122223333#alice"
 

@@ -140,14 +140,15 @@ def test_mark_does_not_touch_a_claim_taken_over_by_another_event(
     assert store.claim_alert(new) is ClaimOutcome.RETRY
 
 
-def test_same_event_claimed_again_within_the_lease_is_suppressed(
+def test_same_event_claimed_again_within_the_lease_is_busy(
     store: ActivityStore, clock: FakeClock
 ) -> None:
     # A concurrent duplicate delivery: the first is posting right now, so this one must not.
     alert = one_off_alert(sign_in(identity_type="Root"))
     assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
     clock.advance(LEASE_SECONDS - 1)
-    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
+    assert not ClaimOutcome.BUSY.should_send
     clock.advance(1)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
 
@@ -157,7 +158,7 @@ def test_a_retry_renews_the_lease(store: ActivityStore, clock: FakeClock) -> Non
     store.claim_alert(alert)
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
-    assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
     clock.advance(LEASE_SECONDS)
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
 
@@ -309,4 +310,43 @@ def test_a_released_claim_is_retried_at_once(store: ActivityStore) -> None:
     # WHEN the event is delivered again, well within the lease
     # THEN the retry owns the post, and a concurrent duplicate of it does not
     assert store.claim_alert(alert) is ClaimOutcome.RETRY
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
+
+
+def test_failures_between_excludes_both_bounds_and_reads_failures_only(
+    store: ActivityStore,
+) -> None:
+    events = [_failure(m) for m in (-60, -59, 0, 0, 59, 60)]
+    for event in events:
+        store.record(event, expires_at=None)
+    store.record(sign_in(minutes=1), expires_at=None)
+    store.record(_failure(2, user="bob"), expires_at=None)
+    found = store.failures_between(
+        ACCOUNT, "alice", after=BASE_TIME - WINDOW, before=BASE_TIME + WINDOW
+    )
+    same_second = sorted(events[2:4], key=lambda e: e.event_id)
+    assert [e.event_id for e in found] == [e.event_id for e in [events[1], *same_second, events[4]]]
+    assert found[0].principal == "alice"
+    assert found[0].event_time == events[1].event_time
+
+
+def test_a_windowed_claim_checks_both_directions(store: ActivityStore) -> None:
+    # GIVEN a claim anchored at 08:30
+    store.claim_alert(windowed_alert(_failure(30)))
+    # THEN anchors less than a window before or after it are covered; a window away are not
+    for minutes in (-29.5, 0, 59, 89.5):
+        assert store.claim_alert(windowed_alert(_failure(minutes))) is ClaimOutcome.SUPPRESSED
+    assert store.claim_alert(windowed_alert(_failure(90))) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(windowed_alert(_failure(-30))) is ClaimOutcome.CLAIMED
+
+
+def test_a_windowed_claim_of_the_same_anchor_within_the_lease_is_busy(
+    store: ActivityStore, clock: FakeClock
+) -> None:
+    alert = windowed_alert(_failure(0))
+    assert store.claim_alert(alert) is ClaimOutcome.CLAIMED
+    assert store.claim_alert(alert) is ClaimOutcome.BUSY
+    clock.advance(LEASE_SECONDS)
+    assert store.claim_alert(alert) is ClaimOutcome.RETRY
+    store.mark_alert(alert, ClaimStatus.SENT)
     assert store.claim_alert(alert) is ClaimOutcome.SUPPRESSED

@@ -111,13 +111,20 @@ def test_a_marker_whose_alert_was_delivered_meanwhile_is_dropped(store: Activity
     assert list(store.undelivered_alerts()) == []
 
 
-def test_a_marker_whose_claim_another_alert_took_is_dropped(store: ActivityStore) -> None:
+def test_a_failed_windowed_alert_stays_resendable_after_a_later_window_alerts(
+    store: ActivityStore,
+) -> None:
+    # Windowed claims live in time slots: a later window's alert has a claim of its own and
+    # never takes over the failed one's, so the failed alert is still posted by resend.
     first = windowed_alert(sign_in(result="Failure", minutes=0))
     store.claim_alert(first)
     store.mark_alert(first, ClaimStatus.FAILED, payload=PAYLOAD)
     later = windowed_alert(sign_in(result="Failure", minutes=120))
     assert store.claim_alert(later) is ClaimOutcome.CLAIMED  # a new window
-    assert store.claim_resend(_only(store)) is False
+    undelivered = _only(store)
+    assert undelivered.scope == first.claim_key[1]
+    assert store.claim_resend(undelivered) is True
+    store.finish_resend(undelivered, ClaimStatus.SENT)
     assert list(store.undelivered_alerts()) == []
 
 
