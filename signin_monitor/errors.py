@@ -5,7 +5,8 @@ The tree::
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
-    │   └── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
+    │   ├── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
+    │   └── SkippedFileError      a path in a folder that is no readable file (reported, exit 1)
     ├── StoreError                the activity store failed
     │   └── StoreRetryableError   a transient store failure (throttling): retry the event
     └── SlackError
@@ -22,6 +23,7 @@ __all__ = [
     "MalformedRecordError",
     "NotSignInEventError",
     "SigninMonitorError",
+    "SkippedFileError",
     "SlackError",
     "SlackPermanentError",
     "SlackRetryableError",
@@ -58,6 +60,11 @@ class MalformedRecordError(SigninMonitorError):
 
 class NotSignInEventError(MalformedRecordError):
     """A valid event from another service or of another detail-type: not ours to store."""
+
+
+class SkippedFileError(MalformedRecordError):
+    """A path that could not be read as a file: a dangling or looping symlink, a FIFO, a
+    folder symlink (not followed) or a folder the OS refused to list. It holds no records."""
 
 
 class StoreError(SigninMonitorError):

@@ -326,13 +326,15 @@ def test_a_truncated_json_document_reports_line_and_column(tmp_path: Path, good_
     last_line = bad.read_text().count("\n") + 1
     # WHEN it is read with a good file
     items = _read(bad, good_file)
-    # THEN the error names the file and a line/column inside the text, others still read
+    # THEN the error names the file, a line/column inside the text and the record it cut;
+    # the complete record before the cut and the other file are still read
     error = _only_error(items)
     assert error.source == str(bad)
     match = re.fullmatch(r"line (\d+) column (\d+)", error.position)
     assert match is not None, error.position
     assert 1 <= int(match.group(1)) <= last_line
-    assert _ids(items) == ["good-1"]
+    assert "Records[1]" in error.reason
+    assert _ids(items) == ["t-0", "good-1"]
 
 
 def test_a_truncated_gzip_file_is_one_error_and_other_files_still_read(
