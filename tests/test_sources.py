@@ -1087,7 +1087,7 @@ def test_a_sub_folder_the_os_refuses_to_list_is_reported(
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(sources.os, "scandir", refuse)
+    monkeypatch.setattr(os, "scandir", refuse)
     # WHEN the folder is expanded THEN the locked folder is one skipped path with the reason
     found = list(find_files([root]))
     assert found[0] == good
