@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -19,7 +19,7 @@ import handler
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb_admin import create_table
-from tests.factories import eventbridge
+from tests.factories import console_login, eventbridge
 from tests.fuzz.strategies import MARKER, WEBHOOK, dumps, records
 
 TABLE = "fuzz-activity"
@@ -69,7 +69,25 @@ def lambda_handler() -> Iterator[list[dict[str, Any]]]:
     saved.undo()
 
 
+def _known(**changes: Any) -> dict[str, Any]:
+    record = console_login(result="Failure", identity_type="Root")
+    record.update(changes)
+    return record
+
+
 @given(record=records(), envelope_junk=st.booleans())
+# Inputs that once failed every retry, always tried besides the generated ones.
+@example(record=_known(eventTime="9999-12-31T23:59:59-01:00"), envelope_junk=False)
+@example(record=_known(eventTime="0001-01-01T00:30:00+01:00"), envelope_junk=False)
+@example(record=_known(eventTime="0"), envelope_junk=False)
+@example(record=_known(userAgent="\u4e2d" * 90_000), envelope_junk=False)
+@example(
+    record=_known(recipientAccountId="1" * 3000, sourceIPAddress="2" * 3000), envelope_junk=False
+)
+@example(
+    record=console_login(user="\U0001f600" * 60_000, account="3" * 3000, result="Failure"),
+    envelope_junk=False,
+)
 def test_the_handler_never_raises_for_what_a_record_holds(
     lambda_handler: list[dict[str, Any]],
     caplog: pytest.LogCaptureFixture,
