@@ -620,7 +620,7 @@ def _os_reason(error: OSError) -> str:
 def to_event(record: InputRecord) -> SignInEvent:
     """Normalize one input record; raise MalformedRecordError or NotSignInEventError."""
     data = record.data
-    if isinstance(data, dict) and "detail" in data and "detail-type" in data:
+    if isinstance(data, dict) and "detail-type" in data:
         return parse_eventbridge(data, source=record.source, position=record.position)
     if isinstance(data, dict) and ("eventSource" in data or "eventID" in data):
         return parse_record(data, source=record.source, position=record.position)

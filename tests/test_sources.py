@@ -1111,3 +1111,14 @@ def test_a_logstash_export_of_other_services_with_renamed_fields_is_all_skips(
     items = _read(path)
     assert len(items) == 103
     assert all(isinstance(item, NotSignInEventError) for item in items)
+
+
+def test_an_envelope_of_another_detail_type_without_a_detail_is_a_skip(tmp_path: Path) -> None:
+    # GIVEN an EventBridge event of another service whose export dropped "detail"
+    other = eventbridge(_record("x"), detail_type="EC2 Instance State-change Notification")
+    del other["detail"]
+    path = _write_json(tmp_path / "events.json", [other, eventbridge(_record("eb-ok"))])
+    # WHEN read THEN it is "not a sign-in event", not malformed; the sign-in comes out
+    items = _read(path)
+    assert isinstance(_only_error(items), NotSignInEventError)
+    assert _ids(items) == ["eb-ok"]
