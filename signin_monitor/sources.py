@@ -3,8 +3,16 @@ files (``{"Records": [...]}``, plain or gzip), ``aws cloudtrail lookup-events`` 
 (``{"Events": [{"CloudTrailEvent": "..."}]}``) and folders of them.
 
 Problems are yielded as ``MalformedRecordError`` values naming the file and position, never
-raised, so one bad record or file costs only itself. Records are sorted by event time in bounded
-memory (sorted runs spill to temporary files past ``chunk_size`` and are merged).
+raised, so one bad record or file costs only itself: JSON nested too deeply, numbers past
+Python's 4,300-digit limit, bytes that are not UTF-8, truncated gzip and gzip data inflating past
+``MAX_DECOMPRESSED_BYTES`` included. A path that cannot be read as a file is a
+``SkippedFileError``, never passed over in silence.
+
+Documents are read one record at a time (``json.JSONDecoder.raw_decode`` over a sliding buffer),
+so memory follows the largest record, not the file: the standard library's C decoder is as fast
+as a streaming parser and, unlike ijson's C backend (whose memory grows with the square of the
+nesting depth), fails cleanly with RecursionError on deep nesting. Records are then sorted by
+event time in bounded memory (sorted runs spill to temporary files past ``chunk_size``).
 """
 
 from __future__ import annotations
