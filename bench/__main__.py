@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench                 # all six figures (about 5 minutes on 2 cores)
+    python -m bench                 # all seven figures (about 6 minutes on 2 cores)
     python -m bench --quick         # smaller variants (about 1 minute)
     python -m bench --figures 2,4   # a subset
     python -m bench --json          # also write build/bench-results.json (or --json PATH)
@@ -35,6 +35,7 @@ TITLES = {
     4: "DynamoDB round trips",
     5: "Lambda package",
     6: "cost per million",
+    7: "reading memory",
 }
 
 
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--figures",
-        default="1,2,3,4,5,6",
+        default="1,2,3,4,5,6,7",
         metavar="LIST",
         help="comma-separated figure numbers to run (default: all)",
     )
@@ -112,7 +113,9 @@ def _header(plan: Plan) -> list[str]:
     ]
 
 
-def _figure_runners(plan: Plan) -> dict[int, Callable[[list[Figure]], Figure]]:
+def _figure_runners(
+    plan: Plan, *, quick: bool = False
+) -> dict[int, Callable[[list[Figure]], Figure]]:
     """Each figure imported only when it runs (moto and friends are slow to import)."""
 
     def cold(_: list[Figure]) -> Figure:
@@ -150,7 +153,20 @@ def _figure_runners(plan: Plan) -> dict[int, Callable[[list[Figure]], Figure]]:
 
         return module.run(module.CostInputs.from_figures(done))
 
-    return {1: cold, 2: per_event, 3: replay, 4: round_trips, 5: package, 6: cost}
+    def read_memory(_: list[Figure]) -> Figure:
+        from . import read_memory as module
+
+        return module.run(sizes_mb=(10, 50) if quick else (50, 200, 500))
+
+    return {
+        1: cold,
+        2: per_event,
+        3: replay,
+        4: round_trips,
+        5: package,
+        6: cost,
+        7: read_memory,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--figures: choose from {sorted(TITLES)}", file=sys.stderr)
         return 2
     plan = _plan(args)
-    runners = _figure_runners(plan)
+    runners = _figure_runners(plan, quick=args.quick)
     print("\n".join(_header(plan)), flush=True)
     done: list[Figure] = []
     started = time.perf_counter()

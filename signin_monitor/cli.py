@@ -36,9 +36,10 @@ from .errors import (
     NotSignInEventError,
     OutputClosedError,
     SigninMonitorError,
+    SkippedFileError,
     UnstorableRecordError,
 )
-from .events import SignInEvent, format_time, parse_record
+from .events import TRUNCATED_KEY, SignInEvent, format_time, parse_record
 from .logs import quiet_http_logs
 from .pipeline import DeliveryStatus
 from .slack import Notifier, render, visible
@@ -296,12 +297,19 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
     pipeline = build_pipeline(settings, store=store, notifier=notifier, lease_seconds=lease)
     progress = _Progress(enabled=not args.no_progress and sys.stderr.isatty())
     counts = {"read": 0, "skipped": 0, "malformed": 0, "stored": 0, "duplicates": 0}
+    reading = {"files skipped": 0, "expired": 0, "truncated": 0}
     alerts = undelivered = failed = busy = 0
     stopped: OutputClosedError | None = None
+    expired_before = None if settings.retention is None else datetime.now(UTC) - settings.retention
 
     def sign_in_events() -> Iterator[SignInEvent]:
         entries = list(find_files(args.paths))
         for number, entry in enumerate(entries, start=1):
+            if isinstance(entry, SkippedFileError):
+                reading["files skipped"] += 1
+                progress.clear()
+                _error(f"skipped: {_safe(str(entry))}")
+                continue
             items = [entry] if isinstance(entry, MalformedRecordError) else read_events([entry])
             for item in items:
                 counts["read"] += 1
@@ -312,6 +320,10 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
                     progress.clear()
                     _error(f"malformed record: {_safe(str(item))}")
                 else:
+                    if expired_before is not None and item.event_time <= expired_before:
+                        reading["expired"] += 1
+                    if item.truncated:
+                        reading["truncated"] += 1
                     progress.bar(
                         number - 1, len(entries), f"files, {counts['read']:,} records read"
                     )
@@ -358,7 +370,8 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
     if notifier is printer:
         summary += " (no Slack webhook configured: printed only)"
     print(summary, file=sys.stderr)
-    code = ExitStatus.ERROR if counts["malformed"] else ExitStatus.OK
+    _print_reading_notes(reading, settings)
+    code = ExitStatus.ERROR if counts["malformed"] or reading["files skipped"] else ExitStatus.OK
     if stopped is not None:
         _error(
             f"stopped: {stopped}; the alerts not printed stay pending: replay again to print them"
@@ -378,6 +391,24 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
         )
         code = ExitStatus.ERROR
     return code
+
+
+def _print_reading_notes(reading: dict[str, int], settings: Settings) -> None:
+    """What the summary line (a contract, kept as it is) does not say, one line each."""
+    if reading["files skipped"]:
+        print(f"{reading['files skipped']:,} files skipped (see above)", file=sys.stderr)
+    if reading["expired"]:
+        print(
+            f"{reading['expired']:,} events were already past RETENTION_DAYS="
+            f"{settings.retention_days} when replayed: stored as expired, hidden from history",
+            file=sys.stderr,
+        )
+    if reading["truncated"]:
+        print(
+            f"{reading['truncated']:,} events had fields cut to fit the store (cut text ends "
+            f"in \u2026; cut parts of the raw record are listed under {TRUNCATED_KEY})",
+            file=sys.stderr,
+        )
 
 
 def _print_alert(alert: Alert, payload: dict[str, Any], as_json: bool) -> None:

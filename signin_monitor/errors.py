@@ -7,7 +7,8 @@ The tree::
     ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
     │   ├── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
-    │   └── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
+    │   ├── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
+    │   └── SkippedFileError      a path in a folder that is no readable file (reported, exit 1)
     ├── StoreError                the activity store failed
     │   └── StoreRetryableError   a transient store failure (throttling): retry the event
     └── SlackError
@@ -25,6 +26,7 @@ __all__ = [
     "NotSignInEventError",
     "OutputClosedError",
     "SigninMonitorError",
+    "SkippedFileError",
     "SlackError",
     "SlackPermanentError",
     "SlackRetryableError",
@@ -62,6 +64,11 @@ class MalformedRecordError(SigninMonitorError):
 
 class NotSignInEventError(MalformedRecordError):
     """A valid event from another service or of another detail-type: not ours to store."""
+
+
+class SkippedFileError(MalformedRecordError):
+    """A path that could not be read as a file: a dangling or looping symlink, a FIFO, a
+    folder symlink (not followed) or a folder the OS refused to list. It holds no records."""
 
 
 class StoreError(SigninMonitorError):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,17 +19,26 @@ from .errors import MalformedRecordError, NotSignInEventError
 
 __all__ = [
     "CONSOLE_LOGIN",
+    "EARLIEST_EVENT_TIME",
     "HIDDEN_USER",
+    "LATEST_EVENT_TIME",
+    "MAX_DEPTH",
+    "MAX_FIELD_BYTES",
+    "MAX_RAW_BYTES",
     "SIGNIN_DETAIL_TYPES",
     "SIGNIN_EVENT_SOURCE",
+    "TRUNCATED_KEY",
     "CloudTrailRecord",
     "EventBridgeEnvelope",
     "Result",
     "SignInEvent",
+    "bound_raw",
     "format_time",
+    "parse_event_time",
     "parse_eventbridge",
     "parse_record",
     "parse_time",
+    "select",
 ]
 
 SIGNIN_EVENT_SOURCE: Final = "signin.amazonaws.com"
@@ -38,10 +48,57 @@ SIGNIN_DETAIL_TYPES: Final = frozenset(
 CONSOLE_LOGIN: Final = "ConsoleLogin"
 HIDDEN_USER: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 ROOT_PRINCIPAL: Final = "root"
-# Principal keys sit in DynamoDB keys (2048 bytes max for a partition key): keep them short.
-_MAX_PRINCIPAL: Final = 256
-_MAX_FIELD: Final = 4096
+# Sizes are UTF-8 bytes, what DynamoDB counts (400 KB per item, 2048/1024 bytes per key).
+#: Identifiers that go into keys (principal, account id, source IP): a readable prefix and a
+#: digest of the whole value past this, so two long values never share a key.
+_MAX_IDENTIFIER_BYTES: Final = 256
+#: Every other normalized text field (user agent, ARN, error message...): cut, marked with "…".
+MAX_FIELD_BYTES: Final = 4096
+#: The stored raw record as ``raw_json`` writes it (ASCII, ``\uXXXX`` escapes). 300 KB leaves
+#: room under DynamoDB's 400 KB item for the keys, the normalized fields (about 10 x 4 KB at
+#: most) and attribute names; past it the parts audits need least are cut (see ``bound_raw``).
+MAX_RAW_BYTES: Final = 300_000
+#: Nesting a record may have. CloudTrail's deepest (requestParameters of some services) stay
+#: under 20; deeper is hostile or corrupt, and would break json/pickle recursion further on.
+MAX_DEPTH: Final = 64
+#: The plausible range of ``eventTime``. CloudTrail began in 2013 and AWS in 2006, so nothing
+#: real is older than 2000; a year past 2100 is a broken clock or a forged record. Inside the
+#: range every use stays representable: a window (at most 7 days) before it, a retention
+#: (at most 36,500 days) after it, and its epoch seconds.
+EARLIEST_EVENT_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
+#: Key of the list of cut parts in a stored raw record whose full form did not fit.
+TRUNCATED_KEY: Final = "signinMonitorTruncated"
 _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+# What AWS writes: 2026-11-02T08:01:12Z, optional fraction, Z or a +hh:mm offset. ASCII digits
+# only (\d would take Arabic-Indic digits), no other ISO 8601 variants, no bare numbers.
+_ISO_TIME: Final = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
+_CUT_MARK: Final = "\u2026"
+_MAX_CUT_PATHS: Final = 20
+_MAX_PATH_CHARS: Final = 64
+# Kept in a cut raw record before anything else: what identifies the event.
+_ESSENTIAL_KEYS: Final = ("eventID", "eventTime", "eventName", "eventSource")
+# Kept next: every field we normalize and the ones an audit reads.
+_AUDIT_KEYS: Final = frozenset(
+    {
+        *_ESSENTIAL_KEYS,
+        "eventVersion",
+        "eventType",
+        "awsRegion",
+        "sourceIPAddress",
+        "userAgent",
+        "recipientAccountId",
+        "errorCode",
+        "errorMessage",
+        "userIdentity",
+        "responseElements",
+        "additionalEventData",
+        "serviceEventDetails",
+    }
+)
 
 Result = Literal["Success", "Failure"]
 
@@ -83,7 +140,7 @@ class CloudTrailRecord(BaseModel):
         """CloudTrail writes ISO 8601 text; a bare number would silently mean 1970."""
         if not isinstance(value, str):
             raise ValueError("must be an ISO 8601 time string")
-        return value
+        return parse_event_time(value)
 
 
 class EventBridgeEnvelope(BaseModel):
@@ -123,6 +180,9 @@ class SignInEvent:
     region: str
     error_message: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: What was cut to fit a store: raw record paths (as in ``raw[TRUNCATED_KEY]``) and the
+    #: names of normalized fields shortened to their byte bound. Empty for nearly every event.
+    truncated: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def time_text(self) -> str:
@@ -161,22 +221,173 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
+def parse_event_time(text: str) -> datetime:
+    """A record's ``eventTime`` as an aware UTC datetime, read strictly (see ``_ISO_TIME``).
+
+    Raises ValueError, worded for the user, for any other form or a time outside
+    [``EARLIEST_EVENT_TIME``, ``LATEST_EVENT_TIME``).
+    """
+    match = _ISO_TIME.match(text)
+    if match is None:
+        raise ValueError("must be an ISO 8601 time like 2026-11-02T08:01:12Z")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    fraction, zone = match.group(7), match.group(8)
+    if not EARLIEST_EVENT_TIME.year - 1 <= year <= LATEST_EVENT_TIME.year:
+        raise ValueError(_out_of_range())
+    try:
+        offset = UTC if zone == "Z" else _offset(zone)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=offset)
+    except ValueError:
+        raise ValueError("is not a valid date and time") from None
+    if fraction:
+        moment += timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
+    moment = moment.astimezone(UTC)
+    if not EARLIEST_EVENT_TIME <= moment < LATEST_EVENT_TIME:
+        raise ValueError(_out_of_range())
+    return moment
+
+
+def _offset(zone: str) -> timezone:
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    if minutes >= 60:
+        raise ValueError(zone)
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if zone[0] == "-" else delta)
+
+
+def _out_of_range() -> str:
+    return (
+        f"must be between {format_time(EARLIEST_EVENT_TIME)} and "
+        f"{format_time(LATEST_EVENT_TIME)} (not a plausible CloudTrail time)"
+    )
+
+
+def select(value: Any) -> str | None:
+    """Why a raw input value is not a sign-in event, or None when it is one to validate.
+
+    Looks only at the fields EventBridge's pattern matches (``detail-type`` and
+    ``detail.eventSource`` of an envelope, ``eventSource`` of a CloudTrail record), before any
+    sign-in field is checked: a log of other services is skipped however it is shaped.
+    """
+    if not isinstance(value, dict):
+        return None
+    if "detail-type" in value:
+        detail_type = value.get("detail-type")
+        if not isinstance(detail_type, str) or detail_type not in SIGNIN_DETAIL_TYPES:
+            return f"detail-type {_shown(detail_type)} is not a sign-in event"
+        value = value.get("detail")
+        if not isinstance(value, dict):
+            return None  # a sign-in envelope without a usable detail: malformed, not a skip
+    if "eventSource" not in value:
+        return None
+    event_source = value.get("eventSource")
+    if event_source != SIGNIN_EVENT_SOURCE:
+        return f"eventSource {_shown(event_source)} is not {SIGNIN_EVENT_SOURCE}"
+    return None
+
+
+def _shown(value: object) -> str:
+    return repr(_clip(value)) if isinstance(value, str) else f"of type {type(value).__name__}"
+
+
+def bound_raw(
+    raw: dict[str, Any], *, limit: int = MAX_RAW_BYTES
+) -> tuple[dict[str, Any], list[str]]:
+    """The raw record cut to ``limit`` bytes of ``raw_json``, and the paths that were cut.
+
+    Within the limit the record is returned as it is. Past it, in this order until it fits:
+    strings longer than ``MAX_FIELD_BYTES`` are cut (marked with ``…``); fields audits do not
+    read are dropped, largest first; then the audit fields themselves, largest first. The
+    identity of the event (``eventID``, ``eventTime``, ``eventName``, ``eventSource``, all
+    bounded by validation) is always kept, and the cut paths are listed under
+    ``TRUNCATED_KEY`` in the returned record.
+    """
+    if _json_size(raw) <= limit:
+        return raw, []
+    budget = limit - _cut_list_reserve()
+    cut: list[str] = []
+    kept = {
+        key: value if key in _ESSENTIAL_KEYS else _cut_strings(value, key, cut)
+        for key, value in raw.items()
+        if key != TRUNCATED_KEY
+    }
+    sizes = {key: _json_size(key) + _json_size(value) + 2 for key, value in kept.items()}
+    total = sum(sizes.values())
+    optional = [key for key in kept if key not in _AUDIT_KEYS]
+    audit = [key for key in kept if key in _AUDIT_KEYS and key not in _ESSENTIAL_KEYS]
+    for group in (optional, audit):
+        for key in sorted(group, key=lambda k: -sizes[k]):
+            if total <= budget:
+                break
+            del kept[key]
+            total -= sizes.pop(key)
+            cut.append(key)
+    kept[TRUNCATED_KEY] = _cut_list(cut)
+    return kept, cut
+
+
+def _cut_strings(value: Any, path: str, cut: list[str]) -> Any:
+    """``value`` with every string longer than ``MAX_FIELD_BYTES`` cut, paths noted in ``cut``."""
+    if isinstance(value, str):
+        shortened, was_cut = _cut_utf8(value, MAX_FIELD_BYTES)
+        if was_cut:
+            cut.append(path)
+        return shortened
+    if isinstance(value, dict):
+        return {key: _cut_strings(item, f"{path}.{key}", cut) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(item, f"{path}[{index}]", cut) for index, item in enumerate(value)]
+    return value
+
+
+def _cut_list(cut: list[str]) -> list[str]:
+    shown = [_clip(path, _MAX_PATH_CHARS) for path in dict.fromkeys(cut)]
+    if len(shown) > _MAX_CUT_PATHS:
+        more = len(shown) - _MAX_CUT_PATHS + 1
+        shown = [*shown[: _MAX_CUT_PATHS - 1], f"and {more} more"]
+    return shown
+
+
+def _cut_list_reserve() -> int:
+    # Worst case of _cut_list: every path at its length limit, every character escaped
+    # as a surrogate pair (12 bytes), plus quotes, commas and the key.
+    return _MAX_CUT_PATHS * ((_MAX_PATH_CHARS + 3) * 12 + 3) + 64
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str))
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when containers nest deeper than ``limit`` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> SignInEvent:
     """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``."""
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(event).__name__}", source=source, position=position
         )
+    skip = select(event)
+    if skip is not None:
+        raise NotSignInEventError(skip, source=source, position=position)
     try:
         envelope = EventBridgeEnvelope.model_validate(event)
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
-    if envelope.detail_type not in SIGNIN_DETAIL_TYPES:
-        raise NotSignInEventError(
-            f"detail-type {_clip(envelope.detail_type)!r} is not a sign-in event",
-            source=source,
-            position=position,
-        )
     return parse_record(envelope.detail, source=source, position=position)
 
 
@@ -188,45 +399,64 @@ def parse_record(record: Any, *, source: str = "<event>", position: str = "") ->
             source=source,
             position=position,
         )
+    skip = select(record)
+    if skip is not None:
+        raise NotSignInEventError(skip, source=source, position=position)
+    if _too_deep(record):
+        raise MalformedRecordError(
+            f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
+        )
     try:
         parsed = CloudTrailRecord.model_validate(record)
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
-    if parsed.event_source != SIGNIN_EVENT_SOURCE:
-        raise NotSignInEventError(
-            f"eventSource {_clip(parsed.event_source)!r} is not {SIGNIN_EVENT_SOURCE}",
-            source=source,
-            position=position,
-        )
     return _normalize(parsed, record)
 
 
 def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> SignInEvent:
     identity = record.user_identity
-    account_id = _clean(identity.account_id or record.recipient_account_id or "unknown")
-    source_ip = _clean(record.source_ip_address or "unknown")
-    event_time = record.event_time
-    if event_time.tzinfo is None:
-        event_time = event_time.replace(tzinfo=UTC)
-    event_time = event_time.astimezone(UTC).replace(microsecond=0)
+    cut: list[str] = []
+    texts = _Texts(cut)
+    account_id = _bounded(identity.account_id or record.recipient_account_id or "unknown")
+    source_ip = _bounded(record.source_ip_address or "unknown")
+    # The validator already made it aware UTC, within the plausible range.
+    event_time = record.event_time.astimezone(UTC).replace(microsecond=0)
     extra = record.additional_event_data or {}
+    stored_raw, raw_cut = bound_raw(raw)
     return SignInEvent(
         event_id=_clean(record.event_id),
         event_time=event_time,
         event_name=_clean(record.event_name),
         account_id=account_id,
         principal=_principal(identity, source_ip),
-        identity_type=_clean(identity.type or "Unknown"),
-        user_name=_clean_optional(identity.user_name),
-        arn=_clean_optional(identity.arn),
+        identity_type=texts.field("identity_type", identity.type or "Unknown", limit=256),
+        user_name=texts.optional("user_name", identity.user_name),
+        arn=texts.optional("arn", identity.arn),
         result=_result(record),
         mfa_used=_mfa_used(extra.get("MFAUsed")),
         source_ip=source_ip,
-        user_agent=_clean(record.user_agent or ""),
+        user_agent=texts.field("user_agent", record.user_agent or ""),
         region=_clean(record.aws_region or "unknown"),
-        error_message=_clean_optional(record.error_message),
-        raw=raw,
+        error_message=texts.optional("error_message", record.error_message),
+        raw=stored_raw,
+        truncated=(*(f"raw.{path}" for path in raw_cut), *cut),
     )
+
+
+@dataclass(slots=True)
+class _Texts:
+    """Cleans normalized text fields to their byte bound, noting which ones were cut."""
+
+    cut: list[str]
+
+    def field(self, name: str, text: str, *, limit: int = MAX_FIELD_BYTES) -> str:
+        cleaned, was_cut = _cut_utf8(_printable_utf8(text), limit)
+        if was_cut:
+            self.cut.append(name)
+        return cleaned
+
+    def optional(self, name: str, text: str | None) -> str | None:
+        return None if text is None else self.field(name, text)
 
 
 def _principal(identity: UserIdentity, source_ip: str) -> str:
@@ -236,7 +466,7 @@ def _principal(identity: UserIdentity, source_ip: str) -> str:
     name = identity.user_name
     if name == HIDDEN_USER:
         # AWS hides names that do not exist; group the guesses by where they come from.
-        return f"unknown-user:{source_ip}"
+        return _bounded(f"unknown-user:{source_ip}")
     if not name and identity.arn and ":" in identity.arn:
         resource = identity.arn.split(":", 5)[-1]
         for prefix in ("assumed-role/", "federated-user/", "user/"):
@@ -267,24 +497,39 @@ def _mfa_used(value: object) -> bool | None:
 
 
 def _clean(text: str) -> str:
-    """Drop what no store or JSON encoder accepts (lone surrogates) and cap the length."""
-    if len(text) > _MAX_FIELD:
-        text = text[:_MAX_FIELD]
+    """Valid UTF-8 within ``MAX_FIELD_BYTES`` (fields pydantic already bounds in characters)."""
+    return _cut_utf8(_printable_utf8(text), MAX_FIELD_BYTES)[0]
+
+
+def _printable_utf8(text: str) -> str:
+    """Drop what no store or JSON encoder accepts: lone surrogates become ``?``."""
     if text.isascii():
         return text
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _clean_optional(text: str | None) -> str | None:
-    return None if text is None else _clean(text)
+def _cut_utf8(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` within ``limit`` UTF-8 bytes, whole characters only, ``…`` marking a cut."""
+    if len(text) * 4 <= limit:
+        return text, False  # even four-byte characters fit
+    head = text[: limit + 1]  # every character is at least one byte
+    encoded = head.encode("utf-8", "surrogatepass")
+    if len(head) == len(text) and len(encoded) <= limit:
+        return text, False
+    mark = _CUT_MARK.encode("utf-8")
+    return encoded[: limit - len(mark)].decode("utf-8", "ignore") + _CUT_MARK, True
 
 
-def _bounded(principal: str) -> str:
-    """Long names keep a readable prefix and a digest of the whole name, so they stay distinct."""
-    if len(principal) <= _MAX_PRINCIPAL:
-        return _clean(principal)
-    digest = hashlib.sha256(principal.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"{_clean(principal[: _MAX_PRINCIPAL - 18])}~{digest}"
+def _bounded(identifier: str) -> str:
+    """Long identifiers keep a readable prefix and a digest of the whole value (so they stay
+    distinct), within ``_MAX_IDENTIFIER_BYTES`` UTF-8 bytes."""
+    text = _printable_utf8(identifier[: _MAX_IDENTIFIER_BYTES + 1])
+    encoded = text.encode("utf-8")
+    if len(identifier) <= _MAX_IDENTIFIER_BYTES and len(encoded) <= _MAX_IDENTIFIER_BYTES:
+        return text
+    digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    prefix = encoded[: _MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{prefix}~{digest}"
 
 
 def _clip(text: str, limit: int = 80) -> str:

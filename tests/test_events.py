@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from signin_monitor.errors import MalformedRecordError, NotSignInEventError
-from signin_monitor.events import parse_eventbridge, parse_record
+from signin_monitor.events import (
+    MAX_DEPTH,
+    MAX_FIELD_BYTES,
+    MAX_RAW_BYTES,
+    TRUNCATED_KEY,
+    format_time,
+    parse_event_time,
+    parse_eventbridge,
+    parse_record,
+)
 from tests.factories import console_login, eventbridge
 
 
@@ -143,3 +153,186 @@ def test_oversized_user_name_gives_a_bounded_principal() -> None:
     assert len(event.principal) <= 256
     other = parse_record(console_login(user="a" * 4999 + "b", result="Failure"))
     assert other.principal != event.principal
+
+
+# --- eventTime is read strictly, within a plausible range ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0",
+        "1730534472",
+        "2026-11-02",
+        "2026-11-02 08:01:12Z",
+        "2026-11-02T08:01:12",
+        "2026-11-02T08:01:12+0200",
+        "2026-11-02T08:01:12z",
+        "2026-13-02T08:01:12Z",
+        "2026-02-30T08:01:12Z",
+        "2026-11-02T08:01:12+24:00",
+        "2026-11-02T08:01:12+02:60",
+        "\u0662\u0660\u0662\u0666-11-02T08:01:12Z",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:30:00+01:00",
+        "1999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-01:00",
+        "2000-01-01T00:30:00+01:00",
+    ],
+)
+def test_an_event_time_not_in_the_form_aws_writes_or_out_of_range_is_malformed(text: str) -> None:
+    # GIVEN a record whose eventTime is a number, another ISO form, impossible or implausible
+    record = console_login()
+    record["eventTime"] = text
+    # WHEN it is parsed THEN it is malformed, the message names the field (no OverflowError)
+    with pytest.raises(MalformedRecordError, match="eventTime") as caught:
+        parse_record(record, source="f.json", position="Records[3]")
+    assert not isinstance(caught.value, NotSignInEventError)
+    assert caught.value.position == "Records[3]"
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-11-02T08:01:12Z", "2026-11-02T08:01:12Z"),
+        ("2026-11-02T08:01:12.5Z", "2026-11-02T08:01:12Z"),
+        ("2026-11-02T08:01:12.123456789Z", "2026-11-02T08:01:12Z"),
+        ("2026-11-02T10:01:12+02:00", "2026-11-02T08:01:12Z"),
+        ("2026-11-02T02:31:12-05:30", "2026-11-02T08:01:12Z"),
+        ("2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z"),
+        ("2099-12-31T23:59:59Z", "2099-12-31T23:59:59Z"),
+    ],
+)
+def test_event_times_in_the_forms_aws_writes_are_read_as_utc(text: str, utc: str) -> None:
+    record = console_login()
+    record["eventTime"] = text
+    assert parse_record(record).time_text == utc
+
+
+def test_plausible_range_keeps_window_and_retention_arithmetic_representable() -> None:
+    # GIVEN the extremes of the accepted range WHEN the widest window and retention are applied
+    earliest = parse_event_time("2000-01-01T00:00:00Z")
+    latest = parse_event_time("2099-12-31T23:59:59Z")
+    # THEN nothing overflows (the largest accepted settings: 7 days, 36,500 days)
+    assert earliest - timedelta(minutes=10080) > datetime(1999, 1, 1, tzinfo=UTC)
+    assert int((latest + timedelta(days=36500)).timestamp()) > 0
+    assert format_time(earliest) == "2000-01-01T00:00:00Z"
+
+
+# --- other services are skipped before any sign-in field is checked -----------------------------
+
+
+def test_a_record_of_another_service_with_a_renamed_time_field_is_skipped_not_malformed() -> None:
+    # GIVEN a Logstash export of an S3 call: eventTime renamed to @timestamp, eventID missing
+    record = console_login(event_name="GetObject")
+    record["eventSource"] = "s3.amazonaws.com"
+    record["@timestamp"] = record.pop("eventTime")
+    del record["eventID"]
+    # WHEN it is parsed THEN it is "not a sign-in event", not malformed
+    with pytest.raises(NotSignInEventError, match=r"eventSource 's3\.amazonaws\.com'"):
+        parse_record(record)
+
+
+def test_an_envelope_of_another_detail_type_is_skipped_whatever_its_detail_holds() -> None:
+    # GIVEN an API-call envelope whose detail is no CloudTrail record at all
+    envelope = eventbridge(console_login(), detail_type="AWS API Call via CloudTrail")
+    envelope["detail"] = {"eventTime": 0}
+    # WHEN parsed THEN skipped on the detail-type alone
+    with pytest.raises(NotSignInEventError, match="detail-type"):
+        parse_eventbridge(envelope)
+
+
+def test_a_sign_in_envelope_carrying_another_service_is_skipped() -> None:
+    record = console_login()
+    record["eventSource"] = "iam.amazonaws.com"
+    del record["eventTime"]
+    with pytest.raises(NotSignInEventError, match="eventSource"):
+        parse_eventbridge(eventbridge(record))
+
+
+def test_a_sign_in_record_with_a_renamed_time_field_is_still_malformed() -> None:
+    record = console_login()
+    record["@timestamp"] = record.pop("eventTime")
+    with pytest.raises(MalformedRecordError, match="eventTime") as caught:
+        parse_record(record)
+    assert not isinstance(caught.value, NotSignInEventError)
+
+
+def test_a_record_nested_deeper_than_the_limit_is_malformed() -> None:
+    # GIVEN a sign-in record with a field nested MAX_DEPTH + 5 levels deep (built without
+    # recursion, as a streaming reader would build it)
+    record = console_login()
+    deep: list[Any] = []
+    record["requestParameters"] = {"x": deep}
+    for _ in range(MAX_DEPTH + 5):
+        inner: list[Any] = []
+        deep.append(inner)
+        deep = inner
+    # WHEN parsed THEN malformed, naming the limit
+    with pytest.raises(MalformedRecordError, match=f"nested deeper than {MAX_DEPTH}"):
+        parse_record(record)
+
+
+# --- every field within a byte bound any store accepts ------------------------------------------
+
+
+def _utf8(text: str | None) -> int:
+    return len((text or "").encode("utf-8"))
+
+
+def test_huge_multibyte_fields_are_cut_in_bytes_and_the_raw_record_fits() -> None:
+    # GIVEN 90k CJK characters in the user agent, 60k emoji in the user name, and a
+    # 3,000-character account id and source IP
+    record = console_login(
+        user="\U0001f600" * 60_000,
+        user_agent="\u4e2d" * 90_000,
+        account="1" * 3000,
+        source_ip="2" * 3000,
+        result="Failure",
+    )
+    # WHEN it is parsed
+    event = parse_record(record)
+    # THEN every text field is within its byte bound, identifiers within 256 bytes
+    for value in (event.user_agent, event.user_name, event.arn, event.error_message):
+        assert _utf8(value) <= MAX_FIELD_BYTES
+    for value in (event.account_id, event.source_ip, event.principal):
+        assert _utf8(value) <= 256
+    assert event.user_agent.endswith("\u2026")
+    # AND the stored raw JSON fits, keeps the event's identity, and says what was cut
+    raw_text = event.raw_json()
+    assert len(raw_text.encode("utf-8")) <= MAX_RAW_BYTES
+    stored = json.loads(raw_text)
+    for key in ("eventID", "eventTime", "eventName", "eventSource", "userIdentity"):
+        assert stored[key] == record[key] or key == "userIdentity"
+    assert {"userAgent", "userIdentity.userName"} <= set(stored[TRUNCATED_KEY])
+    assert {"raw.userAgent", "user_agent", "user_name"} <= set(event.truncated)
+
+
+def test_long_identifiers_that_differ_only_at_the_end_stay_distinct() -> None:
+    one = parse_record(console_login(account="1" * 3000, source_ip="9" * 3000 + "a"))
+    two = parse_record(console_login(account="1" * 2999 + "2", source_ip="9" * 3000 + "b"))
+    assert one.account_id != two.account_id
+    assert one.source_ip != two.source_ip
+
+
+def test_an_oversized_raw_record_drops_what_audits_need_least_first() -> None:
+    # GIVEN a record whose requestParameters alone (not an audit field) is 500 KB
+    record = console_login()
+    record["requestParameters"] = {f"k{i}": "x" * 100 for i in range(5000)}
+    # WHEN parsed THEN requestParameters is cut, every audit field is kept whole
+    event = parse_record(record)
+    assert len(event.raw_json()) <= MAX_RAW_BYTES
+    assert event.raw[TRUNCATED_KEY] == ["requestParameters"]
+    for key in ("userIdentity", "responseElements", "additionalEventData", "userAgent"):
+        assert event.raw[key] == record[key]
+    assert event.truncated == ("raw.requestParameters",)
+
+
+def test_a_record_that_fits_is_stored_untouched() -> None:
+    record = console_login()
+    event = parse_record(record)
+    assert event.raw is record
+    assert event.truncated == ()
+    assert TRUNCATED_KEY not in event.raw

@@ -21,7 +21,7 @@ import pytest
 
 from signin_monitor import sources
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
-from signin_monitor.errors import MalformedRecordError, NotSignInEventError
+from signin_monitor.errors import MalformedRecordError, NotSignInEventError, SkippedFileError
 from signin_monitor.events import SignInEvent
 from signin_monitor.sources import find_files, read_events, read_records, sort_by_time
 from signin_monitor.store import HistoryQuery
@@ -326,13 +326,15 @@ def test_a_truncated_json_document_reports_line_and_column(tmp_path: Path, good_
     last_line = bad.read_text().count("\n") + 1
     # WHEN it is read with a good file
     items = _read(bad, good_file)
-    # THEN the error names the file and a line/column inside the text, others still read
+    # THEN the error names the file, a line/column inside the text and the record it cut;
+    # the complete record before the cut and the other file are still read
     error = _only_error(items)
     assert error.source == str(bad)
     match = re.fullmatch(r"line (\d+) column (\d+)", error.position)
     assert match is not None, error.position
     assert 1 <= int(match.group(1)) <= last_line
-    assert _ids(items) == ["good-1"]
+    assert "Records[1]" in error.reason
+    assert _ids(items) == ["t-0", "good-1"]
 
 
 def test_a_truncated_gzip_file_is_one_error_and_other_files_still_read(
@@ -918,3 +920,205 @@ def test_aws_cli_lookup_events_output_is_read(tmp_path: Path) -> None:
     assert _ids(items) == ["lookup-1", "lookup-2"]
     errors = [i for i in items if isinstance(i, MalformedRecordError)]
     assert [e.position for e in errors] == ["Events[2]", "Events[3]"]
+
+
+# --- no record can stop a run -------------------------------------------------------------------
+
+
+def _good_text(event_id: str) -> str:
+    return json.dumps(_record(event_id))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "position", "reason"),
+    [
+        (
+            "deep.json",
+            '{"Records":[' + _good_text("h-0") + ',{"a":' + "[" * 100_000 + "]" * 100_000 + "}]}",
+            "Records[1]",
+            "nested too deeply",
+        ),
+        (
+            "bigint.json",
+            '{"Records":[' + _good_text("h-0") + ',{"a":' + "9" * 5000 + "}]}",
+            "Records[1]",
+            "4,300 digits",
+        ),
+        ("deep.jsonl", _good_text("h-0") + "\n" + "[" * 100_000 + "\n", "line 2", "nested"),
+        ("bigint.jsonl", _good_text("h-0") + "\n" + "9" * 5000 + "\n", "line 2", "4,300 digits"),
+        (
+            "lookup.json",
+            json.dumps(
+                {
+                    "Events": [
+                        {"CloudTrailEvent": _good_text("h-0")},
+                        {"CloudTrailEvent": "[" * 100_000},
+                    ]
+                }
+            ),
+            "Events[1]",
+            "nested too deeply",
+        ),
+    ],
+    ids=["deep document", "long integer", "deep line", "long integer line", "deep lookup"],
+)
+def test_hostile_json_is_one_error_at_its_position_and_what_came_before_is_read(
+    tmp_path: Path, good_file: Path, name: str, text: str, position: str, reason: str
+) -> None:
+    # GIVEN a file whose second record is nested 100,000 deep or holds a 5,000-digit number
+    bad = tmp_path / name
+    bad.write_text(text)
+    # WHEN it is read with a good file
+    items = _read(bad, good_file)
+    # THEN one error names the file and the position, no exception; the others come out
+    error = _only_error(items)
+    assert (error.source, error.position) == (str(bad), position)
+    assert reason in error.reason
+    assert _ids(items) == ["h-0", "good-1"]
+
+
+def test_a_gzip_file_inflating_past_the_cap_stops_there_keeping_the_records_before(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a gzipped log of two records followed by 3 MiB of padding, and a 1 MiB cap
+    bomb = tmp_path / "bomb.json.gz"
+    body = '{"Records":[' + _good_text("b-0") + "," + _good_text("b-1")
+    bomb.write_bytes(gzip.compress(body.encode() + b" " * (3 << 20) + b"]}"))
+    # WHEN it is read
+    items = list(read_records(bomb, max_bytes=1 << 20))
+    # THEN the two records come out, then one error saying the cap stopped the reading
+    assert [i.position for i in items if isinstance(i, sources.InputRecord)] == [
+        "Records[0]",
+        "Records[1]",
+    ]
+    error = items[-1]
+    assert isinstance(error, MalformedRecordError)
+    assert "MAX_DECOMPRESSED_BYTES" in error.reason
+    assert "1,048,576 bytes" in error.reason
+    assert sources.MAX_DECOMPRESSED_BYTES == 1 << 30
+
+
+def test_a_document_larger_than_the_first_read_keeps_exact_positions(tmp_path: Path) -> None:
+    # GIVEN a 3 MB pretty-printed CloudTrail document (several read chunks), one record broken
+    records = [_record(f"big-{i:04}", user_agent="x" * 1000) for i in range(2000)]
+    del records[1500]["eventID"]
+    path = _write_json(tmp_path / "big.json", {"Records": records}, indent=1)
+    assert path.stat().st_size > 3 * sources._CHUNK_BYTES
+    # WHEN it is read
+    items = _read(path)
+    # THEN every good record comes out and the broken one is named by its index
+    assert len(_ids(items)) == 1999
+    assert _only_error(items).position == "Records[1500]"
+
+
+def test_a_syntax_error_deep_in_a_large_document_reports_the_line_json_would(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a large document (one record per line) with a syntax error on a far line
+    lines = [json.dumps(_record(f"ln-{i:04}", user_agent="y" * 1000)) for i in range(3000)]
+    lines[2500] = lines[2500][:-1] + " oops}"
+    text = '{"Records": [\n' + ",\n".join(lines) + "\n]}"
+    path = tmp_path / "syntax.json"
+    path.write_text(text)
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    # WHEN it is read
+    items = _read(path)
+    # THEN the records before it come out; the error is at json's own line and column
+    assert len(_ids(items)) == 2500
+    error = _only_error(items)
+    assert error.position == f"line {expected.value.lineno} column {expected.value.colno}"
+    assert "Records[2500]" in error.reason
+
+
+def test_utf16_text_as_windows_powershell_writes_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "lookup.json"
+    path.write_bytes(json.dumps({"Records": [_record("u16-1")]}).encode("utf-16"))
+    assert _ids(_read(path)) == ["u16-1"]
+
+
+# --- nothing skipped in silence -----------------------------------------------------------------
+
+
+def test_dangling_and_looping_symlinks_fifos_and_folder_links_are_reported(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a folder with a good file, a dangling symlink, a symlink loop, a FIFO and a link
+    # to another folder
+    root = tmp_path / "logs"
+    good = _write_json(root / "good.json", {"Records": [_record("sk-1")]})
+    (root / "dangling.json").symlink_to(root / "gone.json")
+    (root / "loop.json").symlink_to(root / "loop.json")
+    os.mkfifo(root / "pipe.json")
+    (root / "elsewhere").symlink_to(tmp_path)
+    # WHEN the folder is expanded
+    found = list(find_files([root]))
+    # THEN the good file and one SkippedFileError per odd path, each with its reason, sorted
+    skipped = {Path(e.source).name: e.reason for e in found if isinstance(e, SkippedFileError)}
+    assert [p for p in found if isinstance(p, Path)] == [good]
+    assert set(skipped) == {"dangling.json", "loop.json", "pipe.json", "elsewhere"}
+    assert "dangling symlink" in skipped["dangling.json"]
+    assert "symlink loop" in skipped["loop.json"]
+    assert "FIFO" in skipped["pipe.json"]
+    assert "not followed" in skipped["elsewhere"]
+
+
+def test_a_named_fifo_is_reported_not_read_forever(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    (item,) = find_files([pipe])
+    assert isinstance(item, SkippedFileError)
+    (error,) = read_records(pipe)
+    assert isinstance(error, MalformedRecordError)
+
+
+def test_a_sub_folder_the_os_refuses_to_list_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a sub-folder whose listing fails with EACCES (chmod 000 as a non-root user)
+    root = tmp_path / "logs"
+    good = _write_json(root / "a.json", {"Records": [_record("ls-1")]})
+    locked = root / "locked"
+    _write_json(locked / "b.json", {"Records": [_record("ls-2")]})
+    real_scandir = os.scandir
+
+    def refuse(path: Any) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    # WHEN the folder is expanded THEN the locked folder is one skipped path with the reason
+    found = list(find_files([root]))
+    assert found[0] == good
+    error = found[1]
+    assert isinstance(error, SkippedFileError)
+    assert (error.source, error.reason) == (str(locked), "folder not read: Permission denied")
+
+
+def test_a_logstash_export_of_other_services_with_renamed_fields_is_all_skips(
+    tmp_path: Path,
+) -> None:
+    # GIVEN JSON Lines of S3 and EC2 records whose eventTime was renamed to @timestamp
+    lines = []
+    for i in range(103):
+        record = _record(f"ls-{i}", event_name="GetObject")
+        record["eventSource"] = "s3.amazonaws.com" if i % 2 else "ec2.amazonaws.com"
+        record["@timestamp"] = record.pop("eventTime")
+        lines.append(json.dumps(record))
+    path = _write_lines(tmp_path / "logstash.jsonl", lines)
+    # WHEN it is read THEN every record is "not a sign-in event", none malformed
+    items = _read(path)
+    assert len(items) == 103
+    assert all(isinstance(item, NotSignInEventError) for item in items)
+
+
+def test_an_envelope_of_another_detail_type_without_a_detail_is_a_skip(tmp_path: Path) -> None:
+    # GIVEN an EventBridge event of another service whose export dropped "detail"
+    other = eventbridge(_record("x"), detail_type="EC2 Instance State-change Notification")
+    del other["detail"]
+    path = _write_json(tmp_path / "events.json", [other, eventbridge(_record("eb-ok"))])
+    # WHEN read THEN it is "not a sign-in event", not malformed; the sign-in comes out
+    items = _read(path)
+    assert isinstance(_only_error(items), NotSignInEventError)
+    assert _ids(items) == ["eb-ok"]
