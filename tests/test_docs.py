@@ -91,10 +91,5 @@ def test_every_command_is_mentioned_in_the_readme(command: str) -> None:
         pytest.skip("README.md does not exist yet")
     # WHEN it is read THEN it shows the command as it is typed
     text = README.read_text(encoding="utf-8")
-    if command in README_PENDING and f"signin-monitor {command}" not in text:
-        pytest.xfail(f"{command}: README text is in the branch report, pasted at merge")
     assert f"signin-monitor {command}" in text
 
-
-#: Commands whose README section the lead pastes at merge (helpers do not edit README.md).
-README_PENDING = frozenset({"resend"})
