@@ -12,6 +12,7 @@ selenium (the test extras).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -74,16 +75,19 @@ def main() -> int:
     parser.add_argument("--until", default="2026-11-03")
     parser.add_argument("--width", type=int, default=1200)
     args = parser.parse_args()
+    db, png = args.db.resolve(), args.out.resolve()
+    os.chdir(ROOT)  # the page names the store as given: build/demo.db, not a home folder
+    if db.is_relative_to(ROOT):
+        db = db.relative_to(ROOT)
     with tempfile.TemporaryDirectory() as work:
-        db = args.db
         if not db.is_file():
             db = Path(work) / "demo.db"
             status = cli.main(["replay", "--db", str(db), "--no-progress", str(ROOT / "samples")])
             if status != 0:
                 raise SystemExit("replay of samples/ failed")
         _report(db, Path(work) / "report", args.since, args.until)
-        _screenshot(Path(work) / "report" / "report.html", args.out, width=args.width)
-    print(f"wrote {args.out}", file=sys.stderr)
+        _screenshot(Path(work) / "report" / "report.html", png, width=args.width)
+    print(f"wrote {png}", file=sys.stderr)
     return 0
 
 

@@ -86,6 +86,7 @@ th, td { text-align: left; padding: 3px 10px 3px 0; border-bottom: 1px solid var
 th { color: var(--muted); font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: 600; border-bottom: none; }
+td > code { white-space: nowrap; }
 code, .id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 11.5px;
   overflow-wrap: anywhere; }
 .empty { color: var(--muted); font-style: italic; }
@@ -146,10 +147,10 @@ def _table(
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
     foot = f"<tfoot><tr>{cells('td', footer)}</tr></tfoot>" if footer else ""
     ident = f' id="{_e(css_id)}"' if css_id else ""
-    return (
-        f"<table{ident}><thead><tr>{cells('th', [_e(h) for h in headers])}</tr></thead>"
-        f"<tbody>{body}</tbody>{foot}</table>"
-    )
+    head = ""
+    if any(headers):
+        head = f"<thead><tr>{cells('th', [_e(h) for h in headers])}</tr></thead>"
+    return f"<table{ident}>{head}<tbody>{body}</tbody>{foot}</table>"
 
 
 def _section(key: str, body: str) -> str:
@@ -175,7 +176,9 @@ def render_page(
     period = data.period
     generated = format_time(generated_at or datetime.now(UTC))
     since, until = format_time(period.since), format_time(period.until)
-    title = f"Sign-in audit report {since[:10]} to {until[:10]}"
+    days = period.days(trim_midnight=True)
+    span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    title = f"Sign-in audit report: {span}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
