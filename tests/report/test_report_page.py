@@ -135,3 +135,26 @@ def test_since_until_and_out_are_required(capsys: pytest.CaptureFixture[str]) ->
         run_report(["--since", SINCE])
     assert exit_info.value.code == 2
     assert "--until" in capsys.readouterr().err
+
+
+def test_progress_runs_through_the_period_to_the_end(mixed_day_db: Path, tmp_path: Path) -> None:
+    # GIVEN the report built with a progress callback
+    from datetime import UTC, datetime
+
+    from signin_monitor.report.build import build_report
+    from signin_monitor.report.gather import ReportData
+    from signin_monitor.report.sources import Period, SqliteSource
+
+    period = Period(
+        since=datetime(2026, 11, 2, tzinfo=UTC), until=datetime(2026, 11, 4, tzinfo=UTC)
+    )
+    source = SqliteSource(mixed_day_db, period)
+    calls: list[tuple[int, int, int]] = []
+    data = ReportData(period=period, alerts=list(source.alerts()))
+    build_report(source, data, tmp_path / "p", version="x", progress=lambda *a: calls.append(a))
+    source.close()
+    # THEN it moves forward through the period's seconds and ends at 100% with every event
+    done = [c[0] for c in calls]
+    assert done == sorted(done)
+    assert calls[-1] == (2 * 86400, 2 * 86400, data.events)
+    assert data.events > 0
