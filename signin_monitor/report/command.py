@@ -91,7 +91,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     bar = cli._Progress(enabled=not args.no_progress and sys.stderr.isatty())
 
     def progress(done: int, total: int, events: int) -> None:
-        bar.bar(done, total, f"of the period, {events:,} events read")
+        hours = max(1, -(-total // 3600))
+        bar.bar(done * hours // total, hours, f"hours of the period, {events:,} events read")
 
     try:
         data = ReportData(period=period, alerts=list(source.alerts()))

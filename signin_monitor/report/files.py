@@ -165,7 +165,9 @@ def verify_manifest(folder: Path) -> list[str]:
     problems: list[str] = []
     for name, expected in manifest["files"].items():
         path = folder / name
-        if not path.is_file():
+        if Path(name).name != name:
+            problems.append(f"{name}: not a file of this folder")
+        elif not path.is_file():
             problems.append(f"{name}: missing")
         elif sha256_file(path) != expected["sha256"]:
             problems.append(f"{name}: SHA-256 differs")

@@ -54,7 +54,10 @@ CONTROLS = {
     "identities": ("PCI DSS 10.2.1", "ISO 27001 A.8.15"),
 }
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 _CSS = """
 :root { --ink:#1b1f24; --muted:#57606a; --paper:#ffffff; --rule:#d0d7de; --band:#f6f8fa;

@@ -179,3 +179,10 @@ def test_an_account_report_holds_only_that_accounts_events_and_alerts(
     assert alert_ids == {row[0] for row in other_claims}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["query"]["accounts"] == [OTHER_ACCOUNT]
+
+
+def test_a_manifest_naming_a_file_outside_its_folder_fails_verification(report: Path) -> None:
+    manifest = json.loads((report / "manifest.json").read_text())
+    manifest["files"]["../report.html"] = manifest["files"]["report.html"]
+    (report / "manifest.json").write_text(json.dumps(manifest))
+    assert verify_manifest(report) == ["../report.html: not a file of this folder"]
