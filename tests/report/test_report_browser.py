@@ -153,3 +153,16 @@ def test_no_request_leaves_the_page(page: Any) -> None:
     assert len(requested) == 1, requested
     assert requested[0].startswith("file://")
     assert requested[0].endswith("/report.html")
+
+
+def test_the_page_prints_to_pdf(page: Any, tmp_path: Path) -> None:
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    options = PrintOptions()
+    options.background = True
+    pdf = base64.b64decode(page.print_page(options))
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 10_000
