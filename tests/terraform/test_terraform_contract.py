@@ -864,6 +864,8 @@ _NOT_IN_LAMBDA = {
     Path("signin_monitor/cli.py"),
     Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
 }
+# Packages the Lambda never imports: the audit report runs from the command line only.
+_NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/report"),)
 
 # Store methods only cli.py calls (test_cli_only_methods_are_never_called_by_the_lambda holds it).
 _CLI_ONLY_METHODS = frozenset({"history", "undelivered_alerts", "claim_resend", "finish_resend"})
@@ -884,6 +886,7 @@ def _lambda_sources() -> list[Path]:
         path
         for path in sorted((REPO / "signin_monitor").rglob("*.py"))
         if path.relative_to(REPO) not in _NOT_IN_LAMBDA
+        and not any(path.relative_to(REPO).is_relative_to(p) for p in _NOT_IN_LAMBDA_PACKAGES)
     ]
     handler = REPO / "handler.py"
     return [*sources, handler] if handler.exists() else sources
