@@ -10,7 +10,7 @@ STAMP313 := $(VENV313)/.installed-$(shell cat pyproject.toml | cksum | cut -d' '
 PYTEST_ARGS ?=
 PYTEST_NO_TESTS := rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): failing" >&2; fi; exit $$rc
 
-.PHONY: demo test test313 lint types check package package-lock bench clean
+.PHONY: demo test test313 lint types check package package-lock bench report-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ package-lock: $(STAMP)
 ## Print every benchmark figure against its baseline.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Regenerate docs/report.png: the report of the sample store, in headless Chromium.
+report-screenshot: demo
+	bash .ci/chromium
+	$(BIN)/python scripts/report_screenshot.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--table signin-activity",
     )
     create.add_argument("--table", metavar="NAME", required=True, help="table name")
+
+    from .report import command as report_command
+
+    report_command.add_parser(commands)
     return parser
 
 
@@ -202,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "test-alert": _test_alert,
         "resend": _resend,
         "create-table": _create_table,
+        "report": _report,
     }
     try:
         return commands[args.command](args, settings)
@@ -628,6 +633,12 @@ def _create_table(args: argparse.Namespace, settings: Settings) -> int:
     result = create_table(boto3.client("dynamodb"), args.table)
     print(f"table {args.table}: {result}", file=sys.stderr)
     return ExitStatus.OK
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from .report import command as report_command
+
+    return report_command.run(args, settings)
 
 
 def _time_argument(text: str) -> datetime:

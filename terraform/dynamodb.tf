@@ -21,6 +21,8 @@ locals {
     "error_message",
     "expires_at",
   ]
+  # What by-alert-day copies (ALERT_INDEX_ATTRIBUTES in alert_index.py; pk names rule and scope).
+  alert_index_attributes = ["rule_id", "event_id", "event_time", "status"]
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -60,6 +62,11 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  attribute {
+    name = "alert_day"
+    type = "S"
+  }
+
   global_secondary_index {
     name               = "by-account-day"
     hash_key           = "account_day"
@@ -82,6 +89,16 @@ resource "aws_dynamodb_table" "this" {
     range_key          = "time_sk"
     projection_type    = "INCLUDE"
     non_key_attributes = local.index_attributes
+  }
+
+  # Sparse: only alert claims carry alert_day (ALERTS#<yyyy-mm-dd>), so `signin-monitor report`
+  # lists a day's alerts with one Query instead of a Scan (alert_index.py).
+  global_secondary_index {
+    name               = "by-alert-day"
+    hash_key           = "alert_day"
+    range_key          = "time_sk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = local.alert_index_attributes
   }
 
   # TTL deletes late (up to days): the code never relies on it for the failure window.

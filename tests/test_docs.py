@@ -92,4 +92,3 @@ def test_every_command_is_mentioned_in_the_readme(command: str) -> None:
     # WHEN it is read THEN it shows the command as it is typed
     text = README.read_text(encoding="utf-8")
     assert f"signin-monitor {command}" in text
-

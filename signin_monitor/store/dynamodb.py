@@ -53,6 +53,7 @@ from ..alerts import Alert
 from ..errors import StoreError, StoreRetryableError, UnstorableRecordError
 from ..events import Result, SignInEvent, format_time, parse_time
 from . import schema
+from .alert_index import alert_index_attributes
 from .base import (
     DEFAULT_CLAIM_LEASE_SECONDS,
     ClaimOutcome,
@@ -289,6 +290,7 @@ class DynamoDbStore:
                     "status": {"S": ClaimStatus.PENDING.value},
                     "claimed_at": {"N": _number(now)},
                     "token": {"S": token},
+                    **_alert_index_item(event),
                 },
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
@@ -382,6 +384,7 @@ class DynamoDbStore:
                     "status": {"S": ClaimStatus.PENDING.value},
                     "claimed_at": {"N": _number(now)},
                     "token": {"S": token},
+                    **_alert_index_item(event),
                 },
                 "ConditionExpression": own_condition,
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -810,6 +813,14 @@ def _error_code(error: ClientError) -> str:
 
 def _error_message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", "")) or "refused by DynamoDB"
+
+
+def _alert_index_item(event: SignInEvent) -> Item:
+    """The keys that list a claim in the sparse ``by-alert-day`` index (the audit report)."""
+    return {
+        name: {"S": value}
+        for name, value in alert_index_attributes(event.time_text, event.event_id).items()
+    }
 
 
 def _new_token() -> str:

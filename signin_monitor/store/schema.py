@@ -34,6 +34,7 @@ from typing import Final, TypedDict
 __all__ = [
     "ALERT_SK",
     "BY_ACCOUNT_DAY",
+    "BY_ALERT_DAY",
     "BY_PRINCIPAL",
     "BY_SOURCE_IP",
     "GSI_NAMES",
@@ -71,7 +72,9 @@ ALERT_SK: Final = "ALERT"
 BY_ACCOUNT_DAY: Final = "by-account-day"
 BY_SOURCE_IP: Final = "by-source-ip"
 BY_PRINCIPAL: Final = "by-principal"
-GSI_NAMES: Final = (BY_ACCOUNT_DAY, BY_SOURCE_IP, BY_PRINCIPAL)
+#: Sparse: only alert claims carry ``alert_day`` (keys built in ``alert_index.py``).
+BY_ALERT_DAY: Final = "by-alert-day"
+GSI_NAMES: Final = (BY_ACCOUNT_DAY, BY_SOURCE_IP, BY_PRINCIPAL, BY_ALERT_DAY)
 
 # Sorts after '#' and after every character of an event id, so "<time>$" bounds all ids at <time>.
 _AFTER_ALL_IDS: Final = "$"
@@ -155,6 +158,7 @@ TABLE_SCHEMA: Final[TableSchema] = {
         "source_ip_key": "S",
         "principal_key": "S",
         "time_sk": "S",
+        "alert_day": "S",
     },
     "indexes": [
         {
@@ -174,6 +178,12 @@ TABLE_SCHEMA: Final[TableSchema] = {
             "hash_key": "principal_key",
             "range_key": "time_sk",
             "non_key_attributes": INDEX_ATTRIBUTES,
+        },
+        {
+            "name": BY_ALERT_DAY,
+            "hash_key": "alert_day",
+            "range_key": "time_sk",
+            "non_key_attributes": ["rule_id", "event_id", "event_time", "status"],
         },
     ],
     "ttl_attribute": TTL_ATTRIBUTE,

@@ -23,6 +23,12 @@ from signin_monitor.alerts import Alert
 from signin_monitor.errors import StoreError, StoreRetryableError
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store import dynamodb as dynamodb_module
+from signin_monitor.store.alert_index import (
+    ALERT_DAY_ATTRIBUTE,
+    ALERT_INDEX_ATTRIBUTES,
+    BY_ALERT_DAY,
+    alert_index_attributes,
+)
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table, table_definition
@@ -120,7 +126,11 @@ def test_table_definition_follows_the_schema() -> None:
         for index in definition["GlobalSecondaryIndexes"]
     }
     assert indexes == {
-        index["name"]: ([index["hash_key"], index["range_key"]], "INCLUDE", schema.INDEX_ATTRIBUTES)
+        index["name"]: (
+            [index["hash_key"], index["range_key"]],
+            "INCLUDE",
+            ALERT_INDEX_ATTRIBUTES if index["name"] == BY_ALERT_DAY else schema.INDEX_ATTRIBUTES,
+        )
         for index in spec["indexes"]
     }
     assert set(indexes) == set(schema.GSI_NAMES)
@@ -417,7 +427,9 @@ def test_item_holds_typed_fields_index_keys_and_no_empty_values(
     assert item["principal_key"] == {"S": schema.principal_key("alice")}
     assert item["time_sk"] == {"S": schema.time_sort_key(event.time_text, event.event_id)}
     assert item["raw"] == {"S": event.raw_json()}
-    assert set(schema.TABLE_SCHEMA["attributes"]) <= set(item)
+    # every index key but alert_day, which only alert claims carry (by-alert-day is sparse)
+    assert set(schema.TABLE_SCHEMA["attributes"]) - {ALERT_DAY_ATTRIBUTE} <= set(item)
+    assert ALERT_DAY_ATTRIBUTE not in item
 
     with_mfa = sign_in(mfa="No", minutes=1)
     dynamo.record(with_mfa, expires_at=None)
@@ -581,3 +593,16 @@ def test_the_claim_lease_ends_before_lambdas_first_retry() -> None:
     assert (
         DEFAULT_CLAIM_LEASE_SECONDS < 60
     )  # Lambda's first asynchronous retry comes a minute later
+
+
+def test_a_claim_carries_the_by_alert_day_keys(
+    dynamo: DynamoDbStore, dynamodb_client: DynamoDBClient
+) -> None:
+    # GIVEN a root sign-in alert claimed
+    event = sign_in(identity_type="Root")
+    alert = one_off_alert(event)
+    assert dynamo.claim_alert(alert).should_send
+    # THEN its claim item holds the day and time keys of the sparse index
+    item = _raw_item(dynamodb_client, schema.alert_pk(*alert.claim_key), schema.ALERT_SK)
+    for name, value in alert_index_attributes(event.time_text, event.event_id).items():
+        assert item[name] == {"S": value}
