@@ -20,6 +20,17 @@ variable "regions" {
   }
 }
 
+variable "organization_id" {
+  description = "ID of the AWS Organization (o-xxxxxxxxxx) whose accounts forward to the central bus (organization mode, with modules/organization). The bus policy then admits events:PutEvents from principals of this organization only (aws:PrincipalOrgID) and denies it to everyone else. null (the default): no bus policy, only this account writes to the bus."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id: null or an AWS Organizations ID such as o-a1b2c3d4e5."
+  }
+}
+
 variable "forwarding_alarm_sns_topic_arns" {
   description = "SNS topic per source region for that region's forwarding alarm, as { region = topic ARN }. A CloudWatch alarm can notify only a topic in its own region; the home region's alarm uses alarm_sns_topic_arn. A source region without an entry gets an alarm without actions (visible in that region's CloudWatch console only)."
   type        = map(string)
