@@ -29,6 +29,8 @@ MODULE = REPO / "terraform"
 EXAMPLES = sorted(path for path in (MODULE / "examples").iterdir() if path.is_dir())
 PATTERN_FILE = MODULE / "patterns" / "signin_events.json"
 ALL_TF_FILES = sorted(MODULE.rglob("*.tf"))
+SUBMODULES = sorted(path for path in (MODULE / "modules").iterdir() if path.is_dir())
+SUBMODULE_SOURCES = tuple(f"../../modules/{path.name}" for path in SUBMODULES)
 
 _OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, explicit_blocks=False, with_comments=False
@@ -173,9 +175,13 @@ def test_module_configures_no_provider() -> None:
 def test_examples_use_the_module_from_the_repository(example: Path) -> None:
     modules = _labelled(example, "module")
     assert modules, f"{example.name} calls no module"
-    for body in modules.values():
-        assert body["source"] == "../.."
+    monitors = [body for body in modules.values() if body["source"] == "../.."]
+    assert len(monitors) == 1, f"{example.name} must deploy the monitor module once"
+    for body in monitors:
         assert body["slack_webhook_url"] == "${var.slack_webhook_url}"
+    # Anything else is a submodule of this repository.
+    for body in modules.values():
+        assert body["source"] in ("../..", *SUBMODULE_SOURCES), body["source"]
     slack = _variables(example)["slack_webhook_url"]
     assert slack.get("sensitive") is True
     assert slack.get("ephemeral") is True
