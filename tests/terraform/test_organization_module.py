@@ -247,3 +247,24 @@ def test_tf_schema_check_passes_with_the_project_schema() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(module + " in result.stdout
+
+
+# --- account names ------------------------------------------------------------------------------
+
+
+def test_account_names_role_is_assumable_by_the_monitor_only_and_reads_what_accounts_py_calls() -> (
+    None
+):
+    data = _typed(SUBMODULE, "data")["aws_iam_policy_document"]
+    (trust,) = data["account_names_trust"]["statement"]
+    assert trust["actions"] == ["sts:AssumeRole"]
+    assert trust["principals"] == [
+        {"type": "AWS", "identifiers": ["${var.account_names_reader_arn}"]}
+    ]
+    actions = {action for s in data["account_names"]["statement"] for action in s["actions"]}
+    assert actions == {"organizations:ListAccounts", "organizations:DescribeAccount"}
+    source = (REPO / "signin_monitor" / "accounts.py").read_text(encoding="utf-8")
+    assert 'get_paginator("list_accounts")' in source
+    assert "describe_account(" in source
+    role = _typed(SUBMODULE, "resource")["aws_iam_role"]["account_names"]
+    assert role["count"] == "${var.account_names_reader_arn == null ? 0 : 1}"

@@ -65,4 +65,7 @@ module "organization" {
 
   # SELF: this is the management account, which no service-managed StackSet reaches.
   forward_from_this_account = var.call_as == "SELF"
+
+  # Alerts name the account: the function may assume a read-only role here.
+  account_names_reader_arn = module.signin_monitor.function_role_arn
 }

@@ -17,3 +17,8 @@ output "stack_set_instance_regions" {
   description = "Regions every member account forwards from."
   value       = module.organization.stack_set_instance_regions
 }
+
+output "account_names_role_arn" {
+  description = "Role the monitor's function assumes to read account names (ACCOUNT_NAMES_ROLE_ARN)."
+  value       = module.organization.account_names_role_arn
+}

@@ -8,6 +8,8 @@
 # of accounts that leave. A service-managed StackSet never deploys to the management account, so
 # forward_from_this_account deploys the same template there as one stack per region.
 
+data "aws_partition" "current" {}
+
 locals {
   template_body = file(var.template_path != null ? var.template_path : "${path.module}/../../../cloudformation/member-forwarding.yaml")
 
@@ -91,4 +93,58 @@ resource "aws_cloudformation_stack" "this_account" {
   on_failure        = "DELETE"
   notification_arns = compact([lookup(var.stack_notification_sns_topic_arns, each.key, "")])
   tags              = var.tags
+}
+
+# Account names in alerts: a role in this account (management or delegated administrator for
+# Organizations) that the monitor's function may assume to read the accounts' names
+# (ACCOUNT_NAMES_ROLE_ARN). Read-only, two actions.
+resource "aws_iam_role" "account_names" {
+  count = var.account_names_reader_arn == null ? 0 : 1
+
+  name               = "${var.name_prefix}-account-names"
+  description        = "signin-monitor reads account names (ListAccounts, DescribeAccount) for its alerts."
+  assume_role_policy = one(data.aws_iam_policy_document.account_names_trust[*].json)
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "account_names_trust" {
+  count = var.account_names_reader_arn == null ? 0 : 1
+
+  statement {
+    sid     = "MonitorFunctionAssumes"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.account_names_reader_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "account_names" {
+  count = var.account_names_reader_arn == null ? 0 : 1
+
+  name   = "read-account-names"
+  role   = aws_iam_role.account_names[0].id
+  policy = one(data.aws_iam_policy_document.account_names[*].json)
+}
+
+data "aws_iam_policy_document" "account_names" {
+  count = var.account_names_reader_arn == null ? 0 : 1
+
+  # ListAccounts takes no resource; DescribeAccount is limited to the organization's accounts.
+  statement {
+    sid       = "ListAccountNames"
+    effect    = "Allow"
+    actions   = ["organizations:ListAccounts"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeAccountOfTheOrganization"
+    effect    = "Allow"
+    actions   = ["organizations:DescribeAccount"]
+    resources = ["arn:${data.aws_partition.current.partition}:organizations::*:account/o-*/*"]
+  }
 }

@@ -17,3 +17,8 @@ output "this_account_stack_ids" {
   description = "Stacks of forward_from_this_account, by region."
   value       = { for region, stack in aws_cloudformation_stack.this_account : region => stack.id }
 }
+
+output "account_names_role_arn" {
+  description = "Role the monitor assumes to read account names (ACCOUNT_NAMES_ROLE_ARN); null without account_names_reader_arn."
+  value       = one(aws_iam_role.account_names[*].arn)
+}

@@ -123,6 +123,17 @@ variable "stack_notification_sns_topic_arns" {
   }
 }
 
+variable "account_names_reader_arn" {
+  description = "ARN of the monitor's function role (the monitor module's function_role_arn output): creates the role <name_prefix>-account-names in this account that it may assume to read account names for alerts (ACCOUNT_NAMES_ROLE_ARN). null: no role."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_names_reader_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.account_names_reader_arn))
+    error_message = "account_names_reader_arn: null or an IAM role ARN."
+  }
+}
+
 variable "tags" {
   description = "Tags added to the StackSet and the stacks (and so to the resources they create)."
   type        = map(string)
