@@ -31,6 +31,17 @@ variable "organization_id" {
   }
 }
 
+variable "account_names_role_arn" {
+  description = "Organization mode: ARN of the role (modules/organization output account_names_role_arn) the function assumes to read account names from AWS Organizations for its alerts. The function role gets sts:AssumeRole on this role only. Must be known at plan time (build it from the account id and the role name, as examples/organization does). null: no permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_names_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.account_names_role_arn))
+    error_message = "account_names_role_arn: null or an IAM role ARN."
+  }
+}
+
 variable "forwarding_alarm_sns_topic_arns" {
   description = "SNS topic per source region for that region's forwarding alarm, as { region = topic ARN }. A CloudWatch alarm can notify only a topic in its own region; the home region's alarm uses alarm_sns_topic_arn. A source region without an entry gets an alarm without actions (visible in that region's CloudWatch console only)."
   type        = map(string)

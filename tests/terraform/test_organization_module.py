@@ -267,4 +267,4 @@ def test_account_names_role_is_assumable_by_the_monitor_only_and_reads_what_acco
     assert 'get_paginator("list_accounts")' in source
     assert "describe_account(" in source
     role = _typed(SUBMODULE, "resource")["aws_iam_role"]["account_names"]
-    assert role["count"] == "${var.account_names_reader_arn == null ? 0 : 1}"
+    assert role["count"] == "${var.create_account_names_role ? 1 : 0}"

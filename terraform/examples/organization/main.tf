@@ -45,6 +45,10 @@ module "signin_monitor" {
   slack_webhook_url_version = var.slack_webhook_url_version
 
   alarm_sns_topic_arn = var.alarm_sns_topic_arn
+
+  # The role modules/organization creates (create_account_names_role), named so that its ARN is
+  # known at plan time. The function's ACCOUNT_NAMES_ROLE_ARN is this ARN.
+  account_names_role_arn = "arn:aws:iam::${data.aws_organizations_organization.this.master_account_id}:role/${var.name_prefix}-account-names"
 }
 
 module "organization" {
@@ -67,5 +71,6 @@ module "organization" {
   forward_from_this_account = var.call_as == "SELF"
 
   # Alerts name the account: the function may assume a read-only role here.
-  account_names_reader_arn = module.signin_monitor.function_role_arn
+  create_account_names_role = true
+  account_names_reader_arn  = module.signin_monitor.function_role_arn
 }

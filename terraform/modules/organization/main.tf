@@ -99,7 +99,7 @@ resource "aws_cloudformation_stack" "this_account" {
 # Organizations) that the monitor's function may assume to read the accounts' names
 # (ACCOUNT_NAMES_ROLE_ARN). Read-only, two actions.
 resource "aws_iam_role" "account_names" {
-  count = var.account_names_reader_arn == null ? 0 : 1
+  count = var.create_account_names_role ? 1 : 0
 
   name               = "${var.name_prefix}-account-names"
   description        = "signin-monitor reads account names (ListAccounts, DescribeAccount) for its alerts."
@@ -108,7 +108,7 @@ resource "aws_iam_role" "account_names" {
 }
 
 data "aws_iam_policy_document" "account_names_trust" {
-  count = var.account_names_reader_arn == null ? 0 : 1
+  count = var.create_account_names_role ? 1 : 0
 
   statement {
     sid     = "MonitorFunctionAssumes"
@@ -123,7 +123,7 @@ data "aws_iam_policy_document" "account_names_trust" {
 }
 
 resource "aws_iam_role_policy" "account_names" {
-  count = var.account_names_reader_arn == null ? 0 : 1
+  count = var.create_account_names_role ? 1 : 0
 
   name   = "read-account-names"
   role   = aws_iam_role.account_names[0].id
@@ -131,7 +131,7 @@ resource "aws_iam_role_policy" "account_names" {
 }
 
 data "aws_iam_policy_document" "account_names" {
-  count = var.account_names_reader_arn == null ? 0 : 1
+  count = var.create_account_names_role ? 1 : 0
 
   # ListAccounts takes no resource; DescribeAccount is limited to the organization's accounts.
   statement {

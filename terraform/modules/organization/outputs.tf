@@ -19,6 +19,6 @@ output "this_account_stack_ids" {
 }
 
 output "account_names_role_arn" {
-  description = "Role the monitor assumes to read account names (ACCOUNT_NAMES_ROLE_ARN); null without account_names_reader_arn."
+  description = "Role the monitor assumes to read account names (ACCOUNT_NAMES_ROLE_ARN); null without create_account_names_role."
   value       = one(aws_iam_role.account_names[*].arn)
 }

@@ -123,14 +123,20 @@ variable "stack_notification_sns_topic_arns" {
   }
 }
 
+variable "create_account_names_role" {
+  description = "Create the role <name_prefix>-account-names in this account (management, or delegated administrator for Organizations), which account_names_reader_arn may assume to read account names for alerts (organizations:ListAccounts, DescribeAccount). A separate switch because the reader's ARN is often unknown until the first apply."
+  type        = bool
+  default     = false
+}
+
 variable "account_names_reader_arn" {
-  description = "ARN of the monitor's function role (the monitor module's function_role_arn output): creates the role <name_prefix>-account-names in this account that it may assume to read account names for alerts (ACCOUNT_NAMES_ROLE_ARN). null: no role."
+  description = "ARN of the monitor's function role (the monitor module's function_role_arn output), the only principal that may assume the account-names role. Required with create_account_names_role."
   type        = string
   default     = null
 
   validation {
-    condition     = var.account_names_reader_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.account_names_reader_arn))
-    error_message = "account_names_reader_arn: null or an IAM role ARN."
+    condition     = var.account_names_reader_arn == null ? !var.create_account_names_role : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.account_names_reader_arn))
+    error_message = "account_names_reader_arn: an IAM role ARN, required when create_account_names_role is true."
   }
 }
 
