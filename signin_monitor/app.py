@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .alerts import Alert
 from .config import Settings
@@ -15,7 +15,16 @@ from .secrets import SsmWebhookUrl, StaticWebhookUrl
 from .slack import Notifier, SlackWebhookNotifier
 from .store import ActivityStore
 
-__all__ = ["CollectingNotifier", "LogNotifier", "build_notifier", "build_pipeline"]
+if TYPE_CHECKING:
+    from .accounts import AccountNames
+
+__all__ = [
+    "CollectingNotifier",
+    "LogNotifier",
+    "build_account_names_from",
+    "build_notifier",
+    "build_pipeline",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,4 +82,22 @@ def build_pipeline(
         rules=rules_from_settings(settings),
         retention=settings.retention,
         lease_seconds=lease_seconds,
+        account_names=build_account_names_from(settings),
+    )
+
+
+def build_account_names_from(settings: Settings) -> AccountNames | None:
+    """The account-name sources the settings name (None: ids only). Build once per container."""
+    if not (
+        settings.account_names_role_arn
+        or settings.account_names
+        or settings.account_names_organizations
+    ):
+        return None  # the common case imports nothing more
+    from .accounts import build_account_names
+
+    return build_account_names(
+        organizations=settings.account_names_organizations,
+        role_arn=settings.account_names_role_arn,
+        static_names=dict(settings.account_names),
     )

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import time
 import typing
@@ -26,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import IO, Any, NoReturn
 
-from . import __version__
+from . import __version__, coverage_command
 from .alerts import Alert
-from .app import CollectingNotifier, build_notifier, build_pipeline
+from .app import CollectingNotifier, build_account_names_from, build_notifier, build_pipeline
 from .config import Settings
 from .errors import (
     ConfigError,
@@ -42,9 +41,10 @@ from .errors import (
 from .events import TRUNCATED_KEY, SignInEvent, format_time, parse_record
 from .logs import quiet_http_logs
 from .pipeline import DeliveryStatus
-from .slack import Notifier, render, visible
+from .slack import Notifier, render
 from .sources import find_files, read_events, sort_by_time
 from .store import ActivityStore, HistoryQuery
+from .terminal import error, safe, time_argument
 
 __all__ = ["ExitStatus", "main"]
 
@@ -52,8 +52,6 @@ DEFAULT_DB = "signin-monitor.db"
 #: Events per SQLite commit during replay (a commit per event dominated replay time).
 REPLAY_BATCH = 1000
 # C0/C1 controls, line separators and bidirectional overrides (which can disguise text).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_RELATIVE = re.compile(r"^(\d+)([mhd])$")
 
 
 class ExitStatus(IntEnum):
@@ -172,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .report import command as report_command
 
     report_command.add_parser(commands)
+    coverage_command.add_parser(commands)
     return parser
 
 
@@ -207,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resend": _resend,
         "create-table": _create_table,
         "report": _report,
+        "coverage": coverage_command.run,
     }
     try:
         return commands[args.command](args, settings)
@@ -473,8 +473,14 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         now_epoch=int(time.time()),
     )
     store = _open_store(args, settings)
+    names = build_account_names_from(settings)
     try:
-        rows = [_history_row(event) for event in store.history(query)]
+        rows = [
+            _history_row(
+                event, account_name=None if names is None else names.name(event.account_id)
+            )
+            for event in store.history(query)
+        ]
     except ValueError as error:
         _error(str(error))
         return ExitStatus.USAGE
@@ -489,7 +495,8 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     return ExitStatus.OK
 
 
-def _history_row(event: SignInEvent) -> dict[str, Any]:
+def _history_row(event: SignInEvent, *, account_name: str | None = None) -> dict[str, Any]:
+    """One event as ``history --json`` (and the audit report's files) shows it."""
     return {
         "event_id": event.event_id,
         "event_time": event.time_text,
@@ -504,6 +511,7 @@ def _history_row(event: SignInEvent) -> dict[str, Any]:
         "user_agent": event.user_agent,
         "arn": event.arn,
         "error_message": event.error_message,
+        "account_name": account_name,
     }
 
 
@@ -528,9 +536,14 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             return "yes" if value else "no"
         return _safe(str(value))[:64]
 
-    table = [[title for _, title in _TABLE_COLUMNS]]
-    table += [[cell(row[key]) for key, _ in _TABLE_COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(_TABLE_COLUMNS))]
+    columns: tuple[tuple[str, str], ...] = _TABLE_COLUMNS
+    if any(row.get("account_name") for row in rows):
+        # Names only when some are known, so the table without them stays as it always was.
+        at = [key for key, _ in columns].index("account_id") + 1
+        columns = (*columns[:at], ("account_name", "NAME"), *columns[at:])
+    table = [[title for _, title in columns]]
+    table += [[cell(row[key]) for key, _ in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
         _write_line(
             "  ".join(
@@ -641,33 +654,9 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return report_command.run(args, settings)
 
 
-def _time_argument(text: str) -> datetime:
-    match = _RELATIVE.match(text.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {
-            "m": timedelta(minutes=amount),
-            "h": timedelta(hours=amount),
-            "d": timedelta(days=amount),
-        }[unit]
-        return datetime.now(UTC) - delta
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time: use 2026-11-01, 2026-11-01T08:00:00Z, 30m, 12h or 7d"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _safe(text: str) -> str:
-    """Terminal-safe: control and invisible characters (escape sequences, zero-width spaces,
-    bidirectional marks) shown as ``\\uNNNN``."""
-    return visible(_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
-
-
-def _error(message: str) -> None:
-    print(f"signin-monitor: error: {message}", file=sys.stderr)
+_time_argument = time_argument
+_safe = safe
+_error = error
 
 
 class _Progress:

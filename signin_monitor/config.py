@@ -32,6 +32,9 @@ SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
 LOG_LEVEL = "LOG_LEVEL"
 ALERT_RULES = "ALERT_RULES"
 CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
+ACCOUNT_NAMES_ROLE_ARN = "ACCOUNT_NAMES_ROLE_ARN"
+ACCOUNT_NAMES_JSON = "ACCOUNT_NAMES_JSON"
+ACCOUNT_NAMES_ORGANIZATIONS = "ACCOUNT_NAMES_ORGANIZATIONS"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -43,9 +46,12 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     LOG_LEVEL,
     ALERT_RULES,
     CLAIM_LEASE_SECONDS,
+    ACCOUNT_NAMES_ROLE_ARN,
+    ACCOUNT_NAMES_JSON,
 )
-#: Variables meant for local use only (the webhook URL must never be a plain Lambda variable).
-LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL,)
+#: Variables meant for local use only (the webhook URL must never be a plain Lambda variable;
+#: the monitor's own role cannot list the organization's accounts, a role it assumes can).
+LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL, ACCOUNT_NAMES_ORGANIZATIONS)
 
 ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
 
@@ -77,6 +83,13 @@ class Settings:
             (5-900, default 30). Terraform sets it to the function timeout: a delivery still
             running keeps its claim, and a crashed one's claim is free again before Lambda
             retries the event. Each Slack send stops in time to release the claim within it.
+        ACCOUNT_NAMES_ROLE_ARN: a role to assume to read account names from AWS Organizations
+            (an Organization deployment: modules/organization creates it); names then appear
+            beside account ids in alerts and history.
+        ACCOUNT_NAMES_JSON: a JSON object of 12-digit account id -> name, used when
+            Organizations does not answer (or instead of it).
+        ACCOUNT_NAMES_ORGANIZATIONS: true to read names from Organizations with the caller's own
+            credentials (the command line in the management account); default false.
     """
 
     activity_table: str | None = None
@@ -88,6 +101,9 @@ class Settings:
     log_level: str = "INFO"
     alert_rules: tuple[str, ...] = ALL_RULE_IDS
     claim_lease_seconds: int = 30
+    account_names_role_arn: str | None = None
+    account_names: tuple[tuple[str, str], ...] = ()
+    account_names_organizations: bool = False
 
     @property
     def failed_signin_window(self) -> timedelta:
@@ -140,6 +156,9 @@ class Settings:
             claim_lease_seconds=_integer(
                 environ, CLAIM_LEASE_SECONDS, 30, CLAIM_LEASE_SECONDS_RANGE
             ),
+            account_names_role_arn=_role_arn(environ),
+            account_names=_account_names(environ),
+            account_names_organizations=_boolean(environ, ACCOUNT_NAMES_ORGANIZATIONS),
         )
         return settings.validated()
 
@@ -252,3 +271,40 @@ def _alert_rules(environ: Mapping[str, str]) -> tuple[str, ...]:
             ALERT_RULES, raw, "'all' or a comma-separated list of " + ", ".join(ALL_RULE_IDS)
         )
     return chosen
+
+
+def _role_arn(environ: Mapping[str, str]) -> str | None:
+    from .accounts import ROLE_ARN_PATTERN
+
+    raw = _optional(environ, ACCOUNT_NAMES_ROLE_ARN)
+    if raw is not None and not ROLE_ARN_PATTERN.fullmatch(raw):
+        raise ConfigError(
+            ACCOUNT_NAMES_ROLE_ARN, raw, "an IAM role ARN such as arn:aws:iam::111122223333:role/x"
+        )
+    return raw
+
+
+def _account_names(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    from .accounts import parse_static_names
+
+    raw = _optional(environ, ACCOUNT_NAMES_JSON)
+    if raw is None:
+        return ()
+    try:
+        names = parse_static_names(raw)
+    except ValueError as error:
+        raise ConfigError(
+            ACCOUNT_NAMES_JSON, raw[:80], f"a JSON object of 12-digit account id -> name ({error})"
+        ) from None
+    return tuple(sorted(names.items()))
+
+
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    raw = _optional(environ, name)
+    if raw is None:
+        return False
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ConfigError(name, raw, "true or false")

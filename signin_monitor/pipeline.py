@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .alerts import Alert
 from .errors import SlackPermanentError, SlackRetryableError
@@ -23,6 +23,9 @@ from .logs import event_keys
 from .rules import Rule
 from .slack import Notifier, render
 from .store import ActivityStore, ClaimOutcome, ClaimStatus
+
+if TYPE_CHECKING:
+    from .accounts import AccountNames
 
 __all__ = ["RELEASE_MARGIN_SECONDS", "Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
 
@@ -92,8 +95,10 @@ class Pipeline:
         retention: timedelta | None,
         lease_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        account_names: AccountNames | None = None,
     ) -> None:
         self.store = store
+        self.account_names = account_names
         self.notifier = notifier
         self.rules = tuple(rules)
         self.retention = retention
@@ -138,12 +143,12 @@ class Pipeline:
         with event_keys(rule=alert.rule_id, claim=claim.value):
             if claim is ClaimOutcome.BUSY:
                 logger.info("alert not posted here: another delivery holds its claim")
-                return Delivery(alert, render(alert), DeliveryStatus.BUSY)
+                return Delivery(alert, self._render(alert), DeliveryStatus.BUSY)
             if not claim.should_send:
                 logger.info("alert suppressed: already sent or covered by an earlier alert")
                 return None
             logger.info("alert claimed")
-            payload = render(alert)
+            payload = self._render(alert)
             try:
                 self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
             except SlackPermanentError as error:
@@ -176,6 +181,12 @@ class Pipeline:
             return deadline
         lease_end = self.monotonic() + self.lease_seconds - RELEASE_MARGIN_SECONDS
         return lease_end if deadline is None else min(deadline, lease_end)
+
+    def _render(self, alert: Alert) -> dict[str, Any]:
+        """The alert's message, with the account's name when one is known (never fatal)."""
+        names = self.account_names
+        name = None if names is None else names.name(alert.event.account_id)
+        return render(alert, account_name=name)
 
     def _claim(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
         """Claim the alert; a windowed one for the first of its anchors no other alert covers.

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote
 
+from .accounts import label
 from .alerts import Alert, Severity
 from .errors import SlackPermanentError, SlackRetryableError
 
@@ -141,11 +142,20 @@ def _mfa_text(mfa_used: bool | None) -> str:
     return {True: "yes", False: "NO", None: "unknown"}[mfa_used]
 
 
-def render(alert: Alert) -> dict[str, Any]:
-    """The Block Kit payload for one alert (also what ``replay --json`` prints as ``slack``)."""
+#: An account id (12 digits) and a name of up to 50 characters (AWS's limit), with room to spare.
+_ACCOUNT_LIMIT: Final = 80
+
+
+def render(alert: Alert, *, account_name: str | None = None) -> dict[str, Any]:
+    """The Block Kit payload for one alert (also what ``replay --json`` prints as ``slack``).
+
+    ``account_name`` (from AWS Organizations or a static map) is shown beside the account id;
+    it is text someone chose, so it is escaped like every event value.
+    """
     event = alert.event
     emoji = _EMOJI.get(alert.severity, ":information_source:")
-    header = f"{alert.title} in AWS account {escape(event.account_id, limit=32)}"
+    account = label(event.account_id, account_name)
+    header = f"{alert.title} in AWS account {escape(account, limit=_ACCOUNT_LIMIT)}"
     principal = event.principal
     if event.identity_type not in ("IAMUser", "Root"):
         principal = f"{principal} ({event.identity_type})"
@@ -153,7 +163,7 @@ def render(alert: Alert) -> dict[str, Any]:
     if event.result == "Failure" and event.error_message:
         result = f"{result}: {event.error_message}"
     fields = [
-        ("Account", _code(event.account_id)),
+        ("Account", _code(account, limit=_ACCOUNT_LIMIT)),
         ("Principal", _code(principal)),
         ("Result", _code(result)),
         ("MFA used", _code(_mfa_text(event.mfa_used))),
@@ -170,7 +180,7 @@ def render(alert: Alert) -> dict[str, Any]:
     # inline code only: outside code, clients autolink bare domains in a typed user name.
     text = (
         f"{alert.severity.value.upper()}: {alert.title} in AWS account "
-        f"{_code(event.account_id, limit=32)} by {_code(principal, limit=100)} "
+        f"{_code(account, limit=_ACCOUNT_LIMIT)} by {_code(principal, limit=100)} "
         f"from {_code(event.source_ip, limit=64)} at {_code(event.time_text, limit=64)}"
     )
     return {

@@ -145,3 +145,53 @@ resource "aws_lambda_permission" "events" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.lambda.arn
 }
+
+# Organization mode (var.organization_id set): member accounts forward to this bus (the StackSet of
+# modules/organization). The bus's resource policy lets principals of this organization put events
+# and nobody else: the Deny also holds against any grant added later by other means.
+resource "aws_cloudwatch_event_bus_policy" "organization" {
+  count = var.organization_id == null ? 0 : 1
+
+  event_bus_name = aws_cloudwatch_event_bus.this.name
+  policy         = one(data.aws_iam_policy_document.bus_organization[*].json)
+}
+
+data "aws_iam_policy_document" "bus_organization" {
+  count = var.organization_id == null ? 0 : 1
+
+  statement {
+    sid       = "OrganizationMembersPutEvents"
+    effect    = "Allow"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.organization_id]
+    }
+  }
+
+  statement {
+    sid       = "DenyPutEventsFromOutsideTheOrganization"
+    effect    = "Deny"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.organization_id]
+    }
+  }
+}

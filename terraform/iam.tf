@@ -150,3 +150,24 @@ data "aws_iam_policy_document" "forwarder" {
     resources = [aws_cloudwatch_event_bus.this.arn]
   }
 }
+
+# Account names in alerts (organization mode): the function may assume the read-only role that
+# modules/organization creates in the management or delegated-admin account, and nothing else.
+resource "aws_iam_role_policy" "account_names" {
+  count = var.account_names_role_arn == null ? 0 : 1
+
+  name   = "${var.name_prefix}-assume-account-names"
+  role   = aws_iam_role.lambda.id
+  policy = one(data.aws_iam_policy_document.account_names[*].json)
+}
+
+data "aws_iam_policy_document" "account_names" {
+  count = var.account_names_role_arn == null ? 0 : 1
+
+  statement {
+    sid       = "AssumeAccountNamesRole"
+    effect    = "Allow"
+    actions   = ["sts:AssumeRole"]
+    resources = [var.account_names_role_arn]
+  }
+}

@@ -92,3 +92,8 @@ output "kms_key_arn" {
   description = "ARN of the KMS key in use (created by the module unless kms_key_arn was given)."
   value       = local.kms_key_arn
 }
+
+output "event_bus_policy" {
+  description = "The central bus's resource policy (JSON) in organization mode; null without organization_id."
+  value       = one(aws_cloudwatch_event_bus_policy.organization[*].policy)
+}

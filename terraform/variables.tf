@@ -20,6 +20,39 @@ variable "regions" {
   }
 }
 
+variable "organization_id" {
+  description = "ID of the AWS Organization (o-xxxxxxxxxx) whose accounts forward to the central bus (organization mode, with modules/organization). The bus policy then admits events:PutEvents from principals of this organization only (aws:PrincipalOrgID) and denies it to everyone else. null (the default): no bus policy, only this account writes to the bus."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id: null or an AWS Organizations ID such as o-a1b2c3d4e5."
+  }
+}
+
+variable "account_names" {
+  description = "Names shown beside account ids in alerts and history when AWS Organizations does not answer (or without an organization): a map of 12-digit account id to name. Names are text someone chose: alerts escape them."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for id, name in var.account_names : can(regex("^[0-9]{12}$", id)) && length(name) > 0 && length(name) <= 50])
+    error_message = "account_names: keys must be 12-digit account ids and names 1-50 characters."
+  }
+}
+
+variable "account_names_role_arn" {
+  description = "Organization mode: ARN of the role (modules/organization output account_names_role_arn) the function assumes to read account names from AWS Organizations for its alerts. The function role gets sts:AssumeRole on this role only. Must be known at plan time (build it from the account id and the role name, as examples/organization does). null: no permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_names_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.account_names_role_arn))
+    error_message = "account_names_role_arn: null or an IAM role ARN."
+  }
+}
+
 variable "forwarding_alarm_sns_topic_arns" {
   description = "SNS topic per source region for that region's forwarding alarm, as { region = topic ARN }. A CloudWatch alarm can notify only a topic in its own region; the home region's alarm uses alarm_sns_topic_arn. A source region without an entry gets an alarm without actions (visible in that region's CloudWatch console only)."
   type        = map(string)

@@ -52,6 +52,11 @@ def test_values_are_read() -> None:
         ("CLAIM_LEASE_SECONDS", "4"),
         ("CLAIM_LEASE_SECONDS", "901"),
         ("CLAIM_LEASE_SECONDS", "30s"),
+        ("ACCOUNT_NAMES_ROLE_ARN", "arn:aws:iam::1234:role/x"),
+        ("ACCOUNT_NAMES_JSON", '{"1111": "short id"}'),
+        ("ACCOUNT_NAMES_JSON", '["not", "an", "object"]'),
+        ("ACCOUNT_NAMES_JSON", '{"111122223333": ""}'),
+        ("ACCOUNT_NAMES_ORGANIZATIONS", "maybe"),
     ],
 )
 def test_bad_values_name_the_variable_value_and_what_is_accepted(variable: str, value: str) -> None:
@@ -128,3 +133,16 @@ def test_a_malformed_webhook_url_is_a_configuration_error_that_hides_it(url: str
 def test_blanks_around_the_webhook_url_are_stripped() -> None:
     url = "https://hooks.example.invalid/services/T/B/x"
     assert Settings.from_env({"SLACK_WEBHOOK_URL": f" {url}\n\t"}).slack_webhook_url == url
+
+
+def test_account_name_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {
+            "ACCOUNT_NAMES_ROLE_ARN": "arn:aws:iam::111122223333:role/signin-monitor-names",
+            "ACCOUNT_NAMES_JSON": '{"444455556666": "prod-payments"}',
+            "ACCOUNT_NAMES_ORGANIZATIONS": "true",
+        }
+    )
+    assert settings.account_names_role_arn == "arn:aws:iam::111122223333:role/signin-monitor-names"
+    assert settings.account_names == (("444455556666", "prod-payments"),)
+    assert settings.account_names_organizations is True

@@ -54,7 +54,9 @@ def test_ci_run_runs_the_suite_on_3_11_and_3_13_and_checks_the_terraform() -> No
     for command in (
         "make test",
         "make test313",
-        '"$shared/tools/tf-schema-check" terraform',
+        '"$shared/tools/tf-schema-check" --schema .ci/tf-aws-schema.json terraform',
+        ".venv/bin/cfn-lint cloudformation/member-forwarding.yaml",
+        "bash .ci/chromium",
         "terraform fmt -check -recursive terraform",
         "bash .ci/terraform-checks",
     ):

@@ -29,6 +29,8 @@ MODULE = REPO / "terraform"
 EXAMPLES = sorted(path for path in (MODULE / "examples").iterdir() if path.is_dir())
 PATTERN_FILE = MODULE / "patterns" / "signin_events.json"
 ALL_TF_FILES = sorted(MODULE.rglob("*.tf"))
+SUBMODULES = sorted(path for path in (MODULE / "modules").iterdir() if path.is_dir())
+SUBMODULE_SOURCES = tuple(f"../../modules/{path.name}" for path in SUBMODULES)
 
 _OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, explicit_blocks=False, with_comments=False
@@ -173,9 +175,13 @@ def test_module_configures_no_provider() -> None:
 def test_examples_use_the_module_from_the_repository(example: Path) -> None:
     modules = _labelled(example, "module")
     assert modules, f"{example.name} calls no module"
-    for body in modules.values():
-        assert body["source"] == "../.."
+    monitors = [body for body in modules.values() if body["source"] == "../.."]
+    assert len(monitors) == 1, f"{example.name} must deploy the monitor module once"
+    for body in monitors:
         assert body["slack_webhook_url"] == "${var.slack_webhook_url}"
+    # Anything else is a submodule of this repository.
+    for body in modules.values():
+        assert body["source"] in ("../..", *SUBMODULE_SOURCES), body["source"]
     slack = _variables(example)["slack_webhook_url"]
     assert slack.get("sensitive") is True
     assert slack.get("ephemeral") is True
@@ -849,8 +855,10 @@ def test_table_is_on_demand_recoverable_encrypted_and_protected() -> None:
 # The rule for collecting the AWS calls the Lambda makes: parse (ast) every .py file under
 # signin_monitor/ plus handler.py, except the files the Lambda never runs: store/sqlite.py (its
 # query()/execute() calls are SQLite's, not DynamoDB's), store/dynamodb_admin.py (create_table,
-# update_time_to_live, describe_table: run by an operator with admin rights) and cli.py. In a class,
-# the methods only the command line calls (_CLI_ONLY_METHODS) and whatever only they reach through
+# update_time_to_live, describe_table: run by an operator with admin rights), cli.py and the
+# coverage command (coverage.py, coverage_command.py: run by an operator in the management or
+# delegated-admin account). In a class, the methods only the command line calls
+# (_CLI_ONLY_METHODS) and whatever only they reach through
 # `self.` are left out too: `history` (the only reader of an index) and the `resend` protocol run
 # with the operator's credentials, not the function role's. Every call X.<name>(...) whose <name> is
 # a boto3 method of the service (client.meta.method_to_api_mapping, snake_case -> API name) counts
@@ -866,6 +874,9 @@ _NOT_IN_LAMBDA = {
     Path("signin_monitor/store/dynamodb_admin.py"),
     Path("signin_monitor/cli.py"),
     Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
+    # signin-monitor coverage: run by an operator in the management or delegated-admin account.
+    Path("signin_monitor/coverage.py"),
+    Path("signin_monitor/coverage_command.py"),
 }
 # Packages the Lambda never imports: the audit report runs from the command line only.
 _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/report"),)
