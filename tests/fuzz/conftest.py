@@ -16,6 +16,7 @@ settings.register_profile(
 settings.register_profile(
     "fuzz-long", max_examples=1500, deadline=None, suppress_health_check=_SLOW_OK, print_blob=True
 )
-# A profile named on the command line wins; otherwise these tests run the short one.
-if getattr(settings, "_current_profile", "default") == "default":
+# A profile named on the command line wins; otherwise these tests run the short one, also where
+# hypothesis chose its own "ci" profile because the CI variable is set (as it is in our CI).
+if getattr(settings, "_current_profile", "default") in ("default", "ci"):
     settings.load_profile("fuzz-ci")
