@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dt_time
@@ -124,12 +124,6 @@ def _by_account(store: ActivityStore, period: Period) -> Iterator[SignInEvent]:
     return heapq.merge(*streams, key=lambda event: (event.event_time, event.event_id))
 
 
-_EVENT_COLUMNS = (
-    "event_id, event_time, event_name, account_id, principal, identity_type, user_name, arn, "
-    "result, mfa_used, source_ip, user_agent, region, error_message"
-)
-
-
 class SqliteSource:
     """A report source on a SQLite store file, read through a read-only connection.
 
@@ -167,14 +161,14 @@ class SqliteSource:
         return self._all_accounts()
 
     def _all_accounts(self) -> Iterator[SignInEvent]:
-        sql = (
-            f"SELECT {_EVENT_COLUMNS} FROM activity"  # noqa: S608 (constants only)
-            " WHERE event_time >= ? AND event_time <= ?"
-            " AND (expires_at IS NULL OR expires_at > ?) ORDER BY event_time, event_id"
+        from ..store.sqlite import events_in_period
+
+        return events_in_period(
+            self._db,
+            since=format_time(self.period.since),
+            until=format_time(self.period.until),
+            now_epoch=time.time(),
         )
-        params = (format_time(self.period.since), format_time(self.period.until), time.time())
-        for row in self._db.execute(sql, params):
-            yield _event_from_row(row)
 
     def alerts(self) -> Iterator[AlertRecord]:
         """Rows of ``alert_claims`` in the period (a ``reason`` column is read if present)."""
@@ -295,40 +289,4 @@ def _alert_from_item(item: dict[str, Any]) -> AlertRecord:
         event_time=text("event_time"),
         status=text("status"),
         reason=item.get("reason", {}).get("S"),
-    )
-
-
-def _event_from_row(row: Sequence[Any]) -> SignInEvent:
-    (
-        event_id,
-        event_time,
-        event_name,
-        account_id,
-        principal,
-        identity_type,
-        user_name,
-        arn,
-        result,
-        mfa_used,
-        source_ip,
-        user_agent,
-        region,
-        error_message,
-    ) = row
-    return SignInEvent(
-        event_id=event_id,
-        # fromisoformat reads the stored fixed-width UTC text 20x faster than strptime.
-        event_time=datetime.fromisoformat(event_time),
-        event_name=event_name,
-        account_id=account_id,
-        principal=principal,
-        identity_type=identity_type,
-        user_name=user_name,
-        arn=arn,
-        result=result,
-        mfa_used=None if mfa_used is None else bool(mfa_used),
-        source_ip=source_ip,
-        user_agent=user_agent,
-        region=region,
-        error_message=error_message,
     )

@@ -29,7 +29,7 @@ from .base import (
 )
 from .windows import StoredClaim, Verdict, judge, neighbour_buckets
 
-__all__ = ["SqliteStore"]
+__all__ = ["SqliteStore", "events_in_period"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -557,3 +557,19 @@ def _event_from_row(row: tuple[Any, ...]) -> SignInEvent:
         error_message=error_message,
         raw=json.loads(raw),
     )
+
+
+def events_in_period(
+    db: sqlite3.Connection, *, since: str, until: str, now_epoch: float
+) -> Iterator[SignInEvent]:
+    """Every account's unexpired events with ``since <= eventTime <= until``, oldest first.
+
+    The audit report's read of a whole store (it opens the file read-only itself): the audit
+    fields, ``raw`` as ``{}``, the same rows ``history`` gives account by account.
+    """
+    sql = (
+        f"{_SELECT_AUDIT} WHERE event_time >= ? AND event_time <= ?"
+        " AND (expires_at IS NULL OR expires_at > ?) ORDER BY event_time, event_id"
+    )
+    for row in db.execute(sql, (since, until, now_epoch)):
+        yield _event_from_row(row)
