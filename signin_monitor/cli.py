@@ -39,7 +39,7 @@ from .errors import (
     SkippedFileError,
     UnstorableRecordError,
 )
-from .events import TRUNCATED_KEY, SignInEvent, format_time, parse_record
+from .events import API_CALL, SIGN_IN, TRUNCATED_KEY, SignInEvent, format_time, parse_record
 from .logs import quiet_http_logs
 from .pipeline import DeliveryStatus
 from .slack import Notifier, render, visible
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser(
         "history",
-        help="list stored sign-in events for an audit",
+        help="list stored activity (sign-in events and API calls) for an audit",
         description=(
             "List stored events, oldest first, by principal (user name or 'root' as shown in "
             "alerts), account and/or source IP, within an optional time range. Times are ISO "
@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--since", metavar="T", type=_time_argument, help="from this time")
     history.add_argument("--until", metavar="T", type=_time_argument, help="up to this time")
     history.add_argument("--json", action="store_true", help="one JSON object per event")
+    history.add_argument(
+        "--kind",
+        choices=(SIGN_IN, API_CALL),
+        help="only sign-in events or only API calls (default: every kind)",
+    )
 
     commands.add_parser(
         "test-alert",
@@ -343,7 +348,7 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
             counts["stored" if outcome.stored else "duplicates"] += 1
             processed = counts["stored"] + counts["duplicates"]
             total = counts["read"] - counts["skipped"] - counts["malformed"]
-            progress.bar(processed, total, "sign-in events processed")
+            progress.bar(processed, total, "events processed")
             for delivery in outcome.deliveries:
                 if delivery.status is DeliveryStatus.BUSY:
                     busy += 1
@@ -364,7 +369,7 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
         progress.clear()
     summary = (
         f"{counts['read']:,} records read: {counts['stored']:,} stored, "
-        f"{counts['duplicates']:,} duplicates, {counts['skipped']:,} not sign-in events, "
+        f"{counts['duplicates']:,} duplicates, {counts['skipped']:,} not monitored, "
         f"{counts['malformed']:,} malformed; {alerts:,} alerts"
     )
     if notifier is printer:
@@ -466,6 +471,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         since=args.since,
         until=args.until,
         now_epoch=int(time.time()),
+        kind=args.kind,
     )
     store = _open_store(args, settings)
     try:
@@ -499,6 +505,9 @@ def _history_row(event: SignInEvent) -> dict[str, Any]:
         "user_agent": event.user_agent,
         "arn": event.arn,
         "error_message": event.error_message,
+        "kind": event.kind,
+        "event_source": event.event_source,
+        "error_code": event.error_code,
     }
 
 
@@ -512,6 +521,8 @@ _TABLE_COLUMNS = (
     ("source_ip", "SOURCE IP"),
     ("region", "REGION"),
     ("event_id", "EVENT ID"),
+    ("event_source", "SOURCE"),
+    ("error_code", "ERROR"),
 )
 
 
@@ -544,6 +555,7 @@ def _test_alert(args: argparse.Namespace, settings: Settings) -> int:
             "eventTime": format_time(now),
             "eventName": "ConsoleLogin",
             "eventSource": "signin.amazonaws.com",
+            "eventType": "AwsConsoleSignIn",
             "awsRegion": "us-east-1",
             "sourceIPAddress": "192.0.2.1",
             "userAgent": "signin-monitor test-alert",

@@ -32,6 +32,7 @@ SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
 LOG_LEVEL = "LOG_LEVEL"
 ALERT_RULES = "ALERT_RULES"
 CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
+ROOT_ACTIVITY_WINDOW_MINUTES = "ROOT_ACTIVITY_WINDOW_MINUTES"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -43,11 +44,22 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     LOG_LEVEL,
     ALERT_RULES,
     CLAIM_LEASE_SECONDS,
+    ROOT_ACTIVITY_WINDOW_MINUTES,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable).
 LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL,)
 
-ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
+ALL_RULE_IDS: tuple[str, ...] = (
+    "root-sign-in",
+    "sign-in-without-mfa",
+    "repeated-failed-sign-ins",
+    "root-activity",
+    "root-access-key-created",
+    "mfa-device-removed",
+    "login-profile-changed",
+    "trail-tampering",
+    "root-password-recovery",
+)
 
 THRESHOLD_RANGE = (1, 1000)
 WINDOW_MINUTES_RANGE = (1, 10080)
@@ -77,6 +89,9 @@ class Settings:
             (5-900, default 30). Terraform sets it to the function timeout: a delivery still
             running keeps its claim, and a crashed one's claim is free again before Lambda
             retries the event. Each Slack send stops in time to release the claim within it.
+        ROOT_ACTIVITY_WINDOW_MINUTES: one ``root-activity`` alert per account per this many
+            minutes, and how long after a successful root console sign-in root's calls raise
+            none (1-10080, default 60).
     """
 
     activity_table: str | None = None
@@ -88,11 +103,17 @@ class Settings:
     log_level: str = "INFO"
     alert_rules: tuple[str, ...] = ALL_RULE_IDS
     claim_lease_seconds: int = 30
+    root_activity_window_minutes: int = 60
 
     @property
     def failed_signin_window(self) -> timedelta:
         """The window as a timedelta."""
         return timedelta(minutes=self.failed_signin_window_minutes)
+
+    @property
+    def root_activity_window(self) -> timedelta:
+        """The ``root-activity`` window as a timedelta."""
+        return timedelta(minutes=self.root_activity_window_minutes)
 
     @property
     def retention(self) -> timedelta | None:
@@ -140,6 +161,9 @@ class Settings:
             claim_lease_seconds=_integer(
                 environ, CLAIM_LEASE_SECONDS, 30, CLAIM_LEASE_SECONDS_RANGE
             ),
+            root_activity_window_minutes=_integer(
+                environ, ROOT_ACTIVITY_WINDOW_MINUTES, 60, WINDOW_MINUTES_RANGE
+            ),
         )
         return settings.validated()
 
@@ -166,12 +190,18 @@ class Settings:
         )
         _check_range(RETENTION_DAYS, self.retention_days, RETENTION_DAYS_RANGE)
         _check_range(CLAIM_LEASE_SECONDS, self.claim_lease_seconds, CLAIM_LEASE_SECONDS_RANGE)
-        if self.retention is not None and self.retention < self.failed_signin_window:
+        _check_range(
+            ROOT_ACTIVITY_WINDOW_MINUTES, self.root_activity_window_minutes, WINDOW_MINUTES_RANGE
+        )
+        if self.retention is not None and self.retention < max(
+            self.failed_signin_window, self.root_activity_window
+        ):
             raise ConfigError(
                 RETENTION_DAYS,
                 str(self.retention_days),
                 f"0 (forever) or enough days to cover {FAILED_SIGNIN_WINDOW_MINUTES} "
-                f"({self.failed_signin_window_minutes} minutes)",
+                f"({self.failed_signin_window_minutes} minutes) and "
+                f"{ROOT_ACTIVITY_WINDOW_MINUTES} ({self.root_activity_window_minutes} minutes)",
             )
         return self
 

@@ -20,6 +20,13 @@ locals {
     "region",
     "error_message",
     "expires_at",
+    "kind",
+    "event_source",
+    "error_code",
+    "read_only",
+    "invoked_by",
+    "assumed_root",
+    "request_user_name",
   ]
 }
 

@@ -54,7 +54,7 @@ SAMPLE_ALERTS = [
 ]
 SUMMARY = re.compile(
     r"(?P<read>[\d,]+) records read: (?P<stored>[\d,]+) stored, (?P<duplicates>[\d,]+) "
-    r"duplicates, (?P<skipped>[\d,]+) not sign-in events, (?P<malformed>[\d,]+) malformed; "
+    r"duplicates, (?P<skipped>[\d,]+) not monitored, (?P<malformed>[\d,]+) malformed; "
     r"(?P<alerts>[\d,]+) alerts"
 )
 
