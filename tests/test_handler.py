@@ -32,7 +32,7 @@ from signin_monitor.sources import read_events
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.concurrency import run_together
-from tests.factories import console_login, eventbridge
+from tests.factories import api_eventbridge, console_login, eventbridge
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "signin-activity"
@@ -130,7 +130,8 @@ def test_samples_give_the_same_alerts_as_replay(
     events = [e for e in read_events([ROOT / "samples"]) if not isinstance(e, Exception)]
     rules: list[str] = []
     for event in sorted(events, key=lambda e: e.time_text):
-        rules += _invoke(eventbridge(event.raw))["alerts"]
+        envelope = api_eventbridge(event.raw) if event.is_api_call else eventbridge(event.raw)
+        rules += _invoke(envelope)["alerts"]
     # THEN the Lambda posts exactly the alerts replay printed, with the same payloads
     assert rules == [line["rule"] for line in replayed]
     assert slack.accepted == [line["slack"] for line in replayed]
