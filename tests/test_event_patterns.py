@@ -311,3 +311,24 @@ def test_the_matcher_agrees_with_moto_on_odd_shapes(detail: dict[str, Any]) -> N
     )
     for name, pattern in load_patterns().items():
         assert matches(pattern, event) == _moto_match(name, event), name
+
+
+def _combined() -> EventPattern:
+    """The pattern events.tf gives the rules: every file under one ``$or``."""
+    files = [
+        json.loads((TERRAFORM_PATTERNS / f"{n}.json").read_text("utf-8")) for n in PATTERN_NAMES
+    ]
+    return EventPattern.load(json.dumps({"$or": files}))
+
+
+def test_the_combined_rule_pattern_selects_exactly_what_the_files_select() -> None:
+    # GIVEN the one $or pattern the forwarding and central rules carry
+    combined = _combined()
+    ordinary = [
+        api_eventbridge(api_call(name, event_source=source, identity_type="IAMUser"))
+        for source, name, _ in _ORDINARY
+    ]
+    # THEN on every sample and on ordinary traffic it agrees with the files one by one
+    for event in [*_sample_events(), *ordinary]:
+        assert bool(combined.matches_event(event)) == (matching_pattern(event) is not None)  # type: ignore[arg-type]
+    assert not any(combined.matches_event(event) for event in ordinary)  # type: ignore[arg-type]
