@@ -104,7 +104,7 @@ def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dic
         try:
             sign_in = parse_eventbridge(event)
         except NotSignInEventError as error:
-            logger.warning("ignored: not a sign-in event", extra={"reason": str(error)})
+            logger.warning("ignored: not monitored", extra={"reason": str(error)})
             return {"status": "ignored", "reason": str(error)}
         except MalformedRecordError as error:
             logger.error(

@@ -370,7 +370,8 @@ def check_native(files: dict[str, Path]) -> None:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, _dirnames, filenames in os.walk(root):
+    # followlinks: signin_monitor/patterns links to terraform/patterns (one copy of the patterns).
+    for dirpath, _dirnames, filenames in os.walk(root, followlinks=True):
         for filename in filenames:
             yield Path(dirpath) / filename
 
@@ -389,6 +390,8 @@ def _keep_project_file(rel: Path) -> bool:
     parts = rel.parts
     if "__pycache__" in parts or "tests" in parts or "test" in parts:
         return False
+    if rel.parts[0] == "patterns":
+        return rel.suffix == ".json"  # the EventBridge patterns replay and the Lambda select with
     return rel.suffix == ".py" or rel.name == "py.typed"
 
 

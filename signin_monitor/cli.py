@@ -38,7 +38,7 @@ from .errors import (
     SkippedFileError,
     UnstorableRecordError,
 )
-from .events import TRUNCATED_KEY, SignInEvent, format_time, parse_record
+from .events import API_CALL, SIGN_IN, TRUNCATED_KEY, SignInEvent, format_time, parse_record
 from .logs import quiet_http_logs
 from .pipeline import DeliveryStatus
 from .slack import Notifier, render
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser(
         "history",
-        help="list stored sign-in events for an audit",
+        help="list stored activity (sign-in events and API calls) for an audit",
         description=(
             "List stored events, oldest first, by principal (user name or 'root' as shown in "
             "alerts), account and/or source IP, within an optional time range. Times are ISO "
@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--since", metavar="T", type=_time_argument, help="from this time")
     history.add_argument("--until", metavar="T", type=_time_argument, help="up to this time")
     history.add_argument("--json", action="store_true", help="one JSON object per event")
+    history.add_argument(
+        "--kind",
+        choices=(SIGN_IN, API_CALL),
+        help="only sign-in events or only API calls (default: every kind)",
+    )
 
     commands.add_parser(
         "test-alert",
@@ -348,7 +353,7 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
             counts["stored" if outcome.stored else "duplicates"] += 1
             processed = counts["stored"] + counts["duplicates"]
             total = counts["read"] - counts["skipped"] - counts["malformed"]
-            progress.bar(processed, total, "sign-in events processed")
+            progress.bar(processed, total, "events processed")
             for delivery in outcome.deliveries:
                 if delivery.status is DeliveryStatus.BUSY:
                     busy += 1
@@ -369,7 +374,7 @@ def _replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySt
         progress.clear()
     summary = (
         f"{counts['read']:,} records read: {counts['stored']:,} stored, "
-        f"{counts['duplicates']:,} duplicates, {counts['skipped']:,} not sign-in events, "
+        f"{counts['duplicates']:,} duplicates, {counts['skipped']:,} not monitored, "
         f"{counts['malformed']:,} malformed; {alerts:,} alerts"
     )
     if notifier is printer:
@@ -471,6 +476,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
         since=args.since,
         until=args.until,
         now_epoch=int(time.time()),
+        kind=args.kind,
     )
     store = _open_store(args, settings)
     names = build_account_names_from(settings)
@@ -511,6 +517,9 @@ def _history_row(event: SignInEvent, *, account_name: str | None = None) -> dict
         "user_agent": event.user_agent,
         "arn": event.arn,
         "error_message": event.error_message,
+        "kind": event.kind,
+        "event_source": event.event_source,
+        "error_code": event.error_code,
         "account_name": account_name,
     }
 
@@ -525,6 +534,8 @@ _TABLE_COLUMNS = (
     ("source_ip", "SOURCE IP"),
     ("region", "REGION"),
     ("event_id", "EVENT ID"),
+    ("event_source", "SOURCE"),
+    ("error_code", "ERROR"),
 )
 
 
@@ -562,6 +573,7 @@ def _test_alert(args: argparse.Namespace, settings: Settings) -> int:
             "eventTime": format_time(now),
             "eventName": "ConsoleLogin",
             "eventSource": "signin.amazonaws.com",
+            "eventType": "AwsConsoleSignIn",
             "awsRegion": "us-east-1",
             "sourceIPAddress": "192.0.2.1",
             "userAgent": "signin-monitor test-alert",

@@ -35,6 +35,7 @@ CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
 ACCOUNT_NAMES_ROLE_ARN = "ACCOUNT_NAMES_ROLE_ARN"
 ACCOUNT_NAMES_JSON = "ACCOUNT_NAMES_JSON"
 ACCOUNT_NAMES_ORGANIZATIONS = "ACCOUNT_NAMES_ORGANIZATIONS"
+ROOT_ACTIVITY_WINDOW_MINUTES = "ROOT_ACTIVITY_WINDOW_MINUTES"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -48,12 +49,23 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     CLAIM_LEASE_SECONDS,
     ACCOUNT_NAMES_ROLE_ARN,
     ACCOUNT_NAMES_JSON,
+    ROOT_ACTIVITY_WINDOW_MINUTES,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable;
 #: the monitor's own role cannot list the organization's accounts, a role it assumes can).
 LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL, ACCOUNT_NAMES_ORGANIZATIONS)
 
-ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
+ALL_RULE_IDS: tuple[str, ...] = (
+    "root-sign-in",
+    "sign-in-without-mfa",
+    "repeated-failed-sign-ins",
+    "root-activity",
+    "root-access-key-created",
+    "mfa-device-removed",
+    "login-profile-changed",
+    "trail-tampering",
+    "root-password-recovery",
+)
 
 THRESHOLD_RANGE = (1, 1000)
 WINDOW_MINUTES_RANGE = (1, 10080)
@@ -90,6 +102,9 @@ class Settings:
             Organizations does not answer (or instead of it).
         ACCOUNT_NAMES_ORGANIZATIONS: true to read names from Organizations with the caller's own
             credentials (the command line in the management account); default false.
+        ROOT_ACTIVITY_WINDOW_MINUTES: one ``root-activity`` alert per account per this many
+            minutes, and how long after a successful root console sign-in root's calls raise
+            none (1-10080, default 60).
     """
 
     activity_table: str | None = None
@@ -104,11 +119,17 @@ class Settings:
     account_names_role_arn: str | None = None
     account_names: tuple[tuple[str, str], ...] = ()
     account_names_organizations: bool = False
+    root_activity_window_minutes: int = 60
 
     @property
     def failed_signin_window(self) -> timedelta:
         """The window as a timedelta."""
         return timedelta(minutes=self.failed_signin_window_minutes)
+
+    @property
+    def root_activity_window(self) -> timedelta:
+        """The ``root-activity`` window as a timedelta."""
+        return timedelta(minutes=self.root_activity_window_minutes)
 
     @property
     def retention(self) -> timedelta | None:
@@ -159,6 +180,9 @@ class Settings:
             account_names_role_arn=_role_arn(environ),
             account_names=_account_names(environ),
             account_names_organizations=_boolean(environ, ACCOUNT_NAMES_ORGANIZATIONS),
+            root_activity_window_minutes=_integer(
+                environ, ROOT_ACTIVITY_WINDOW_MINUTES, 60, WINDOW_MINUTES_RANGE
+            ),
         )
         return settings.validated()
 
@@ -185,12 +209,18 @@ class Settings:
         )
         _check_range(RETENTION_DAYS, self.retention_days, RETENTION_DAYS_RANGE)
         _check_range(CLAIM_LEASE_SECONDS, self.claim_lease_seconds, CLAIM_LEASE_SECONDS_RANGE)
-        if self.retention is not None and self.retention < self.failed_signin_window:
+        _check_range(
+            ROOT_ACTIVITY_WINDOW_MINUTES, self.root_activity_window_minutes, WINDOW_MINUTES_RANGE
+        )
+        if self.retention is not None and self.retention < max(
+            self.failed_signin_window, self.root_activity_window
+        ):
             raise ConfigError(
                 RETENTION_DAYS,
                 str(self.retention_days),
                 f"0 (forever) or enough days to cover {FAILED_SIGNIN_WINDOW_MINUTES} "
-                f"({self.failed_signin_window_minutes} minutes)",
+                f"({self.failed_signin_window_minutes} minutes) and "
+                f"{ROOT_ACTIVITY_WINDOW_MINUTES} ({self.root_activity_window_minutes} minutes)",
             )
         return self
 

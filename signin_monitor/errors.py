@@ -6,7 +6,7 @@ The tree::
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
     ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
-    │   ├── NotSignInEventError   a well-formed event that is not a sign-in event (ignored)
+    │   ├── NotSignInEventError   a record no EventBridge pattern matches: not monitored (ignored)
     │   ├── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
     │   └── SkippedFileError      a path in a folder that is no readable file (reported, exit 1)
     ├── StoreError                the activity store failed
@@ -63,7 +63,10 @@ class MalformedRecordError(SigninMonitorError):
 
 
 class NotSignInEventError(MalformedRecordError):
-    """A valid event from another service or of another detail-type: not ours to store."""
+    """A record no pattern of ``terraform/patterns`` matches: not monitored, not ours to store.
+
+    Raised before validation (design §3.1), so it says nothing of the record's other fields.
+    """
 
 
 class SkippedFileError(MalformedRecordError):

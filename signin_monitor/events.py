@@ -1,7 +1,13 @@
-"""Parse EventBridge envelopes and CloudTrail records into one typed ``SignInEvent``.
+"""Parse EventBridge envelopes and CloudTrail records into one typed ``Activity``.
 
-pydantic validates the AWS shapes (with the AWS spellings as aliases); ``SignInEvent`` is the
-normalized, immutable form every other module works with. Unknown fields are kept in ``raw``.
+pydantic validates the AWS shapes (with the AWS spellings as aliases); ``Activity`` is the
+normalized, immutable form every other module works with: a console sign-in event or an API
+call (its ``kind``). ``SignInEvent`` is the same class under its first name. Unknown fields are
+kept in ``raw``.
+
+Records are selected first, with the EventBridge patterns of the deployment
+(``event_patterns``): one no pattern matches is "not monitored" whatever else is wrong with it,
+and only a selected record is validated.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedRecordError, NotSignInEventError
+from .event_patterns import eventbridge_view, matching_pattern
 
 __all__ = [
+    "API_CALL",
     "CONSOLE_LOGIN",
     "EARLIEST_EVENT_TIME",
     "HIDDEN_USER",
@@ -27,7 +35,10 @@ __all__ = [
     "MAX_RAW_BYTES",
     "SIGNIN_DETAIL_TYPES",
     "SIGNIN_EVENT_SOURCE",
+    "SIGN_IN",
     "TRUNCATED_KEY",
+    "Activity",
+    "ActivityKind",
     "CloudTrailRecord",
     "EventBridgeEnvelope",
     "Result",
@@ -46,6 +57,9 @@ SIGNIN_DETAIL_TYPES: Final = frozenset(
     {"AWS Console Sign In via CloudTrail", "AWS Service Event via CloudTrail"}
 )
 CONSOLE_LOGIN: Final = "ConsoleLogin"
+#: The kinds of activity: console sign-in events, and API calls (design §3.1).
+SIGN_IN: Final = "sign-in"
+API_CALL: Final = "api-call"
 HIDDEN_USER: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 ROOT_PRINCIPAL: Final = "root"
 # Sizes are UTF-8 bytes, what DynamoDB counts (400 KB per item, 2048/1024 bytes per key).
@@ -101,6 +115,17 @@ _AUDIT_KEYS: Final = frozenset(
 )
 
 Result = Literal["Success", "Failure"]
+ActivityKind = Literal["sign-in", "api-call"]
+
+
+class SessionContext(BaseModel):
+    """``userIdentity.sessionContext``: how the session was started."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    #: ``"true"`` for an ``sts:AssumeRoot`` task session (centralized root access).
+    assumed_root: str | None = Field(default=None, alias="assumedRoot")
+    attributes: dict[str, Any] | None = None
 
 
 class UserIdentity(BaseModel):
@@ -113,6 +138,9 @@ class UserIdentity(BaseModel):
     arn: str | None = None
     principal_id: str | None = Field(default=None, alias="principalId")
     account_id: str | None = Field(default=None, alias="accountId")
+    #: Present only as a non-empty string: the AWS service that made the call for the principal.
+    invoked_by: str | None = Field(default=None, alias="invokedBy", min_length=1)
+    session_context: SessionContext | None = Field(default=None, alias="sessionContext")
 
 
 class CloudTrailRecord(BaseModel):
@@ -133,6 +161,11 @@ class CloudTrailRecord(BaseModel):
     additional_event_data: dict[str, Any] | None = Field(default=None, alias="additionalEventData")
     service_event_details: dict[str, Any] | None = Field(default=None, alias="serviceEventDetails")
     error_message: str | None = Field(default=None, alias="errorMessage")
+    #: Present only as a non-empty string: the call failed with this code.
+    error_code: str | None = Field(default=None, alias="errorCode", min_length=1)
+    event_type: str | None = Field(default=None, alias="eventType")
+    read_only: bool | None = Field(default=None, alias="readOnly")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
 
     @field_validator("event_time", mode="before")
     @classmethod
@@ -157,12 +190,14 @@ class EventBridgeEnvelope(BaseModel):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SignInEvent:
-    """A normalized sign-in event: what rules, stores and Slack messages read.
+class Activity:
+    """A normalized activity (a sign-in event or an API call): what rules, stores and Slack read.
 
     ``principal`` is the key failures are counted under: the user name, ``root`` for the root
     user, ``unknown-user:<source ip>`` when AWS hides a mistyped name, or ``<role>/<session>``
-    for assumed roles. ``event_time`` is UTC, whole seconds, from the record (never the clock).
+    for assumed roles, for both kinds, so a principal's history holds its sign-ins and calls.
+    ``event_time`` is UTC, whole seconds, from the record (never the clock). The API-call
+    fields (``error_code`` to ``request_user_name``) are defaults for sign-in events.
     """
 
     event_id: str
@@ -183,6 +218,27 @@ class SignInEvent:
     #: What was cut to fit a store: raw record paths (as in ``raw[TRUNCATED_KEY]``) and the
     #: names of normalized fields shortened to their byte bound. Empty for nearly every event.
     truncated: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    kind: ActivityKind = SIGN_IN
+    event_source: str = SIGNIN_EVENT_SOURCE
+    #: The call's ``errorCode`` (None: it succeeded).
+    error_code: str | None = None
+    read_only: bool | None = None
+    #: ``userIdentity.invokedBy``: an AWS service acting for the principal.
+    invoked_by: str | None = None
+    #: True for an ``sts:AssumeRoot`` task session (``sessionContext.assumedRoot`` "true").
+    assumed_root: bool = False
+    #: ``requestParameters.userName``: the user a call acted on (None: the caller itself).
+    request_user_name: str | None = None
+
+    @property
+    def is_api_call(self) -> bool:
+        """True for an API call (any service), False for a console sign-in event."""
+        return self.kind == API_CALL
+
+    @property
+    def succeeded(self) -> bool:
+        """An API call succeeded when its record has no ``errorCode``."""
+        return self.error_code is None
 
     @property
     def time_text(self) -> str:
@@ -207,6 +263,10 @@ class SignInEvent:
     def raw_json(self) -> str:
         """The original record as compact JSON (non-ASCII escaped, so any store accepts it)."""
         return json.dumps(self.raw, separators=(",", ":"), default=str)
+
+
+#: The first name of ``Activity``, from when every event was a sign-in; kept for callers.
+SignInEvent = Activity
 
 
 def format_time(moment: datetime) -> str:
@@ -269,27 +329,30 @@ def _out_of_range() -> str:
 
 
 def select(value: Any) -> str | None:
-    """Why a raw input value is not a sign-in event, or None when it is one to validate.
+    """Why a raw input value is not monitored, or None when it is one to validate.
 
-    Looks only at the fields EventBridge's pattern matches (``detail-type`` and
-    ``detail.eventSource`` of an envelope, ``eventSource`` of a CloudTrail record), before any
-    sign-in field is checked: a log of other services is skipped however it is shaped.
+    An EventBridge envelope (it has ``detail-type``) is matched as it is; a CloudTrail record
+    as EventBridge would see it (``event_patterns.eventbridge_view``). Only the fields the
+    patterns read are looked at, before any other field is checked: a record no pattern
+    matches is skipped however it is shaped. A value that is not an object is left to
+    validation (malformed: it is no record at all).
     """
     if not isinstance(value, dict):
         return None
-    if "detail-type" in value:
-        detail_type = value.get("detail-type")
-        if not isinstance(detail_type, str) or detail_type not in SIGNIN_DETAIL_TYPES:
-            return f"detail-type {_shown(detail_type)} is not a sign-in event"
-        value = value.get("detail")
-        if not isinstance(value, dict):
-            return None  # a sign-in envelope without a usable detail: malformed, not a skip
-    if "eventSource" not in value:
+    event = value if "detail-type" in value else eventbridge_view(value)
+    if matching_pattern(event) is not None:
         return None
-    event_source = value.get("eventSource")
-    if event_source != SIGNIN_EVENT_SOURCE:
-        return f"eventSource {_shown(event_source)} is not {SIGNIN_EVENT_SOURCE}"
-    return None
+    if "detail-type" in value:
+        detail = value.get("detail")
+        shown = detail.get("eventSource") if isinstance(detail, dict) else None
+        return (
+            f"detail-type {_shown(value.get('detail-type'))}, eventSource "
+            f"{_shown(shown)}: not monitored (no pattern matches)"
+        )
+    return (
+        f"eventSource {_shown(value.get('eventSource'))}, eventName "
+        f"{_shown(value.get('eventName'))}: not monitored (no pattern matches)"
+    )
 
 
 def _shown(value: object) -> str:
@@ -381,24 +444,26 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> SignInEvent:
+def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> Activity:
     """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``."""
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(event).__name__}", source=source, position=position
         )
-    skip = select(event)
+    # Only an envelope is matched: a value without ``detail-type`` is no EventBridge event.
+    skip = select(event) if "detail-type" in event else None
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
     try:
         envelope = EventBridgeEnvelope.model_validate(event)
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
-    return parse_record(envelope.detail, source=source, position=position)
+    # The envelope was selected as it is: its detail is validated without a second selection.
+    return _validate_record(envelope.detail, source=source, position=position)
 
 
-def parse_record(record: Any, *, source: str = "<event>", position: str = "") -> SignInEvent:
-    """Validate one CloudTrail record from ``signin.amazonaws.com`` and normalize it."""
+def parse_record(record: Any, *, source: str = "<event>", position: str = "") -> Activity:
+    """Select one CloudTrail record with the patterns, then validate and normalize it."""
     if not isinstance(record, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(record).__name__}",
@@ -408,6 +473,11 @@ def parse_record(record: Any, *, source: str = "<event>", position: str = "") ->
     skip = select(record)
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
+    return _validate_record(record, source=source, position=position)
+
+
+def _validate_record(record: dict[str, Any], *, source: str, position: str) -> Activity:
+    """Validate a selected CloudTrail record and normalize it."""
     if _too_deep(record):
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
@@ -419,17 +489,32 @@ def parse_record(record: Any, *, source: str = "<event>", position: str = "") ->
     return _normalize(parsed, record)
 
 
-def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> SignInEvent:
+def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
     identity = record.user_identity
     cut: list[str] = []
     texts = _Texts(cut)
-    account_id = _bounded(identity.account_id or record.recipient_account_id or "unknown")
+    is_sign_in = record.event_source == SIGNIN_EVENT_SOURCE
+    if is_sign_in:
+        account = identity.account_id or record.recipient_account_id
+    else:
+        # An API call acts on the account that recorded it (design §3.1).
+        account = record.recipient_account_id or identity.account_id
+    account_id = _bounded(account or "unknown")
     source_ip = _bounded(record.source_ip_address or "unknown")
     # The validator already made it aware UTC, within the plausible range.
     event_time = record.event_time.astimezone(UTC).replace(microsecond=0)
     extra = record.additional_event_data or {}
     stored_raw, raw_cut = bound_raw(raw)
-    return SignInEvent(
+    session = identity.session_context
+    if is_sign_in:
+        result = _result(record)
+        mfa_used = _mfa_used(extra.get("MFAUsed"))
+    else:
+        result = "Failure" if record.error_code else "Success"
+        attributes = (session.attributes if session else None) or {}
+        mfa_used = {"true": True, "false": False}.get(str(attributes.get("mfaAuthenticated")))
+    target_user = (record.request_parameters or {}).get("userName")
+    return Activity(
         event_id=_clean(record.event_id),
         event_time=event_time,
         event_name=_clean(record.event_name),
@@ -438,14 +523,23 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> SignInEvent:
         identity_type=texts.field("identity_type", identity.type or "Unknown", limit=256),
         user_name=texts.optional("user_name", identity.user_name),
         arn=texts.optional("arn", identity.arn),
-        result=_result(record),
-        mfa_used=_mfa_used(extra.get("MFAUsed")),
+        result=result,
+        mfa_used=mfa_used,
         source_ip=source_ip,
         user_agent=texts.field("user_agent", record.user_agent or ""),
         region=_clean(record.aws_region or "unknown"),
         error_message=texts.optional("error_message", record.error_message),
         raw=stored_raw,
         truncated=(*(f"raw.{path}" for path in raw_cut), *cut),
+        kind=SIGN_IN if is_sign_in else API_CALL,
+        event_source=texts.field("event_source", record.event_source, limit=256),
+        error_code=texts.optional("error_code", record.error_code),
+        read_only=record.read_only,
+        invoked_by=texts.optional("invoked_by", identity.invoked_by),
+        assumed_root=session is not None and session.assumed_root == "true",
+        request_user_name=texts.optional(
+            "request_user_name", target_user if isinstance(target_user, str) else None
+        ),
     )
 
 

@@ -152,10 +152,11 @@ def render(alert: Alert, *, account_name: str | None = None) -> dict[str, Any]:
     ``account_name`` (from AWS Organizations or a static map) is shown beside the account id;
     it is text someone chose, so it is escaped like every event value.
     """
+    account = label(alert.event.account_id, account_name)
+    if alert.event.is_api_call:
+        fields, text = _api_call_fields(alert, account)
+        return _payload(alert, account, fields, text)
     event = alert.event
-    emoji = _EMOJI.get(alert.severity, ":information_source:")
-    account = label(event.account_id, account_name)
-    header = f"{alert.title} in AWS account {escape(account, limit=_ACCOUNT_LIMIT)}"
     principal = event.principal
     if event.identity_type not in ("IAMUser", "Root"):
         principal = f"{principal} ({event.identity_type})"
@@ -183,6 +184,15 @@ def render(alert: Alert, *, account_name: str | None = None) -> dict[str, Any]:
         f"{_code(account, limit=_ACCOUNT_LIMIT)} by {_code(principal, limit=100)} "
         f"from {_code(event.source_ip, limit=64)} at {_code(event.time_text, limit=64)}"
     )
+    return _payload(alert, account, fields, text)
+
+
+def _payload(
+    alert: Alert, account: str, fields: list[tuple[str, str]], text: str
+) -> dict[str, Any]:
+    """The Block Kit message: header, severity and rule, the fields, a CloudTrail button."""
+    emoji = _EMOJI.get(alert.severity, ":information_source:")
+    header = f"{alert.title} in AWS account {escape(account, limit=_ACCOUNT_LIMIT)}"
     return {
         "text": text[:TEXT_LIMIT],
         "unfurl_links": False,
@@ -220,6 +230,46 @@ def render(alert: Alert, *, account_name: str | None = None) -> dict[str, Any]:
             },
         ],
     }
+
+
+#: How an ``sts:AssumeRoot`` task session is named: root in use, but on purpose.
+ASSUMED_ROOT_NOTE: Final = "sts:AssumeRoot task session (centralized root access)"
+
+
+def _api_call_fields(alert: Alert, account: str) -> tuple[list[tuple[str, str]], str]:
+    """The fields and fallback text of an API-call alert (design §3.1): the call, the caller,
+    where from. Request parameters are attacker-controlled like every event value: inline
+    code, escaped, truncated."""
+    event = alert.event
+    caller = event.principal
+    if event.assumed_root:
+        caller = f"{caller} ({ASSUMED_ROOT_NOTE})"
+    elif event.identity_type not in ("IAMUser", "Root"):
+        caller = f"{caller} ({event.identity_type})"
+    read_only = {True: "yes", False: "no", None: "unknown"}[event.read_only]
+    result = "Success" if event.error_code is None else f"Failed: {event.error_code}"
+    fields = [
+        ("Account", _code(account, limit=_ACCOUNT_LIMIT)),
+        ("Caller", _code(caller)),
+        ("Call", f"{_code(event.event_source, limit=100)} {_code(event.event_name, limit=100)}"),
+        ("Read-only", _code(read_only)),
+        ("Result", _code(result)),
+        ("Source IP", _code(event.source_ip)),
+        ("Region", _code(event.region)),
+        ("Time (UTC)", _code(event.time_text)),
+    ]
+    if event.request_user_name is not None:
+        fields.append(("Target user", _code(event.request_user_name)))
+    else:
+        fields.append(("User agent", _code(event.user_agent, limit=USER_AGENT_LIMIT)))
+    fields.append(("Event ID", _code(event.event_id)))
+    text = (
+        f"{alert.severity.value.upper()}: {alert.title} in AWS account "
+        f"{_code(account, limit=_ACCOUNT_LIMIT)}: {_code(event.event_name, limit=64)} by "
+        f"{_code(caller, limit=100)} from {_code(event.source_ip, limit=64)} at "
+        f"{_code(event.time_text, limit=64)}"
+    )
+    return fields, text
 
 
 @dataclass

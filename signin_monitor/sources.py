@@ -707,5 +707,5 @@ def _unspill(handle: IO[bytes]) -> Iterator[tuple[str, int, SignInEvent]]:
 
 
 def is_skip(error: MalformedRecordError) -> bool:
-    """True for well-formed events that simply are not sign-in events."""
+    """True for records no pattern matches: not monitored (counted, never malformed)."""
     return isinstance(error, NotSignInEventError)

@@ -20,6 +20,13 @@ locals {
     "region",
     "error_message",
     "expires_at",
+    "kind",
+    "event_source",
+    "error_code",
+    "read_only",
+    "invoked_by",
+    "assumed_root",
+    "request_user_name",
   ]
   # What by-alert-day copies (ALERT_INDEX_ATTRIBUTES in alert_index.py; pk names rule and scope).
   alert_index_attributes = ["rule_id", "event_id", "event_time", "status"]

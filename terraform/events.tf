@@ -1,11 +1,27 @@
-# Every region in local.source_regions: a rule on the default bus forwards sign-in events to the
-# central bus in the home region, with a dead-letter queue in its own region (a rule's DLQ must be in
+# Every region in local.source_regions: a rule on the default bus forwards the monitored events
+# (console sign-ins, root API calls, IAM credential changes, trail changes) to the central bus in
+# the home region, with a dead-letter queue in its own region (a rule's DLQ must be in
 # the rule's region) and an alarm on that queue (alarms.tf). On the central bus one rule invokes the
 # Lambda.
 
 locals {
-  # The same file the tests load: one pattern for the forwarding rules and the Lambda rule.
-  signin_event_pattern = file("${path.module}/patterns/signin_events.json")
+  # The same files the code loads (signin_monitor/patterns links to this folder, and replay selects
+  # records with them): one JSON file per pattern of design §2 and §3.1, in the order of
+  # PATTERN_NAMES in signin_monitor/event_patterns.py (a contract test checks).
+  pattern_files = [
+    "signin_events.json",
+    "root_api_calls.json",
+    "iam_credential_changes.json",
+    "trail_changes.json",
+  ]
+  # One rule carries them all: an event matching any of them ($or) goes through. Each pattern stays
+  # narrow, so ordinary API traffic never reaches the Lambda.
+  monitored_event_pattern = jsonencode({
+    "$or" = [for name in local.pattern_files : jsondecode(file("${path.module}/patterns/${name}"))]
+  })
+  # Read-only root calls are monitored too: EventBridge delivers read-only management events only to
+  # rules in this state (the rules carrying the root pattern: the forwarding rules and the central one).
+  monitored_rule_state = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 }
 
 resource "aws_cloudwatch_event_bus" "this" {
@@ -18,8 +34,9 @@ resource "aws_cloudwatch_event_rule" "forward" {
 
   region        = each.key
   name          = "${var.name_prefix}-forward"
-  description   = "Forward console sign-in events recorded in ${each.key} to the ${var.name_prefix} bus in ${local.home_region}."
-  event_pattern = local.signin_event_pattern
+  description   = "Forward console sign-ins, root API calls, IAM credential and trail changes recorded in ${each.key} to the ${var.name_prefix} bus in ${local.home_region}."
+  event_pattern = local.monitored_event_pattern
+  state         = local.monitored_rule_state
   tags          = var.tags
 
   lifecycle {
@@ -112,9 +129,10 @@ data "aws_iam_policy_document" "forward_dlq" {
 
 resource "aws_cloudwatch_event_rule" "lambda" {
   name           = "${var.name_prefix}-to-lambda"
-  description    = "Console sign-in events from every region to the ${local.function_name} Lambda."
+  description    = "Console sign-ins, root API calls, IAM credential and trail changes from every region to the ${local.function_name} Lambda."
   event_bus_name = aws_cloudwatch_event_bus.this.name
-  event_pattern  = local.signin_event_pattern
+  event_pattern  = local.monitored_event_pattern
+  state          = local.monitored_rule_state
   tags           = var.tags
 }
 

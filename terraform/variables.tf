@@ -86,6 +86,17 @@ variable "failed_signin_window_minutes" {
   }
 }
 
+variable "root_activity_window_minutes" {
+  description = "ROOT_ACTIVITY_WINDOW_MINUTES: one root-activity alert per account per this many minutes, and how long after a successful root console sign-in root's API calls raise none. Whole number, 1-10080."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = floor(var.root_activity_window_minutes) == var.root_activity_window_minutes && var.root_activity_window_minutes >= 1 && var.root_activity_window_minutes <= 10080
+    error_message = "root_activity_window_minutes: a whole number from 1 to 10080."
+  }
+}
+
 variable "retention_days" {
   description = "RETENTION_DAYS: days to keep each stored sign-in after its event time (DynamoDB TTL); 0 keeps them forever. Whole number, 0-36500, and at least the failure window."
   type        = number
@@ -97,8 +108,8 @@ variable "retention_days" {
   }
 
   validation {
-    condition     = var.retention_days == 0 || var.retention_days * 1440 >= var.failed_signin_window_minutes
-    error_message = "retention_days: 0 (forever) or enough days to cover failed_signin_window_minutes."
+    condition     = var.retention_days == 0 || var.retention_days * 1440 >= max(var.failed_signin_window_minutes, var.root_activity_window_minutes)
+    error_message = "retention_days: 0 (forever) or enough days to cover failed_signin_window_minutes and root_activity_window_minutes."
   }
 }
 
@@ -114,13 +125,13 @@ variable "log_level" {
 }
 
 variable "alert_rules" {
-  description = "ALERT_RULES: the rule ids to run. Valid values: root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins. Every sign-in event is stored whichever rules run."
+  description = "ALERT_RULES: the rule ids to run. Valid values: root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery. Every monitored event is stored whichever rules run."
   type        = list(string)
-  default     = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"]
+  default     = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery"]
 
   validation {
-    condition     = length(var.alert_rules) > 0 && alltrue([for rule in var.alert_rules : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"], rule)])
-    error_message = "alert_rules: a non-empty list of root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins."
+    condition     = length(var.alert_rules) > 0 && alltrue([for rule in var.alert_rules : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery"], rule)])
+    error_message = "alert_rules: a non-empty list of root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery."
   }
 }
 

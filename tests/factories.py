@@ -125,3 +125,96 @@ def one_off_alert(event: SignInEvent) -> Alert:
         event=event,
         scope=event.event_id,
     )
+
+
+def api_call(
+    event_name: str = "ListBuckets",
+    *,
+    event_source: str = "s3.amazonaws.com",
+    identity_type: str = "Root",
+    user: str | None = "alice",
+    minutes: float = 0,
+    at: datetime | None = None,
+    account: str = ACCOUNT,
+    read_only: bool = True,
+    error_code: str | None = None,
+    invoked_by: str | None = None,
+    assumed_root: bool = False,
+    request_parameters: dict[str, Any] | None = None,
+    response_elements: dict[str, Any] | None = None,
+    region: str = "us-east-1",
+    source_ip: str = "198.51.100.7",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A CloudTrail API-call record (``AwsApiCall``) shaped like the ones AWS writes."""
+    moment = (at or BASE_TIME) + timedelta(minutes=minutes)
+    identity: dict[str, Any] = {"type": identity_type, "accountId": account}
+    if identity_type == "Root":
+        identity.update(arn=f"arn:aws:iam::{account}:root", principalId=account)
+        identity["accessKeyId"] = "ASIAEXAMPLEEXAMPLE01" if assumed_root else "AKIAEXAMPLEROOTKEY01"
+    elif identity_type == "IAMUser":
+        identity.update(
+            userName=user,
+            arn=f"arn:aws:iam::{account}:user/{user}",
+            principalId="AIDAEXAMPLEEXAMPLE01",
+            accessKeyId="AKIAEXAMPLEEXAMPLE01",
+        )
+    else:
+        identity.update(
+            arn=f"arn:aws:sts::{account}:assumed-role/Admin/{user}",
+            principalId=f"AROAEXAMPLEEXAMPLE01:{user}",
+            accessKeyId="ASIAEXAMPLEEXAMPLE01",
+        )
+    if invoked_by is not None:
+        identity["invokedBy"] = invoked_by
+    if assumed_root:
+        identity["sessionContext"] = {
+            "attributes": {"creationDate": "2026-11-02T07:55:00Z", "mfaAuthenticated": "false"},
+            "assumedRoot": "true",
+        }
+    record: dict[str, Any] = {
+        "eventVersion": "1.10",
+        "userIdentity": identity,
+        "eventTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": event_source,
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": source_ip,
+        "userAgent": "aws-cli/2.17.0 Python/3.11.8 Linux/6.1 exe/x86_64",
+        "requestParameters": request_parameters,
+        "responseElements": response_elements,
+        "requestID": str(uuid.uuid4()),
+        "eventID": event_id or str(uuid.uuid4()),
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if error_code is not None:
+        record["errorCode"] = error_code
+        record["errorMessage"] = f"{error_code}: denied"
+    return record
+
+
+def api_eventbridge(record: dict[str, Any]) -> dict[str, Any]:
+    """Wrap an API-call record the way EventBridge delivers it (source from the service)."""
+    from signin_monitor.event_patterns import eventbridge_view
+
+    view = eventbridge_view(record)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": view.get("detail-type", "AWS API Call via CloudTrail"),
+        "source": view.get("source", "aws.unknown"),
+        "account": record.get("recipientAccountId", ACCOUNT),
+        "time": record.get("eventTime"),
+        "region": record.get("awsRegion", "us-east-1"),
+        "resources": [],
+        "detail": record,
+    }
+
+
+def activity(record: dict[str, Any]) -> SignInEvent:
+    """A normalized activity from any selected record."""
+    return parse_record(record)

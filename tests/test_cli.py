@@ -35,7 +35,7 @@ from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.events import SignInEvent
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.sources import read_events, read_records
-from tests.factories import ACCOUNT, console_login, eventbridge
+from tests.factories import ACCOUNT, api_eventbridge, console_login, eventbridge
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -51,10 +51,17 @@ SAMPLE_ALERTS = [
     ("root-sign-in", "root", "444455556666"),
     ("repeated-failed-sign-ins", "root", "444455556666"),
     ("sign-in-without-mfa", "dave", "444455556666"),
+    # design §3.1: root's access keys in use, then credential and trail changes
+    ("root-activity", "root", "111122223333"),
+    ("root-access-key-created", "root", "111122223333"),
+    ("mfa-device-removed", "Admin", "111122223333"),
+    ("login-profile-changed", "Admin", "111122223333"),
+    ("trail-tampering", "Admin", "111122223333"),
+    ("root-password-recovery", "root", "111122223333"),
 ]
 SUMMARY = re.compile(
     r"(?P<read>[\d,]+) records read: (?P<stored>[\d,]+) stored, (?P<duplicates>[\d,]+) "
-    r"duplicates, (?P<skipped>[\d,]+) not sign-in events, (?P<malformed>[\d,]+) malformed; "
+    r"duplicates, (?P<skipped>[\d,]+) not monitored, (?P<malformed>[\d,]+) malformed; "
     r"(?P<alerts>[\d,]+) alerts"
 )
 
@@ -238,16 +245,16 @@ def test_event_id_is_the_cloudtrail_event_id_of_the_record_that_raised_the_alert
 def test_the_summary_on_stderr_counts_records_read_stored_duplicates_malformed_and_alerts(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
-    # GIVEN the samples: 26 records, one of them an S3 call WHEN replayed
+    # GIVEN the samples: 35 records, two of them ordinary calls (S3, EC2) WHEN replayed
     run = _replay(capsys, db, str(SAMPLES))
     # THEN the summary on stderr has every count, and the alerts count matches stdout
     assert run.summary == {
-        "read": 26,
-        "stored": 25,
+        "read": 35,
+        "stored": 33,
         "duplicates": 0,
-        "skipped": 1,
+        "skipped": 2,
         "malformed": 0,
-        "alerts": 7,
+        "alerts": 13,
     }
     assert SUMMARY.search(run.out) is None
 
@@ -263,7 +270,7 @@ def test_replaying_the_same_input_into_the_same_store_stores_nothing_and_alerts_
     assert second.code == 0
     assert second.out == ""
     assert second.summary["stored"] == 0
-    assert second.summary["duplicates"] == first.summary["stored"] == 25
+    assert second.summary["duplicates"] == first.summary["stored"] == 33
     assert second.summary["alerts"] == 0
 
 
@@ -313,7 +320,7 @@ def test_a_malformed_file_among_good_ones_is_reported_and_the_good_alerts_still_
     assert f"{bad}: Records[1]" in run.err
     assert "eventID" in run.err
     assert run.summary["malformed"] == 1
-    assert run.summary["stored"] == 26
+    assert run.summary["stored"] == 34
 
 
 def test_a_path_that_does_not_exist_is_a_usage_error_before_anything_is_stored(
@@ -460,6 +467,13 @@ def test_window_minutes_changes_which_failures_count_together(
         ("root-sign-in", "root", "2026-11-02T09:12:00Z"),
         ("root-sign-in", "root", "2026-11-02T09:14:00Z"),
         ("sign-in-without-mfa", "dave", "2026-11-02T09:30:00Z"),
+        # --window-minutes is the failure window: root-activity keeps its own hour
+        ("root-activity", "root", "2026-11-03T09:00:12Z"),
+        ("root-access-key-created", "root", "2026-11-03T09:05:30Z"),
+        ("mfa-device-removed", "Admin", "2026-11-03T09:20:11Z"),
+        ("login-profile-changed", "Admin", "2026-11-03T09:21:47Z"),
+        ("trail-tampering", "Admin", "2026-11-03T09:24:02Z"),
+        ("root-password-recovery", "root", "2026-11-03T09:40:00Z"),
     ]
 
 
@@ -477,6 +491,13 @@ def test_the_threshold_can_come_from_the_environment_and_the_option_beats_it(
     assert from_option.triples == SAMPLE_ALERTS
 
 
+def _envelope(record: dict[str, Any]) -> dict[str, Any]:
+    """The EventBridge event of a record: console sign-in events, or API calls (design §3.1)."""
+    if record.get("eventType") == "AwsApiCall":
+        return api_eventbridge(record)
+    return eventbridge(record)
+
+
 def test_input_order_does_not_matter_the_same_events_shuffled_over_files_give_the_same_alerts(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -488,7 +509,7 @@ def test_input_order_does_not_matter_the_same_events_shuffled_over_files_give_th
     folder.mkdir()
     thirds = [records[0::3], records[1::3], records[2::3]]
     (folder / "a.json.gz").write_bytes(gzip.compress(json.dumps({"Records": thirds[0]}).encode()))
-    (folder / "b.jsonl").write_text("".join(json.dumps(eventbridge(r)) + "\n" for r in thirds[1]))
+    (folder / "b.jsonl").write_text("".join(json.dumps(_envelope(r)) + "\n" for r in thirds[1]))
     (folder / "c.json").write_text(json.dumps({"Records": thirds[2]}, indent=1))
     # WHEN they and the original samples are replayed into separate stores
     original = _replay(capsys, str(tmp_path / "original.db"), str(SAMPLES))
@@ -580,7 +601,7 @@ def test_history_without_json_is_a_table_whose_columns_all_line_up(
     assert lines[0].startswith("TIME (UTC)")
     starts = _column_starts(lines[0])
     assert len(starts) == len(cli._TABLE_COLUMNS)
-    assert len(lines) == 1 + 19  # 19 sign-in events in 111122223333
+    assert len(lines) == 1 + 19 + 8  # 19 sign-in events and 8 monitored calls in 111122223333
     for line in lines[1:]:
         for start in starts[1:]:
             assert line[start - 2 : start] == "  ", (start, line)

@@ -32,7 +32,7 @@ from signin_monitor.sources import read_events
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.concurrency import run_together
-from tests.factories import console_login, eventbridge
+from tests.factories import api_eventbridge, console_login, eventbridge
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "signin-activity"
@@ -130,7 +130,8 @@ def test_samples_give_the_same_alerts_as_replay(
     events = [e for e in read_events([ROOT / "samples"]) if not isinstance(e, Exception)]
     rules: list[str] = []
     for event in sorted(events, key=lambda e: e.time_text):
-        rules += _invoke(eventbridge(event.raw))["alerts"]
+        envelope = api_eventbridge(event.raw) if event.is_api_call else eventbridge(event.raw)
+        rules += _invoke(envelope)["alerts"]
     # THEN the Lambda posts exactly the alerts replay printed, with the same payloads
     assert rules == [line["rule"] for line in replayed]
     assert slack.accepted == [line["slack"] for line in replayed]
@@ -256,7 +257,9 @@ def test_bad_events_are_logged_and_dropped_without_writes(
     no_time = eventbridge(console_login())
     del no_time["detail"]["eventTime"]
     results = [_invoke(e) for e in (wrong_type, no_detail, no_time, {"junk": True})]
-    assert [r["status"] for r in results] == ["ignored", "malformed", "malformed", "malformed"]
+    # An envelope without detail matches no pattern: "not monitored" (design §3.1: selection
+    # comes before validation), never malformed.
+    assert [r["status"] for r in results] == ["ignored", "ignored", "malformed", "malformed"]
     assert _items("") == []
     assert slack.accepted == []
 

@@ -20,6 +20,8 @@ from types import ModuleType
 
 import pytest
 
+from signin_monitor.event_patterns import PATTERN_NAMES
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "build_lambda.py"
 EM_AARCH64 = 0xB7
@@ -90,8 +92,28 @@ def test_entry_point_and_own_package_at_root(built: Built) -> None:
     assert "signin_monitor/__init__.py" in names
     assert "signin_monitor/py.typed" in names
     ours = [n for n in names if n.startswith("signin_monitor/")]
-    assert all(n.endswith((".py", "py.typed", ".cpython-313.pyc")) for n in ours), ours
+    assert all(
+        n.endswith((".py", "py.typed", ".cpython-313.pyc"))
+        or n.startswith("signin_monitor/patterns/")
+        for n in ours
+    ), ours
+    # the EventBridge patterns, which the code loads as package data (design §3.1)
+    assert {n for n in ours if n.startswith("signin_monitor/patterns/")} == {
+        f"signin_monitor/patterns/{name}.json" for name in PATTERN_NAMES
+    }
     assert not [n for n in ours if "/tests/" in n]
+
+
+def test_staging_the_real_tree_follows_the_patterns_link(
+    script: ModuleType, tmp_path: Path
+) -> None:
+    # GIVEN the repository itself, where signin_monitor/patterns is a link to terraform/patterns
+    assert (ROOT / "signin_monitor" / "patterns").is_symlink()
+    # WHEN our code is staged for the zip THEN the pattern files are copied, as files
+    script.stage_project(tmp_path, ROOT)
+    staged = tmp_path / "signin_monitor" / "patterns"
+    assert sorted(p.name for p in staged.iterdir()) == sorted(f"{n}.json" for n in PATTERN_NAMES)
+    assert not staged.is_symlink()
 
 
 def test_dependencies_bundled_for_arm64(built: Built) -> None:

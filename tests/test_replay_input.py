@@ -19,7 +19,7 @@ from tests.factories import console_login
 
 SUMMARY = re.compile(
     r"^(?P<read>[\d,]+) records read: (?P<stored>[\d,]+) stored, (?P<duplicates>[\d,]+) "
-    r"duplicates, (?P<skipped>[\d,]+) not sign-in events, (?P<malformed>[\d,]+) malformed; "
+    r"duplicates, (?P<skipped>[\d,]+) not monitored, (?P<malformed>[\d,]+) malformed; "
     r"(?P<alerts>[\d,]+) alerts",
     re.MULTILINE,
 )

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from ..config import Settings
 from .base import FailureHistory, Rule
+from .login_profile_changed import LoginProfileChanged
+from .mfa_device_removed import MfaDeviceRemoved
 from .repeated_failed_sign_ins import RepeatedFailedSignIns
+from .root_access_key_created import RootAccessKeyCreated
+from .root_activity import RootActivity
+from .root_password_recovery import RootPasswordRecovery
 from .root_sign_in import RootSignIn
 from .sign_in_without_mfa import SignInWithoutMfa
+from .trail_tampering import TrailTampering
 
 __all__ = [
     "FailureHistory",
+    "LoginProfileChanged",
+    "MfaDeviceRemoved",
     "RepeatedFailedSignIns",
+    "RootAccessKeyCreated",
+    "RootActivity",
+    "RootPasswordRecovery",
     "RootSignIn",
     "Rule",
     "SignInWithoutMfa",
+    "TrailTampering",
     "rules_from_settings",
 ]
 
@@ -25,5 +37,11 @@ def rules_from_settings(settings: Settings) -> tuple[Rule, ...]:
         RootSignIn(window=window),
         SignInWithoutMfa(),
         RepeatedFailedSignIns(threshold=settings.failed_signin_threshold, window=window),
+        RootActivity(window=settings.root_activity_window),
+        RootAccessKeyCreated(),
+        MfaDeviceRemoved(),
+        LoginProfileChanged(),
+        TrailTampering(),
+        RootPasswordRecovery(),
     )
     return tuple(rule for rule in available if rule.id in settings.alert_rules)

@@ -30,6 +30,12 @@ class FailureHistory(Protocol):
         """
         ...
 
+    def has_console_sign_in(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> bool:
+        """True when a successful ConsoleLogin of the principal has ``after < time <= until``."""
+        ...
+
 
 class Rule(Protocol):
     """A detection: a pure function of the event and the stored history.

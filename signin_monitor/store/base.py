@@ -65,6 +65,8 @@ class HistoryQuery:
     until: datetime | None = None
     #: Events whose ``expires_at`` is before this epoch second are left out (TTL deletes lazily).
     now_epoch: int | None = None
+    #: Only activities of this kind (``sign-in`` or ``api-call``); None: every kind.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,4 +181,13 @@ class ActivityStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+    def has_console_sign_in(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> bool:
+        """True when a successful ConsoleLogin of the principal has ``after < eventTime <= until``.
+
+        One key-range read of the principal's SIGNIN keys (``root-activity`` asks it).
+        """
         ...

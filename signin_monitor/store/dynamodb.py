@@ -22,7 +22,7 @@ Round trips per operation:
   call); a retry after a failed post costs 2 (the first finds the pending claim).
 * ``mark_alert``: 1 conditional ``UpdateItem``; +1 ``PutItem`` (the undelivered marker) for
   ``FAILED`` with a payload.
-* ``history``: ``Query`` only, never ``Scan``: 2 (one per kind) for principal and account,
+* ``history``: ``Query`` only, never ``Scan``: 3 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
 * ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
   partition; ``claim_resend`` 1 ``UpdateItem``; ``finish_resend`` 1 ``UpdateItem`` and, when
@@ -51,7 +51,15 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..alerts import Alert
 from ..errors import StoreError, StoreRetryableError, UnstorableRecordError
-from ..events import Result, SignInEvent, format_time, parse_time
+from ..events import (
+    API_CALL,
+    SIGN_IN,
+    SIGNIN_EVENT_SOURCE,
+    Result,
+    SignInEvent,
+    format_time,
+    parse_time,
+)
 from . import schema
 from .alert_index import alert_index_attributes
 from .base import (
@@ -625,6 +633,38 @@ class DynamoDbStore:
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no connection worth closing explicitly."""
 
+    def has_console_sign_in(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> bool:
+        """One consistent key-range ``Query`` of the principal's SIGNIN keys in ``(after, until]``,
+        filtered to successful ConsoleLogin records (``Select=COUNT``: no item is returned)."""
+        low, high = schema.kind_range(schema.KIND_SIGNIN, format_time(after), format_time(until))
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "FilterExpression": "event_name = :name AND #r = :ok",
+            "ExpressionAttributeNames": {"#r": "result"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": schema.activity_pk(account_id, principal)},
+                ":lo": {"S": low},
+                ":hi": {"S": high},
+                ":name": {"S": "ConsoleLogin"},
+                ":ok": {"S": "Success"},
+            },
+            "Select": "COUNT",
+            "ConsistentRead": self.consistent_reads,
+        }
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error("has_console_sign_in", error) from error
+            if page["Count"]:
+                return True
+            if "LastEvaluatedKey" not in page:
+                return False
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _history(self, query: HistoryQuery) -> Iterator[SignInEvent]:
         start = _EARLIEST if query.since is None else _whole_second(query.since)
         # Exclusive end: the first second after ``until`` (event times are whole seconds).
@@ -637,7 +677,7 @@ class DynamoDbStore:
         time_low = schema.time_sort_key(start_text, "")
         time_high = schema.time_sort_key(end_text, "")
         if query.principal is not None and query.account_id is not None:
-            filters = _Filters(query, keyed={"principal", "account_id"})
+            filters = _Filters(query, keyed={"principal", "account_id", "kind"})
             pk = schema.activity_pk(query.account_id, query.principal)
             kinds = [
                 self._query_items(
@@ -650,7 +690,7 @@ class DynamoDbStore:
                     filters,
                     index=None,
                 )
-                for kind in schema.KINDS
+                for kind in _sort_kinds(query.kind)
             ]
             items: Iterator[Item] = heapq.merge(*kinds, key=_order)
         elif query.principal is not None:
@@ -759,12 +799,28 @@ class _Filters:
             if value is not None and attribute not in keyed:
                 parts.append(f"{attribute} = :f_{attribute}")
                 self.values[f":f_{attribute}"] = {"S": value}
+        if query.kind is not None and "kind" not in keyed:
+            # Items written before API calls were stored carry no kind: sign-in events.
+            if query.kind == SIGN_IN:
+                parts.append("(attribute_not_exists(kind) OR kind = :f_kind)")
+            else:
+                parts.append("kind = :f_kind")
+            self.values[":f_kind"] = {"S": query.kind}
         if query.now_epoch is not None:
             # TTL deletes expired items late: leave them out explicitly.
             ttl = schema.TTL_ATTRIBUTE
             parts.append(f"(attribute_not_exists({ttl}) OR {ttl} > :f_now)")
             self.values[":f_now"] = {"N": str(query.now_epoch)}
         self.expression = " AND ".join(parts)
+
+
+def _sort_kinds(kind: str | None) -> tuple[str, ...]:
+    """The sort-key kinds that hold activities of ``kind`` (None: every kind)."""
+    if kind is None:
+        return schema.KINDS
+    if kind == API_CALL:
+        return (schema.KIND_API,)
+    return (schema.KIND_SIGNIN, schema.KIND_FAILURE)
 
 
 def _make_client() -> DynamoDBClient:
@@ -930,7 +986,9 @@ def _order(item: Item) -> tuple[str, str]:
 
 def _item_from_event(event: SignInEvent, expires_at: int | None) -> Item:
     """The activity item: keys, index keys, every normalized field and the raw record."""
-    kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
+    kind = schema.activity_sort_kind(
+        api_call=event.is_api_call, failed_console_login=event.is_failed_console_login
+    )
     time_text = event.time_text
     item: Item = {
         "pk": {"S": schema.activity_pk(event.account_id, event.principal)},
@@ -955,12 +1013,21 @@ def _item_from_event(event: SignInEvent, expires_at: int | None) -> Item:
         "user_agent": event.user_agent,
         "region": event.region,
         "error_message": event.error_message,
+        "kind": event.kind,
+        "event_source": event.event_source,
+        "error_code": event.error_code,
+        "invoked_by": event.invoked_by,
+        "request_user_name": event.request_user_name,
     }
     for name, value in texts.items():
         if value is not None:
             item[name] = {"S": value}
     if event.mfa_used is not None:
         item["mfa_used"] = {"BOOL": event.mfa_used}
+    if event.read_only is not None:
+        item["read_only"] = {"BOOL": event.read_only}
+    if event.assumed_root:
+        item["assumed_root"] = {"BOOL": True}
     if expires_at is not None:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
     return item
@@ -979,6 +1046,9 @@ def _event_from_item(item: Item) -> SignInEvent:
         return item[name]["S"] if name in item else None
 
     mfa = item.get("mfa_used")
+    read_only = item.get("read_only")
+    # Items written before API calls were stored have no kind: they are sign-in events.
+    kind = optional("kind") or SIGN_IN
     return SignInEvent(
         event_id=text("event_id"),
         event_time=parse_time(text("event_time")),
@@ -995,4 +1065,11 @@ def _event_from_item(item: Item) -> SignInEvent:
         region=text("region"),
         error_message=optional("error_message"),
         raw=json.loads(text("raw")) if "raw" in item else {},
+        kind=API_CALL if kind == API_CALL else SIGN_IN,
+        event_source=optional("event_source") or SIGNIN_EVENT_SOURCE,
+        error_code=optional("error_code"),
+        read_only=None if read_only is None else read_only["BOOL"],
+        invoked_by=optional("invoked_by"),
+        assumed_root="assumed_root" in item and item["assumed_root"]["BOOL"],
+        request_user_name=optional("request_user_name"),
     )

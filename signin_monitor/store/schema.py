@@ -14,7 +14,9 @@ A windowed alert's claim scope also names the window and the anchor's time slot
 raised, and the slots next to it are the only ones a new anchor must check.
 
 Kinds: ``FAILURE`` for failed ``ConsoleLogin`` records (so a windowed count is one key-range
-query with no filter) and ``SIGNIN`` for every other sign-in event.
+query with no filter), ``SIGNIN`` for every other sign-in event, and ``API`` for API calls
+(design §3.1), so a principal's calls in a time range are one key range too and never mix
+into a sign-in window.
 
 Every value placed in a key goes through ``key_part``: ``%`` and ``#`` are percent-encoded (so a
 ``#`` in an account, principal or event id can never forge a separator and merge two
@@ -39,6 +41,7 @@ __all__ = [
     "BY_SOURCE_IP",
     "GSI_NAMES",
     "INDEX_ATTRIBUTES",
+    "KIND_API",
     "KIND_FAILURE",
     "KIND_SIGNIN",
     "MAX_ITEM_BYTES",
@@ -49,6 +52,7 @@ __all__ = [
     "account_day_key",
     "activity_pk",
     "activity_sk",
+    "activity_sort_kind",
     "alert_pk",
     "alert_scope",
     "item_size",
@@ -66,7 +70,8 @@ SK: Final = "sk"
 TTL_ATTRIBUTE: Final = "expires_at"
 KIND_SIGNIN: Final = "SIGNIN"
 KIND_FAILURE: Final = "FAILURE"
-KINDS: Final = (KIND_SIGNIN, KIND_FAILURE)
+KIND_API: Final = "API"
+KINDS: Final = (KIND_SIGNIN, KIND_FAILURE, KIND_API)
 ALERT_SK: Final = "ALERT"
 
 BY_ACCOUNT_DAY: Final = "by-account-day"
@@ -146,6 +151,13 @@ INDEX_ATTRIBUTES: Final = [
     "region",
     "error_message",
     "expires_at",
+    "kind",
+    "event_source",
+    "error_code",
+    "read_only",
+    "invoked_by",
+    "assumed_root",
+    "request_user_name",
 ]
 
 TABLE_SCHEMA: Final[TableSchema] = {
@@ -241,6 +253,13 @@ def activity_pk(account_id: str, principal: str) -> str:
 def activity_sk(kind: str, event_time: str, event_id: str) -> str:
     """Sort key: kind, then time, then id, so a time range of one kind is one key range."""
     return f"{kind}#{event_time}#{key_part(event_id, MAX_EVENT_ID_BYTES)}"
+
+
+def activity_sort_kind(*, api_call: bool, failed_console_login: bool) -> str:
+    """The sort-key kind of an activity: ``API``, ``FAILURE`` or ``SIGNIN``."""
+    if api_call:
+        return KIND_API
+    return KIND_FAILURE if failed_console_login else KIND_SIGNIN
 
 
 def kind_range(kind: str, after: str, until: str) -> tuple[str, str]:

@@ -81,16 +81,29 @@ CREATE TABLE IF NOT EXISTS undelivered (
 ) WITHOUT ROWID;
 """
 _ADDED_CLAIM_COLUMNS = {"token": "TEXT"}
+# Added with API calls (design §3.1); rows of an older file are sign-in events.
+_ADDED_ACTIVITY_COLUMNS = {
+    "kind": "TEXT NOT NULL DEFAULT 'sign-in'",
+    "event_source": "TEXT NOT NULL DEFAULT 'signin.amazonaws.com'",
+    "error_code": "TEXT",
+    "read_only": "INTEGER",
+    "invoked_by": "TEXT",
+    "assumed_root": "INTEGER NOT NULL DEFAULT 0",
+    "request_user_name": "TEXT",
+}
+_ACTIVITY_FIELDS = ", ".join(_ADDED_ACTIVITY_COLUMNS)
 
 _COLUMNS = (
     "pk, sk, event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
-    "arn, result, mfa_used, source_ip, user_agent, region, error_message, expires_at, raw"
+    "arn, result, mfa_used, source_ip, user_agent, region, error_message, expires_at, raw, "
+    + _ACTIVITY_FIELDS
 )
-_INSERT = f"INSERT OR IGNORE INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 18)})"  # noqa: S608 (constants only)
-_SELECT = (
-    "SELECT event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
-    "arn, result, mfa_used, source_ip, user_agent, region, error_message, raw FROM activity"
+_AUDIT_COLUMNS = (
+    "event_id, event_time, event_name, account_id, principal, identity_type, user_name, arn, "
+    "result, mfa_used, source_ip, user_agent, region, error_message, " + _ACTIVITY_FIELDS
 )
+_INSERT = f"INSERT OR IGNORE INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"  # noqa: S608 (constants only)
+_SELECT = f"SELECT {_AUDIT_COLUMNS}, raw FROM activity"  # noqa: S608 (constants only)
 # The audit fields without the raw record (a rule's read), ``raw`` read back as ``{}``.
 _SELECT_AUDIT = _SELECT.replace(", raw FROM", ", '{}' FROM")
 
@@ -139,7 +152,9 @@ class SqliteStore:
         insert costs more than everything else a replay does. Reads on this connection see the
         open batch; a claim commits it first, so stored events are durable before any post.
         """
-        kind = schema.KIND_FAILURE if event.is_failed_console_login else schema.KIND_SIGNIN
+        kind = schema.activity_sort_kind(
+            api_call=event.is_api_call, failed_console_login=event.is_failed_console_login
+        )
         time_text = event.time_text
         row = (
             schema.activity_pk(event.account_id, event.principal),
@@ -160,6 +175,13 @@ class SqliteStore:
             event.error_message,
             expires_at,
             event.raw_json(),
+            event.kind,
+            event.event_source,
+            event.error_code,
+            None if event.read_only is None else int(event.read_only),
+            event.invoked_by,
+            int(event.assumed_root),
+            event.request_user_name,
         )
         _check_storable(event, row)
         if self.batch_size > 1 and not self._db.in_transaction:
@@ -399,6 +421,9 @@ class SqliteStore:
                 "a history query by account alone needs a start time (--since): "
                 "it reads the account's events one day at a time"
             )
+        if query.kind is not None:
+            clauses.append("kind = ?")
+            params.append(query.kind)
         if query.since is not None:
             clauses.append("event_time >= ?")
             params.append(format_time(query.since))
@@ -417,6 +442,18 @@ class SqliteStore:
         self._commit_batch()
         self._db.close()
 
+    def has_console_sign_in(
+        self, account_id: str, principal: str, *, after: datetime, until: datetime
+    ) -> bool:
+        """One range read on the principal's SIGNIN keys, as DynamoDB's Query does."""
+        low, high = schema.kind_range(schema.KIND_SIGNIN, format_time(after), format_time(until))
+        row = self._db.execute(
+            "SELECT 1 FROM activity WHERE pk = ? AND sk BETWEEN ? AND ?"
+            " AND event_name = 'ConsoleLogin' AND result = 'Success' LIMIT 1",
+            (schema.activity_pk(account_id, principal), low, high),
+        ).fetchone()
+        return row is not None
+
 
 def _upgrade(db: sqlite3.Connection) -> None:
     """Bring a file made by an older release up to this schema (new table, new columns)."""
@@ -425,6 +462,10 @@ def _upgrade(db: sqlite3.Connection) -> None:
     for column, kind in _ADDED_CLAIM_COLUMNS.items():
         if column not in present:
             db.execute(f"ALTER TABLE alert_claims ADD COLUMN {column} {kind}")
+    present = {row[1] for row in db.execute("PRAGMA table_info(activity)")}
+    for column, kind in _ADDED_ACTIVITY_COLUMNS.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE activity ADD COLUMN {column} {kind}")
 
 
 @contextmanager
@@ -538,6 +579,13 @@ def _event_from_row(row: tuple[Any, ...]) -> SignInEvent:
         user_agent,
         region,
         error_message,
+        kind,
+        event_source,
+        error_code,
+        read_only,
+        invoked_by,
+        assumed_root,
+        request_user_name,
         raw,
     ) = row
     return SignInEvent(
@@ -556,6 +604,13 @@ def _event_from_row(row: tuple[Any, ...]) -> SignInEvent:
         region=region,
         error_message=error_message,
         raw=json.loads(raw),
+        kind=kind,
+        event_source=event_source,
+        error_code=error_code,
+        read_only=None if read_only is None else bool(read_only),
+        invoked_by=invoked_by,
+        assumed_root=bool(assumed_root),
+        request_user_name=request_user_name,
     )
 
 

@@ -40,7 +40,7 @@ from tests.fuzz.strategies import (
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = re.compile(
     r"^(?P<read>[\d,]+) records read: (?P<stored>[\d,]+) stored, (?P<duplicates>[\d,]+) "
-    r"duplicates, (?P<skipped>[\d,]+) not sign-in events, (?P<malformed>[\d,]+) malformed; "
+    r"duplicates, (?P<skipped>[\d,]+) not monitored, (?P<malformed>[\d,]+) malformed; "
     r"(?P<alerts>[\d,]+) alerts",
     re.MULTILINE,
 )
@@ -195,7 +195,8 @@ def test_a_hostile_corpus_in_a_subprocess_prints_no_traceback_and_no_secret(
     # (127.0.0.1 port 9: nothing is posted anyway, no alert fires on these records)
     deep = "[" * 100_000 + "]" * 100_000
     good = '{"eventSource": "signin.amazonaws.com", "eventID": "ok-1", "eventName": "ConsoleLogin"'
-    good += ', "eventTime": "2026-11-02T08:00:00Z", "userIdentity": {"type": "IAMUser"}}'
+    good += ', "eventTime": "2026-11-02T08:00:00Z", "userIdentity": {"type": "IAMUser"}'
+    good += ', "eventType": "AwsConsoleSignIn"}'
     (tmp_path / "deep.json").write_text('{"Records": [' + good + ", " + deep + "]}")
     (tmp_path / "bigint.jsonl").write_text('{"a": ' + "9" * 5000 + "}\n" + good + "\n")
     (tmp_path / "times.json").write_text(

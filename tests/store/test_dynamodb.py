@@ -21,6 +21,7 @@ from botocore.stub import Stubber
 
 from signin_monitor.alerts import Alert
 from signin_monitor.errors import StoreError, StoreRetryableError
+from signin_monitor.events import _validate_record
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store import dynamodb as dynamodb_module
 from signin_monitor.store.alert_index import (
@@ -32,7 +33,7 @@ from signin_monitor.store.alert_index import (
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table, table_definition
-from tests.factories import ACCOUNT, BASE_TIME, one_off_alert, sign_in, windowed_alert
+from tests.factories import ACCOUNT, BASE_TIME, api_call, one_off_alert, sign_in, windowed_alert
 from tests.store.conftest import LEASE_SECONDS, TABLE_NAME, FakeClock
 
 if TYPE_CHECKING:
@@ -139,6 +140,16 @@ def test_table_definition_follows_the_schema() -> None:
 def test_indexes_copy_every_attribute_of_an_item_but_the_raw_record() -> None:
     # A field added to items but not to INDEX_ATTRIBUTES would vanish from index-served audits.
     item = dynamodb_module._item_from_event(sign_in(mfa="No", result="Failure"), 2_000_000_000)
+    # An API call with every optional field set (design §3.1) adds its own attributes.
+    call = api_call(
+        "CreateAccessKey",
+        event_source="iam.amazonaws.com",
+        error_code="AccessDenied",
+        assumed_root=True,
+        request_parameters={"userName": "bob"},
+    )
+    call["userIdentity"]["invokedBy"] = "cloudformation.amazonaws.com"
+    item |= dynamodb_module._item_from_event(_validate_record(call, source="", position=""), None)
     keys = {"pk", "sk"} | {
         name
         for index in schema.TABLE_SCHEMA["indexes"]
@@ -235,7 +246,7 @@ def test_history_only_queries_and_reads_an_account_one_day_at_a_time(
     assert {params["IndexName"] for _, params in calls.calls} == {schema.BY_ACCOUNT_DAY}
     calls.clear()
     list(dynamo.history(HistoryQuery(principal="alice", account_id=ACCOUNT)))
-    assert calls.operations == ["Query", "Query"]  # one per kind, on the table itself
+    assert calls.operations == ["Query"] * 3  # one per kind, on the table itself
     assert all(params["ConsistentRead"] for _, params in calls.calls)
     calls.clear()
     list(dynamo.history(HistoryQuery(principal="alice")))

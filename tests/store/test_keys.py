@@ -75,6 +75,9 @@ def test_rules_build_the_same_scopes_as_before_for_ordinary_values() -> None:
         def failures_between(self, *_: Any, **__: Any) -> list[SignInEvent]:
             return [failure]
 
+        def has_console_sign_in(self, *_: Any, **__: Any) -> bool:
+            return False
+
     alert = rule.evaluate(failure, OneFailure())
     assert alert is not None
     assert alert.scope == "111122223333#alice"

@@ -20,7 +20,7 @@ import hcl2
 import pytest
 from moto.events.models import EventPattern
 
-from signin_monitor import config
+from signin_monitor import config, event_patterns
 from signin_monitor.config import Settings
 from signin_monitor.store.schema import TABLE_SCHEMA
 
@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "terraform"
 EXAMPLES = sorted(path for path in (MODULE / "examples").iterdir() if path.is_dir())
 PATTERN_FILE = MODULE / "patterns" / "signin_events.json"
+PATTERN_NAMES = event_patterns.PATTERN_NAMES
 ALL_TF_FILES = sorted(MODULE.rglob("*.tf"))
 SUBMODULES = sorted(path for path in (MODULE / "modules").iterdir() if path.is_dir())
 SUBMODULE_SOURCES = tuple(f"../../modules/{path.name}" for path in SUBMODULES)
@@ -228,6 +229,7 @@ def _conditions(variable: str) -> str:
         ("failed_signin_threshold", config.THRESHOLD_RANGE),
         ("failed_signin_window_minutes", config.WINDOW_MINUTES_RANGE),
         ("retention_days", config.RETENTION_DAYS_RANGE),
+        ("root_activity_window_minutes", config.WINDOW_MINUTES_RANGE),
     ],
 )
 def test_numeric_validation_uses_the_bounds_of_config(
@@ -264,6 +266,9 @@ def test_defaults_equal_the_settings_defaults() -> None:
     )
     assert variables["retention_days"]["default"] == defaults.retention_days
     assert variables["log_level"]["default"] == defaults.log_level
+    assert variables["root_activity_window_minutes"]["default"] == (
+        defaults.root_activity_window_minutes
+    )
 
 
 def test_default_regions_are_every_region_enabled_in_the_account() -> None:
@@ -539,8 +544,16 @@ def test_pattern_file_is_loaded_with_file_in_events_tf_by_every_rule() -> None:
     for name, rule in rules.items():
         reference = re.fullmatch(r"\$\{local\.(\w+)\}", rule["event_pattern"])
         assert reference is not None, f"rule {name} must use the pattern local"
-        expression = events_locals[reference.group(1)]
-        assert expression == '${file("${path.module}/patterns/signin_events.json")}'
+        assert reference.group(1) == "monitored_event_pattern"
+        expression = str(events_locals["monitored_event_pattern"])
+        # Every pattern file, loaded with file() from the one patterns folder (design §3.1).
+        assert "${path.module}/patterns/${name}" in expression
+        assert "$or" in expression
+        assert rule["state"] == "${local.monitored_rule_state}", (
+            f"rule {name} must carry root calls"
+        )
+    assert events_locals["monitored_rule_state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    assert events_locals["pattern_files"] == [f"{name}.json" for name in PATTERN_NAMES]
     assert json.loads(PATTERN_FILE.read_text(encoding="utf-8"))["source"] == ["aws.signin"]
 
 
@@ -700,6 +713,7 @@ def test_lambda_environment_is_exactly_the_lambda_variables_of_config() -> None:
         "RETENTION_DAYS",
         "LOG_LEVEL",
         "ALERT_RULES",
+        "ROOT_ACTIVITY_WINDOW_MINUTES",
     ):
         assert f"var.{name.lower()}" in variables[name]
     assert variables["SLACK_WEBHOOK_PARAMETER"] == "${aws_ssm_parameter.slack_webhook_url.name}"

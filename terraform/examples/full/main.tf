@@ -12,6 +12,7 @@ module "signin_monitor" {
 
   failed_signin_threshold      = 5
   failed_signin_window_minutes = 30
+  root_activity_window_minutes = 60
   retention_days               = 730
   log_level                    = "INFO"
   alert_rules                  = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"]

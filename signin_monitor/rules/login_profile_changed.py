@@ -1,0 +1,40 @@
+"""``login-profile-changed``: someone set a user's console password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ..alerts import Alert, Severity
+from ..events import SignInEvent
+from ..store.schema import alert_scope
+from .base import FailureHistory
+
+__all__ = ["LoginProfileChanged"]
+
+_CALLS: Final = frozenset({"CreateLoginProfile", "UpdateLoginProfile"})
+
+
+@dataclass(frozen=True, slots=True)
+class LoginProfileChanged:
+    """Whoever sets another user's console password can sign in as that user."""
+
+    id: str = "login-profile-changed"
+    severity: Severity = Severity.HIGH
+
+    def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
+        """Alert on a successful CreateLoginProfile or UpdateLoginProfile."""
+        if (
+            event.is_api_call
+            and event.event_source == "iam.amazonaws.com"
+            and event.event_name in _CALLS
+            and event.succeeded
+        ):
+            return Alert(
+                rule_id=self.id,
+                severity=self.severity,
+                title="Console password set",
+                event=event,
+                scope=alert_scope(event.event_id),
+            )
+        return None

@@ -1,0 +1,40 @@
+"""``mfa-device-removed``: someone took an MFA device away from a user (or from root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ..alerts import Alert, Severity
+from ..events import SignInEvent
+from ..store.schema import alert_scope
+from .base import FailureHistory
+
+__all__ = ["MfaDeviceRemoved"]
+
+_CALLS: Final = frozenset({"DeactivateMFADevice", "DeleteVirtualMFADevice"})
+
+
+@dataclass(frozen=True, slots=True)
+class MfaDeviceRemoved:
+    """Removing MFA is the step before a password-only sign-in: alert on each, by anyone."""
+
+    id: str = "mfa-device-removed"
+    severity: Severity = Severity.HIGH
+
+    def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
+        """Alert on a successful DeactivateMFADevice or DeleteVirtualMFADevice."""
+        if (
+            event.is_api_call
+            and event.event_source == "iam.amazonaws.com"
+            and event.event_name in _CALLS
+            and event.succeeded
+        ):
+            return Alert(
+                rule_id=self.id,
+                severity=self.severity,
+                title="MFA device removed",
+                event=event,
+                scope=alert_scope(event.event_id),
+            )
+        return None

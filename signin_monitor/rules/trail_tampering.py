@@ -1,0 +1,40 @@
+"""``trail-tampering``: someone stopped, deleted or narrowed a CloudTrail trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ..alerts import Alert, Severity
+from ..events import SignInEvent
+from ..store.schema import alert_scope
+from .base import FailureHistory
+
+__all__ = ["TrailTampering"]
+
+_CALLS: Final = frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"})
+
+
+@dataclass(frozen=True, slots=True)
+class TrailTampering:
+    """The trail is the monitor's own eyes: any successful change to it is worth a page."""
+
+    id: str = "trail-tampering"
+    severity: Severity = Severity.CRITICAL
+
+    def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
+        """Alert on a successful StopLogging, DeleteTrail, UpdateTrail or PutEventSelectors."""
+        if (
+            event.is_api_call
+            and event.event_source == "cloudtrail.amazonaws.com"
+            and event.event_name in _CALLS
+            and event.succeeded
+        ):
+            return Alert(
+                rule_id=self.id,
+                severity=self.severity,
+                title="CloudTrail trail changed",
+                event=event,
+                scope=alert_scope(event.event_id),
+            )
+        return None
