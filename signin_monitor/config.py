@@ -32,6 +32,8 @@ SLACK_WEBHOOK_URL = "SLACK_WEBHOOK_URL"
 LOG_LEVEL = "LOG_LEVEL"
 ALERT_RULES = "ALERT_RULES"
 CLAIM_LEASE_SECONDS = "CLAIM_LEASE_SECONDS"
+SPRAY_PRINCIPAL_THRESHOLD = "SPRAY_PRINCIPAL_THRESHOLD"
+NEW_NETWORK_LOOKBACK_DAYS = "NEW_NETWORK_LOOKBACK_DAYS"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -43,16 +45,28 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     LOG_LEVEL,
     ALERT_RULES,
     CLAIM_LEASE_SECONDS,
+    SPRAY_PRINCIPAL_THRESHOLD,
+    NEW_NETWORK_LOOKBACK_DAYS,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable).
 LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL,)
 
-ALL_RULE_IDS: tuple[str, ...] = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
+ALL_RULE_IDS: tuple[str, ...] = (
+    "root-sign-in",
+    "sign-in-without-mfa",
+    "repeated-failed-sign-ins",
+    "sign-in-after-failures",
+    "password-spray",
+    "mfa-challenge-failed",
+    "new-source-network",
+)
 
 THRESHOLD_RANGE = (1, 1000)
 WINDOW_MINUTES_RANGE = (1, 10080)
 RETENTION_DAYS_RANGE = (0, 36500)
 CLAIM_LEASE_SECONDS_RANGE = (5, 900)
+SPRAY_PRINCIPAL_THRESHOLD_RANGE = (1, 1000)
+NEW_NETWORK_LOOKBACK_DAYS_RANGE = (0, 3650)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PARAMETER_NAME = re.compile(
@@ -77,6 +91,11 @@ class Settings:
             (5-900, default 30). Terraform sets it to the function timeout: a delivery still
             running keeps its claim, and a crashed one's claim is free again before Lambda
             retries the event. Each Slack send stops in time to release the claim within it.
+        SPRAY_PRINCIPAL_THRESHOLD: ``password-spray`` fires when the failures from one address
+            in one account within the window belong to more principals than this (1-1000, 5).
+        NEW_NETWORK_LOOKBACK_DAYS: how far back ``new-source-network`` looks for a principal's
+            known networks (0-3650 days, default 90; 0 turns the rule off). Sign-ins older than
+            RETENTION_DAYS are gone, so a longer lookback sees no further back than that.
     """
 
     activity_table: str | None = None
@@ -88,6 +107,14 @@ class Settings:
     log_level: str = "INFO"
     alert_rules: tuple[str, ...] = ALL_RULE_IDS
     claim_lease_seconds: int = 30
+    spray_principal_threshold: int = 5
+    new_network_lookback_days: int = 90
+
+    @property
+    def new_network_lookback(self) -> timedelta | None:
+        """The lookback of ``new-source-network``, or None when the rule is off (0 days)."""
+        days = self.new_network_lookback_days
+        return timedelta(days=days) if days else None
 
     @property
     def failed_signin_window(self) -> timedelta:
@@ -140,6 +167,12 @@ class Settings:
             claim_lease_seconds=_integer(
                 environ, CLAIM_LEASE_SECONDS, 30, CLAIM_LEASE_SECONDS_RANGE
             ),
+            spray_principal_threshold=_integer(
+                environ, SPRAY_PRINCIPAL_THRESHOLD, 5, SPRAY_PRINCIPAL_THRESHOLD_RANGE
+            ),
+            new_network_lookback_days=_integer(
+                environ, NEW_NETWORK_LOOKBACK_DAYS, 90, NEW_NETWORK_LOOKBACK_DAYS_RANGE
+            ),
         )
         return settings.validated()
 
@@ -173,6 +206,16 @@ class Settings:
                 f"0 (forever) or enough days to cover {FAILED_SIGNIN_WINDOW_MINUTES} "
                 f"({self.failed_signin_window_minutes} minutes)",
             )
+        _check_range(
+            SPRAY_PRINCIPAL_THRESHOLD,
+            self.spray_principal_threshold,
+            SPRAY_PRINCIPAL_THRESHOLD_RANGE,
+        )
+        _check_range(
+            NEW_NETWORK_LOOKBACK_DAYS,
+            self.new_network_lookback_days,
+            NEW_NETWORK_LOOKBACK_DAYS_RANGE,
+        )
         return self
 
 

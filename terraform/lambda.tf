@@ -31,7 +31,9 @@ resource "aws_lambda_function" "this" {
       ALERT_RULES                  = join(",", var.alert_rules)
       # The claim lease is the function timeout: a delivery cannot outlive it, and the lease ends
       # before Lambda's first retry (lambda_timeout is at most 55 s), so a retry is never suppressed.
-      CLAIM_LEASE_SECONDS = tostring(var.lambda_timeout)
+      CLAIM_LEASE_SECONDS       = tostring(var.lambda_timeout)
+      SPRAY_PRINCIPAL_THRESHOLD = tostring(var.spray_principal_threshold)
+      NEW_NETWORK_LOOKBACK_DAYS = tostring(var.new_network_lookback_days)
     }
   }
 

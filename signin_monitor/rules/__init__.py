@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from ..config import Settings
 from .base import FailureHistory, Rule
+from .mfa_challenge_failed import MfaChallengeFailed
+from .new_source_network import NewSourceNetwork
+from .password_spray import PasswordSpray
 from .repeated_failed_sign_ins import RepeatedFailedSignIns
 from .root_sign_in import RootSignIn
+from .sign_in_after_failures import SignInAfterFailures
 from .sign_in_without_mfa import SignInWithoutMfa
 
 __all__ = [
     "FailureHistory",
+    "MfaChallengeFailed",
+    "NewSourceNetwork",
+    "PasswordSpray",
     "RepeatedFailedSignIns",
     "RootSignIn",
     "Rule",
+    "SignInAfterFailures",
     "SignInWithoutMfa",
     "rules_from_settings",
 ]
@@ -25,5 +33,11 @@ def rules_from_settings(settings: Settings) -> tuple[Rule, ...]:
         RootSignIn(window=window),
         SignInWithoutMfa(),
         RepeatedFailedSignIns(threshold=settings.failed_signin_threshold, window=window),
+        SignInAfterFailures(threshold=settings.failed_signin_threshold, window=window),
+        PasswordSpray(principals=settings.spray_principal_threshold, window=window),
+        MfaChallengeFailed(window=window),
     )
+    lookback = settings.new_network_lookback
+    if lookback is not None:  # 0 days: the rule is off
+        available = (*available, NewSourceNetwork(lookback=lookback))
     return tuple(rule for rule in available if rule.id in settings.alert_rules)
