@@ -47,10 +47,14 @@ SAMPLE_ALERTS = [
     ("root-sign-in", "root", "111122223333"),
     ("sign-in-without-mfa", "bob", "111122223333"),
     ("repeated-failed-sign-ins", "carol", "111122223333"),
+    ("sign-in-after-failures", "carol", "111122223333"),
     ("repeated-failed-sign-ins", "unknown-user:203.0.113.99", "111122223333"),
     ("root-sign-in", "root", "444455556666"),
     ("repeated-failed-sign-ins", "root", "444455556666"),
     ("sign-in-without-mfa", "dave", "444455556666"),
+    ("password-spray", "mallory", "111122223333"),
+    ("mfa-challenge-failed", "oscar", "111122223333"),
+    ("new-source-network", "peggy", "111122223333"),
 ]
 SUMMARY = re.compile(
     r"(?P<read>[\d,]+) records read: (?P<stored>[\d,]+) stored, (?P<duplicates>[\d,]+) "
@@ -207,7 +211,7 @@ def test_replay_json_prints_exactly_one_alert_object_per_line_with_the_contract_
         assert isinstance(alert["slack"]["text"], str)
         assert isinstance(alert["slack"]["blocks"], list)
         assert alert["slack"]["blocks"]
-        assert alert["severity"] in {"critical", "high"}
+        assert alert["severity"] in {"critical", "high", "medium"}
 
 
 def test_replaying_the_samples_gives_exactly_the_expected_alerts_in_event_time_order(
@@ -238,16 +242,16 @@ def test_event_id_is_the_cloudtrail_event_id_of_the_record_that_raised_the_alert
 def test_the_summary_on_stderr_counts_records_read_stored_duplicates_malformed_and_alerts(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
-    # GIVEN the samples: 26 records, one of them an S3 call WHEN replayed
+    # GIVEN the samples: 36 records, one of them an S3 call WHEN replayed
     run = _replay(capsys, db, str(SAMPLES))
     # THEN the summary on stderr has every count, and the alerts count matches stdout
     assert run.summary == {
-        "read": 26,
-        "stored": 25,
+        "read": 36,
+        "stored": 35,
         "duplicates": 0,
         "skipped": 1,
         "malformed": 0,
-        "alerts": 7,
+        "alerts": 11,
     }
     assert SUMMARY.search(run.out) is None
 
@@ -263,7 +267,7 @@ def test_replaying_the_same_input_into_the_same_store_stores_nothing_and_alerts_
     assert second.code == 0
     assert second.out == ""
     assert second.summary["stored"] == 0
-    assert second.summary["duplicates"] == first.summary["stored"] == 25
+    assert second.summary["duplicates"] == first.summary["stored"] == 35
     assert second.summary["alerts"] == 0
 
 
@@ -313,7 +317,7 @@ def test_a_malformed_file_among_good_ones_is_reported_and_the_good_alerts_still_
     assert f"{bad}: Records[1]" in run.err
     assert "eventID" in run.err
     assert run.summary["malformed"] == 1
-    assert run.summary["stored"] == 26
+    assert run.summary["stored"] == 36
 
 
 def test_a_path_that_does_not_exist_is_a_usage_error_before_anything_is_stored(
@@ -438,8 +442,12 @@ def test_threshold_5_still_fires_on_carols_six_failures_but_threshold_6_does_not
     assert [(a["principal"], a["event_id"]) for a in repeated_five] == [("carol", sixth.event_id)]
     # AND 6 fires for nobody; the other rules do not change
     assert [a for a in six.alerts if a["rule"] == "repeated-failed-sign-ins"] == []
-    others = [t for t in SAMPLE_ALERTS if t[0] != "repeated-failed-sign-ins"]
-    assert [t for t in six.triples if t[0] != "repeated-failed-sign-ins"] == others
+    # (sign-in-after-failures counts against the same threshold: carol's success after her six
+    # failures alerts with 5, not with 6)
+    assert ("sign-in-after-failures", "carol", "111122223333") in five.triples
+    counted = ("repeated-failed-sign-ins", "sign-in-after-failures")
+    others = [t for t in SAMPLE_ALERTS if t[0] not in counted]
+    assert [t for t in six.triples if t[0] not in counted] == others
     assert five.code == six.code == 0
 
 
@@ -460,6 +468,10 @@ def test_window_minutes_changes_which_failures_count_together(
         ("root-sign-in", "root", "2026-11-02T09:12:00Z"),
         ("root-sign-in", "root", "2026-11-02T09:14:00Z"),
         ("sign-in-without-mfa", "dave", "2026-11-02T09:30:00Z"),
+        # one spray try a minute: never more than 2 principals in 2 minutes; the window-free
+        # rules do not change
+        ("mfa-challenge-failed", "oscar", "2026-11-03T09:20:00Z"),
+        ("new-source-network", "peggy", "2026-11-03T10:00:00Z"),
     ]
 
 
@@ -580,7 +592,7 @@ def test_history_without_json_is_a_table_whose_columns_all_line_up(
     assert lines[0].startswith("TIME (UTC)")
     starts = _column_starts(lines[0])
     assert len(starts) == len(cli._TABLE_COLUMNS)
-    assert len(lines) == 1 + 19  # 19 sign-in events in 111122223333
+    assert len(lines) == 1 + 28  # 28 sign-in events in 111122223333 since 2026-11-01
     for line in lines[1:]:
         for start in starts[1:]:
             assert line[start - 2 : start] == "  ", (start, line)

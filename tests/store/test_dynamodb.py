@@ -115,14 +115,21 @@ def test_table_definition_follows_the_schema() -> None:
         index["IndexName"]: (
             [key["AttributeName"] for key in index["KeySchema"]],
             index["Projection"]["ProjectionType"],
-            index["Projection"]["NonKeyAttributes"],
+            index["Projection"].get("NonKeyAttributes", []),
         )
         for index in definition["GlobalSecondaryIndexes"]
     }
     assert indexes == {
-        index["name"]: ([index["hash_key"], index["range_key"]], "INCLUDE", schema.INDEX_ATTRIBUTES)
+        index["name"]: (
+            [index["hash_key"], index["range_key"]],
+            "INCLUDE" if index["non_key_attributes"] else "KEYS_ONLY",
+            index["non_key_attributes"],
+        )
         for index in spec["indexes"]
     }
+    # The audit indexes copy every audit field; the correlation indexes only what they read.
+    for name in (schema.BY_ACCOUNT_DAY, schema.BY_SOURCE_IP, schema.BY_PRINCIPAL):
+        assert indexes[name][2] == schema.INDEX_ATTRIBUTES
     assert set(indexes) == set(schema.GSI_NAMES)
 
 
@@ -417,7 +424,13 @@ def test_item_holds_typed_fields_index_keys_and_no_empty_values(
     assert item["principal_key"] == {"S": schema.principal_key("alice")}
     assert item["time_sk"] == {"S": schema.time_sort_key(event.time_text, event.event_id)}
     assert item["raw"] == {"S": event.raw_json()}
-    assert set(schema.TABLE_SCHEMA["attributes"]) <= set(item)
+    # A failure carries the failure-source key of the sparse index, not the success ones.
+    assert item["failure_source_key"] == {
+        "S": schema.failure_source_key(ACCOUNT, event.source_ip)
+    }
+    sparse = {"success_key", "network_key"}
+    assert set(schema.TABLE_SCHEMA["attributes"]) - sparse <= set(item)
+    assert not sparse & set(item)
 
     with_mfa = sign_in(mfa="No", minutes=1)
     dynamo.record(with_mfa, expires_at=None)
