@@ -425,9 +425,7 @@ def test_item_holds_typed_fields_index_keys_and_no_empty_values(
     assert item["time_sk"] == {"S": schema.time_sort_key(event.time_text, event.event_id)}
     assert item["raw"] == {"S": event.raw_json()}
     # A failure carries the failure-source key of the sparse index, not the success ones.
-    assert item["failure_source_key"] == {
-        "S": schema.failure_source_key(ACCOUNT, event.source_ip)
-    }
+    assert item["failure_source_key"] == {"S": schema.failure_source_key(ACCOUNT, event.source_ip)}
     sparse = {"success_key", "network_key"}
     assert set(schema.TABLE_SCHEMA["attributes"]) - sparse <= set(item)
     assert not sparse & set(item)
