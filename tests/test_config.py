@@ -128,3 +128,36 @@ def test_a_malformed_webhook_url_is_a_configuration_error_that_hides_it(url: str
 def test_blanks_around_the_webhook_url_are_stripped() -> None:
     url = "https://hooks.example.invalid/services/T/B/x"
     assert Settings.from_env({"SLACK_WEBHOOK_URL": f" {url}\n\t"}).slack_webhook_url == url
+
+
+def test_the_correlation_settings_default_are_read_and_are_lambda_variables() -> None:
+    # GIVEN no setting THEN spray needs more than 5 principals, the lookback is 90 days
+    defaults = Settings.from_env({})
+    assert defaults.spray_principal_threshold == 5
+    assert defaults.new_network_lookback_days == 90
+    # AND both are read, 0 days turning new-source-network off
+    read = Settings.from_env({"SPRAY_PRINCIPAL_THRESHOLD": "8", "NEW_NETWORK_LOOKBACK_DAYS": "0"})
+    assert read.spray_principal_threshold == 8
+    assert read.new_network_lookback is None
+    assert {"SPRAY_PRINCIPAL_THRESHOLD", "NEW_NETWORK_LOOKBACK_DAYS"} <= set(LAMBDA_VARIABLES)
+    # AND the four rules are known ids, all on by default
+    new = ("sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network")
+    assert set(new) <= set(defaults.alert_rules)
+    assert Settings.from_env({"ALERT_RULES": "password-spray"}).alert_rules == ("password-spray",)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SPRAY_PRINCIPAL_THRESHOLD", "0"),
+        ("SPRAY_PRINCIPAL_THRESHOLD", "1001"),
+        ("SPRAY_PRINCIPAL_THRESHOLD", "five"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "-1"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "3651"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "90d"),
+    ],
+)
+def test_bad_correlation_settings_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: value})
+    assert raised.value.variable == variable
