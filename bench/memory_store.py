@@ -168,9 +168,12 @@ class MemoryStore:
     def last_success(
         self, account_id: str, principal: str, *, after: datetime, before: datetime
     ) -> SignInEvent | None:
-        """The latest of ``successes_between``."""
-        found = self.successes_between(account_id, principal, after=after, before=before)
-        return found[-1] if found else None
+        """The latest of ``successes_between``, by bisection (no copy of the range)."""
+        rows = self._successes.get((account_id, principal), [])
+        high = bisect.bisect_left(rows, before, key=_time)
+        if high == 0 or rows[high - 1][0] <= after:
+            return None
+        return replace(rows[high - 1][2], raw={})
 
     def has_success_from_network(
         self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
