@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from signin_monitor.store import ActivityStore
 from signin_monitor.store.sqlite import SqliteStore
@@ -69,7 +70,7 @@ def test_every_sqlite_correlation_query_is_one_index_range_search() -> None:
     original = store._db
 
     class Recording:
-        def execute(self, sql: str, params: object = ()) -> object:
+        def execute(self, sql: str, params: Any = ()) -> Any:
             if "INDEXED BY" in sql:
                 rows = original.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
                 plans.extend(row[3] for row in rows)
