@@ -20,8 +20,10 @@ from typing import Any
 
 from signin_monitor.alerts import Alert
 from signin_monitor.events import SignInEvent, format_time
+from signin_monitor.networks import network_of
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
 from signin_monitor.store.base import UndeliveredAlert
+from signin_monitor.store.schema import correlation_keys
 from signin_monitor.store.windows import StoredClaim, Verdict, judge, neighbour_buckets
 
 __all__ = ["MemoryStore"]
@@ -41,6 +43,8 @@ class MemoryStore:
         self._events: dict[tuple[str, str, str], SignInEvent] = {}
         self._failures: dict[tuple[str, str], list[tuple[datetime, str, SignInEvent]]] = {}
         self._claims: dict[tuple[str, str], _Claim] = {}
+        self._by_source: dict[tuple[str, str], list[tuple[datetime, str, SignInEvent]]] = {}
+        self._successes: dict[tuple[str, str], list[tuple[datetime, str, SignInEvent]]] = {}
 
     def record(self, event: SignInEvent, *, expires_at: int | None) -> bool:
         """Keep the event once, keyed like the DynamoDB item (account, principal, event id)."""
@@ -51,6 +55,11 @@ class MemoryStore:
         if event.is_failed_console_login:
             failures = self._failures.setdefault((event.account_id, event.principal), [])
             bisect.insort(failures, (event.event_time, event.event_id, event), key=_time_and_id)
+            by_source = self._by_source.setdefault((event.account_id, event.source_ip), [])
+            bisect.insort(by_source, (event.event_time, event.event_id, event), key=_time_and_id)
+        elif "network_key" in correlation_keys(event):
+            successes = self._successes.setdefault((event.account_id, event.principal), [])
+            bisect.insort(successes, (event.event_time, event.event_id, event), key=_time_and_id)
         return True
 
     def count_failures(
@@ -150,6 +159,35 @@ class MemoryStore:
         """Not asked by the sign-in benchmarks (they hold no API calls)."""
         return False
 
+    def failures_from_source(
+        self, account_id: str, source_ip: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failures from the address in the account with ``after < t < before``."""
+        return _between(self._by_source.get((account_id, source_ip), []), after, before)
+
+    def successes_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Successes from IP addresses with ``after < t < before``."""
+        return _between(self._successes.get((account_id, principal), []), after, before)
+
+    def last_success(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> SignInEvent | None:
+        """The latest of ``successes_between``, by bisection (no copy of the range)."""
+        rows = self._successes.get((account_id, principal), [])
+        high = bisect.bisect_left(rows, before, key=_time)
+        if high == 0 or rows[high - 1][0] <= after:
+            return None
+        return replace(rows[high - 1][2], raw={})
+
+    def has_success_from_network(
+        self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
+    ) -> bool:
+        """Whether one of ``successes_between`` came from ``network``."""
+        found = self.successes_between(account_id, principal, after=after, before=before)
+        return any(network_of(event.source_ip) == network for event in found)
+
 
 def _time(failure: tuple[datetime, str, SignInEvent]) -> datetime:
     return failure[0]
@@ -157,3 +195,11 @@ def _time(failure: tuple[datetime, str, SignInEvent]) -> datetime:
 
 def _time_and_id(failure: tuple[datetime, str, SignInEvent]) -> tuple[datetime, str]:
     return failure[0], failure[1]
+
+
+def _between(
+    rows: list[tuple[datetime, str, SignInEvent]], after: datetime, before: datetime
+) -> list[SignInEvent]:
+    low = bisect.bisect_right(rows, after, key=_time)
+    high = bisect.bisect_left(rows, before, key=_time)
+    return [replace(event, raw={}) for _, _, event in rows[low:high]]

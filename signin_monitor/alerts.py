@@ -37,6 +37,11 @@ class Alert:
     late record completes another event's window). ``later_anchors`` are the alerts of the
     other windows the same delivery completed, in the order to try them: the store claims the
     first of ``candidates`` that no other alert covers.
+
+    ``evidence`` are the stored events that made a correlation rule fire (design §3.2), oldest
+    first: the failures before a successful sign-in, the failures of a spray; for
+    ``new-source-network`` the principal's last sign-in from a known network. ``network`` names
+    the network a ``new-source-network`` sign-in came from.
     """
 
     rule_id: str
@@ -47,6 +52,8 @@ class Alert:
     window: timedelta | None = None
     failure_count: int | None = None
     later_anchors: tuple[Alert, ...] = ()
+    evidence: tuple[SignInEvent, ...] = ()
+    network: str | None = None
 
     @property
     def candidates(self) -> tuple[Alert, ...]:

@@ -36,6 +36,8 @@ ACCOUNT_NAMES_ROLE_ARN = "ACCOUNT_NAMES_ROLE_ARN"
 ACCOUNT_NAMES_JSON = "ACCOUNT_NAMES_JSON"
 ACCOUNT_NAMES_ORGANIZATIONS = "ACCOUNT_NAMES_ORGANIZATIONS"
 ROOT_ACTIVITY_WINDOW_MINUTES = "ROOT_ACTIVITY_WINDOW_MINUTES"
+SPRAY_PRINCIPAL_THRESHOLD = "SPRAY_PRINCIPAL_THRESHOLD"
+NEW_NETWORK_LOOKBACK_DAYS = "NEW_NETWORK_LOOKBACK_DAYS"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -50,6 +52,8 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     ACCOUNT_NAMES_ROLE_ARN,
     ACCOUNT_NAMES_JSON,
     ROOT_ACTIVITY_WINDOW_MINUTES,
+    SPRAY_PRINCIPAL_THRESHOLD,
+    NEW_NETWORK_LOOKBACK_DAYS,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable;
 #: the monitor's own role cannot list the organization's accounts, a role it assumes can).
@@ -65,12 +69,18 @@ ALL_RULE_IDS: tuple[str, ...] = (
     "login-profile-changed",
     "trail-tampering",
     "root-password-recovery",
+    "sign-in-after-failures",
+    "password-spray",
+    "mfa-challenge-failed",
+    "new-source-network",
 )
 
 THRESHOLD_RANGE = (1, 1000)
 WINDOW_MINUTES_RANGE = (1, 10080)
 RETENTION_DAYS_RANGE = (0, 36500)
 CLAIM_LEASE_SECONDS_RANGE = (5, 900)
+SPRAY_PRINCIPAL_THRESHOLD_RANGE = (1, 1000)
+NEW_NETWORK_LOOKBACK_DAYS_RANGE = (0, 3650)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PARAMETER_NAME = re.compile(
@@ -105,6 +115,11 @@ class Settings:
         ROOT_ACTIVITY_WINDOW_MINUTES: one ``root-activity`` alert per account per this many
             minutes, and how long after a successful root console sign-in root's calls raise
             none (1-10080, default 60).
+        SPRAY_PRINCIPAL_THRESHOLD: ``password-spray`` fires when the failures from one address
+            in one account within the window belong to more principals than this (1-1000, 5).
+        NEW_NETWORK_LOOKBACK_DAYS: how far back ``new-source-network`` looks for a principal's
+            known networks (0-3650 days, default 90; 0 turns the rule off). Sign-ins older than
+            RETENTION_DAYS are gone, so a longer lookback sees no further back than that.
     """
 
     activity_table: str | None = None
@@ -120,6 +135,14 @@ class Settings:
     account_names: tuple[tuple[str, str], ...] = ()
     account_names_organizations: bool = False
     root_activity_window_minutes: int = 60
+    spray_principal_threshold: int = 5
+    new_network_lookback_days: int = 90
+
+    @property
+    def new_network_lookback(self) -> timedelta | None:
+        """The lookback of ``new-source-network``, or None when the rule is off (0 days)."""
+        days = self.new_network_lookback_days
+        return timedelta(days=days) if days else None
 
     @property
     def failed_signin_window(self) -> timedelta:
@@ -183,6 +206,12 @@ class Settings:
             root_activity_window_minutes=_integer(
                 environ, ROOT_ACTIVITY_WINDOW_MINUTES, 60, WINDOW_MINUTES_RANGE
             ),
+            spray_principal_threshold=_integer(
+                environ, SPRAY_PRINCIPAL_THRESHOLD, 5, SPRAY_PRINCIPAL_THRESHOLD_RANGE
+            ),
+            new_network_lookback_days=_integer(
+                environ, NEW_NETWORK_LOOKBACK_DAYS, 90, NEW_NETWORK_LOOKBACK_DAYS_RANGE
+            ),
         )
         return settings.validated()
 
@@ -222,6 +251,16 @@ class Settings:
                 f"({self.failed_signin_window_minutes} minutes) and "
                 f"{ROOT_ACTIVITY_WINDOW_MINUTES} ({self.root_activity_window_minutes} minutes)",
             )
+        _check_range(
+            SPRAY_PRINCIPAL_THRESHOLD,
+            self.spray_principal_threshold,
+            SPRAY_PRINCIPAL_THRESHOLD_RANGE,
+        )
+        _check_range(
+            NEW_NETWORK_LOOKBACK_DAYS,
+            self.new_network_lookback_days,
+            NEW_NETWORK_LOOKBACK_DAYS_RANGE,
+        )
         return self
 
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from .accounts import label
 from .alerts import Alert, Severity
 from .errors import SlackPermanentError, SlackRetryableError
+from .events import SignInEvent
 
 if TYPE_CHECKING:
     import httpx
@@ -86,6 +87,10 @@ _SLACK_ERROR_CODES: Final = frozenset(
     }
 )
 _EMOJI: Final = {Severity.CRITICAL: ":rotating_light:", Severity.HIGH: ":warning:"}
+#: How many principals a password-spray message lists (the count says how many more).
+SPRAY_LIST_LIMIT: Final = 10
+#: How many distinct source addresses a sign-in-after-failures message lists.
+SOURCE_LIST_LIMIT: Final = 5
 
 
 class Notifier(Protocol):
@@ -130,7 +135,10 @@ def _code(value: object, *, limit: int = VALUE_LIMIT) -> str:
 
 
 def _console_url(alert: Alert) -> str:
-    event = alert.event
+    return _event_url(alert.event)
+
+
+def _event_url(event: SignInEvent) -> str:
     region = event.region if _REGION.fullmatch(event.region) else "us-east-1"
     return (
         f"https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}"
@@ -218,6 +226,7 @@ def _payload(
                     for name, value in fields[:10]
                 ],
             },
+            *_correlation_blocks(alert),
             {
                 "type": "actions",
                 "elements": [
@@ -225,7 +234,8 @@ def _payload(
                         "type": "button",
                         "text": {"type": "plain_text", "text": "Open in CloudTrail"},
                         "url": _console_url(alert),
-                    }
+                    },
+                    *_correlation_buttons(alert),
                 ],
             },
         ],
@@ -270,6 +280,68 @@ def _api_call_fields(alert: Alert, account: str) -> tuple[list[tuple[str, str]],
         f"{_code(event.time_text, limit=64)}"
     )
     return fields, text
+
+
+def _correlation_blocks(alert: Alert) -> list[dict[str, Any]]:
+    """The history a correlation rule (design §3.2) saw, as one section; none for other rules."""
+    texts = {
+        "sign-in-after-failures": _after_failures_text,
+        "password-spray": _spray_text,
+        "new-source-network": _new_network_text,
+    }
+    render_text = texts.get(alert.rule_id)
+    if render_text is None or not alert.evidence:
+        return []
+    text = render_text(alert)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}]
+
+
+def _after_failures_text(alert: Alert) -> str:
+    """How many failures preceded the success, from which addresses, since when."""
+    failures = alert.evidence
+    sources = list(dict.fromkeys(f.source_ip for f in failures))
+    shown = ", ".join(_code(ip, limit=64) for ip in sources[:SOURCE_LIST_LIMIT])
+    if len(sources) > SOURCE_LIST_LIMIT:
+        shown += f" and {len(sources) - SOURCE_LIST_LIMIT} more"
+    return (
+        f"*{len(failures)} failed sign-ins* preceded this success, from {shown}; "
+        f"the first at {_code(failures[0].time_text, limit=64)} "
+        f"(event {_code(failures[0].event_id)})."
+    )
+
+
+def _spray_text(alert: Alert) -> str:
+    """The principals tried from the address (escaped, capped), and how many failures."""
+    principals = list(dict.fromkeys(f.principal for f in alert.evidence))
+    shown = ", ".join(_code(p, limit=64) for p in principals[:SPRAY_LIST_LIMIT])
+    if len(principals) > SPRAY_LIST_LIMIT:
+        shown += f" and {len(principals) - SPRAY_LIST_LIMIT} more"
+    return (
+        f"*{len(principals)} principals tried* from {_code(alert.event.source_ip, limit=64)} "
+        f"in {len(alert.evidence)} failed sign-ins: {shown}"
+    )
+
+
+def _new_network_text(alert: Alert) -> str:
+    """The new network, and when and from where the principal last signed in before."""
+    last = alert.evidence[-1]
+    return (
+        f"*New network* {_code(alert.network or 'unknown', limit=64)}. Last sign-in from a "
+        f"known network: {_code(last.time_text, limit=64)} from {_code(last.source_ip, limit=64)}."
+    )
+
+
+def _correlation_buttons(alert: Alert) -> list[dict[str, Any]]:
+    """``sign-in-after-failures`` links the first failure too, beside the success."""
+    if alert.rule_id != "sign-in-after-failures" or not alert.evidence:
+        return []
+    return [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "First failure in CloudTrail"},
+            "url": _event_url(alert.evidence[0]),
+        }
+    ]
 
 
 @dataclass

@@ -30,6 +30,37 @@ locals {
   ]
   # What by-alert-day copies (ALERT_INDEX_ATTRIBUTES in alert_index.py; pk names rule and scope).
   alert_index_attributes = ["rule_id", "event_id", "event_time", "status"]
+
+  # The sparse indexes of the correlation rules copy only what those rules read
+  # (FAILURE_SOURCE_ATTRIBUTES and SUCCESS_ATTRIBUTES in schema.py; by-network copies keys only).
+  failure_source_attributes = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "result",
+    "mfa_used",
+    "source_ip",
+    "region",
+  ]
+  success_attributes = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "arn",
+    "result",
+    "mfa_used",
+    "source_ip",
+    "user_agent",
+    "region",
+  ]
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -74,6 +105,21 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  attribute {
+    name = "failure_source_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "success_key"
+    type = "S"
+  }
+
+  attribute {
+    name = "network_key"
+    type = "S"
+  }
+
   global_secondary_index {
     name               = "by-account-day"
     hash_key           = "account_day"
@@ -106,6 +152,32 @@ resource "aws_dynamodb_table" "this" {
     range_key          = "time_sk"
     projection_type    = "INCLUDE"
     non_key_attributes = local.alert_index_attributes
+  }
+
+  # Sparse: only failed ConsoleLogins carry failure_source_key (password-spray).
+  global_secondary_index {
+    name               = "by-failure-source"
+    hash_key           = "failure_source_key"
+    range_key          = "time_sk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = local.failure_source_attributes
+  }
+
+  # Sparse: only successful ConsoleLogins from an IP address carry success_key and network_key
+  # (new-source-network; sign-in-after-failures for a failure delivered after the success).
+  global_secondary_index {
+    name               = "by-success"
+    hash_key           = "success_key"
+    range_key          = "time_sk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = local.success_attributes
+  }
+
+  global_secondary_index {
+    name            = "by-network"
+    hash_key        = "network_key"
+    range_key       = "time_sk"
+    projection_type = "KEYS_ONLY"
   }
 
   # TTL deletes late (up to days): the code never relies on it for the failure window.

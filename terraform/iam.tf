@@ -30,13 +30,25 @@ data "aws_iam_policy_document" "lambda" {
   # Exactly the DynamoDB calls the Lambda's code makes (tests/terraform collects them from
   # signin_monitor/ and compares; a windowed alert's claim is a TransactWriteItems of a Put and two
   # ConditionChecks, which IAM checks item by item): no Scan, no DeleteItem, no table administration. The table only,
-  # no index/*: the function never queries an index (only `signin-monitor history` does, with the
-  # operator's own credentials).
+  # no index/*: the audit indexes are read by `signin-monitor history` alone, with the operator's
+  # own credentials.
   statement {
     sid       = "ActivityTable"
     effect    = "Allow"
     actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.this.arn]
+  }
+
+  # The correlation rules' three sparse indexes (design 3.2), named one by one: Query only.
+  statement {
+    sid     = "CorrelationIndexes"
+    effect  = "Allow"
+    actions = ["dynamodb:Query"]
+    resources = [
+      "${aws_dynamodb_table.this.arn}/index/by-failure-source",
+      "${aws_dynamodb_table.this.arn}/index/by-success",
+      "${aws_dynamodb_table.this.arn}/index/by-network",
+    ]
   }
 
   statement {

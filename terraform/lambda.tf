@@ -33,6 +33,8 @@ resource "aws_lambda_function" "this" {
       # before Lambda's first retry (lambda_timeout is at most 55 s), so a retry is never suppressed.
       CLAIM_LEASE_SECONDS          = tostring(var.lambda_timeout)
       ROOT_ACTIVITY_WINDOW_MINUTES = tostring(var.root_activity_window_minutes)
+      SPRAY_PRINCIPAL_THRESHOLD    = tostring(var.spray_principal_threshold)
+      NEW_NETWORK_LOOKBACK_DAYS    = tostring(var.new_network_lookback_days)
       # Account names beside ids in alerts: from Organizations through the role, else the map.
       ACCOUNT_NAMES_ROLE_ARN = var.account_names_role_arn == null ? "" : var.account_names_role_arn
       ACCOUNT_NAMES_JSON     = length(var.account_names) == 0 ? "" : jsonencode(var.account_names)

@@ -125,13 +125,13 @@ variable "log_level" {
 }
 
 variable "alert_rules" {
-  description = "ALERT_RULES: the rule ids to run. Valid values: root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery. Every monitored event is stored whichever rules run."
+  description = "ALERT_RULES: the rule ids to run. Valid values: root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery, sign-in-after-failures, password-spray, mfa-challenge-failed, new-source-network. Every monitored event is stored whichever rules run."
   type        = list(string)
-  default     = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery"]
+  default     = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"]
 
   validation {
-    condition     = length(var.alert_rules) > 0 && alltrue([for rule in var.alert_rules : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery"], rule)])
-    error_message = "alert_rules: a non-empty list of root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery."
+    condition     = length(var.alert_rules) > 0 && alltrue([for rule in var.alert_rules : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"], rule)])
+    error_message = "alert_rules: a non-empty list of root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery, sign-in-after-failures, password-spray, mfa-challenge-failed, new-source-network."
   }
 }
 
@@ -280,4 +280,26 @@ variable "tags" {
   description = "Tags added to every resource that takes tags."
   type        = map(string)
   default     = {}
+}
+
+variable "spray_principal_threshold" {
+  description = "SPRAY_PRINCIPAL_THRESHOLD: password-spray fires when the failed sign-ins from one address in one account within the failure window belong to more distinct principals than this (hidden user names count as one). Whole number, 1-1000."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = floor(var.spray_principal_threshold) == var.spray_principal_threshold && var.spray_principal_threshold >= 1 && var.spray_principal_threshold <= 1000
+    error_message = "spray_principal_threshold: a whole number from 1 to 1000."
+  }
+}
+
+variable "new_network_lookback_days" {
+  description = "NEW_NETWORK_LOOKBACK_DAYS: how many days back new-source-network looks for the networks (IPv4 /24, IPv6 /48) a principal signed in from; 0 turns the rule off. Whole number, 0-3650."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = floor(var.new_network_lookback_days) == var.new_network_lookback_days && var.new_network_lookback_days >= 0 && var.new_network_lookback_days <= 3650
+    error_message = "new_network_lookback_days: a whole number from 0 to 3650 (0 turns new-source-network off)."
+  }
 }

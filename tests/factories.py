@@ -19,7 +19,7 @@ def console_login(
     user: str | None = "alice",
     identity_type: str = "IAMUser",
     result: str = "Success",
-    mfa: str | None = "Yes",
+    mfa: str | None = "",
     at: datetime | None = None,
     minutes: float = 0,
     account: str = ACCOUNT,
@@ -30,7 +30,13 @@ def console_login(
     event_name: str = "ConsoleLogin",
     arn: str | None = None,
 ) -> dict[str, Any]:
-    """A CloudTrail ConsoleLogin record shaped like the ones AWS writes."""
+    """A CloudTrail ConsoleLogin record shaped like the ones AWS writes.
+
+    ``mfa`` defaults to "Yes" for a success and "No" for a failure (a wrong password ends the
+    sign-in before the second factor; "Yes" on a failure is ``mfa-challenge-failed``).
+    """
+    if mfa == "":
+        mfa = "No" if result == "Failure" else "Yes"
     moment = (at or BASE_TIME) + timedelta(minutes=minutes)
     identity: dict[str, Any] = {"type": identity_type, "accountId": account}
     if identity_type == "Root":

@@ -41,7 +41,7 @@ def test_create_table_replay_and_history_on_dynamodb(
     assert main(["replay", "--json", "--no-progress", "--table", TABLE, str(SAMPLES)]) == 0
     second = capsys.readouterr()
     # THEN the alerts come once, and history reads the events back
-    assert len(first) == 13
+    assert len(first) == 17
     assert second.out == ""
     assert "0 stored" in second.err
     assert main(["history", "--json", "--table", TABLE, "--principal", "carol"]) == 0

@@ -146,3 +146,36 @@ def test_account_name_settings_are_read() -> None:
     assert settings.account_names_role_arn == "arn:aws:iam::111122223333:role/signin-monitor-names"
     assert settings.account_names == (("444455556666", "prod-payments"),)
     assert settings.account_names_organizations is True
+
+
+def test_the_correlation_settings_default_are_read_and_are_lambda_variables() -> None:
+    # GIVEN no setting THEN spray needs more than 5 principals, the lookback is 90 days
+    defaults = Settings.from_env({})
+    assert defaults.spray_principal_threshold == 5
+    assert defaults.new_network_lookback_days == 90
+    # AND both are read, 0 days turning new-source-network off
+    read = Settings.from_env({"SPRAY_PRINCIPAL_THRESHOLD": "8", "NEW_NETWORK_LOOKBACK_DAYS": "0"})
+    assert read.spray_principal_threshold == 8
+    assert read.new_network_lookback is None
+    assert {"SPRAY_PRINCIPAL_THRESHOLD", "NEW_NETWORK_LOOKBACK_DAYS"} <= set(LAMBDA_VARIABLES)
+    # AND the four rules are known ids, all on by default
+    new = ("sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network")
+    assert set(new) <= set(defaults.alert_rules)
+    assert Settings.from_env({"ALERT_RULES": "password-spray"}).alert_rules == ("password-spray",)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SPRAY_PRINCIPAL_THRESHOLD", "0"),
+        ("SPRAY_PRINCIPAL_THRESHOLD", "1001"),
+        ("SPRAY_PRINCIPAL_THRESHOLD", "five"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "-1"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "3651"),
+        ("NEW_NETWORK_LOOKBACK_DAYS", "90d"),
+    ],
+)
+def test_bad_correlation_settings_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: value})
+    assert raised.value.variable == variable

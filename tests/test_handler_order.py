@@ -38,6 +38,9 @@ def live(slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, moto_server: str) ->
         "AWS_DEFAULT_REGION": "us-east-1",
         "ACTIVITY_TABLE": TABLE,
         "SLACK_WEBHOOK_URL": WEBHOOK,
+        # The rules of design §3: the users here share one address, which password-spray
+        # (design §3.2, with its own concurrency test) would also report.
+        "ALERT_RULES": "root-sign-in,sign-in-without-mfa,repeated-failed-sign-ins",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SLACK_WEBHOOK_PARAMETER", raising=False)

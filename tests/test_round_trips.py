@@ -1,5 +1,12 @@
 """DynamoDB round trips per delivery: the budget of design section 5, counted, never timed.
 
+With every rule on (design §3 and §3.2), each delivery also makes the correlation reads: a
+success 3 ``Query`` (sign-in-after-failures: the principal's and ``unknown-user:<ip>``'s
+failures; new-source-network: the latest success in the lookback, and a 4th, whether this
+network is among them, only when the latest came from another network), a failure 2 more
+(sign-in-after-failures: the successes a late failure could complete; password-spray: the
+failures from its address). ``test_*_with_the_section_3_rules_only`` keep today's figures.
+
 Each call the real ``Pipeline`` makes through ``DynamoDbStore`` is counted with botocore's
 ``before-call`` hook (``bench.round_trips.count_calls``) on a moto table. The counts are what a
 Lambda invocation waits on and pays for: 1 for a success without alert, 2 for a failure (put +
@@ -32,6 +39,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 TABLE_NAME = "signin-monitor-round-trips"
+#: The reads a success adds with all rules: two failure counts, the latest success.
+SUCCESS_READS = ["Query", "Query", "Query"]
+#: The reads a failure adds after repeated-failed-sign-ins' own: later successes, the spray.
+FAILURE_READS = ["Query", "Query"]
+SECTION_3_RULES = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
 
 
 @pytest.fixture
@@ -88,8 +100,8 @@ def test_iam_success_with_mfa_costs_one_put(pipeline: Pipeline, counter: CallCou
     # GIVEN an IAM user's successful sign-in with MFA (no rule fires)
     # WHEN it is delivered
     operations = deliver(pipeline, counter, console_login(mfa="Yes"))
-    # THEN only the conditional put of the event is made
-    assert operations == ["PutItem"]
+    # THEN the conditional put of the event, and the correlation reads of a success
+    assert operations == ["PutItem", *SUCCESS_READS]
 
 
 def test_failure_below_threshold_costs_put_and_count(
@@ -98,8 +110,8 @@ def test_failure_below_threshold_costs_put_and_count(
     # GIVEN a principal with no earlier failures
     # WHEN one failure is delivered
     operations = deliver(pipeline, counter, failure(0))
-    # THEN the event is put and the window is counted once; nothing is claimed
-    assert operations == ["PutItem", "Query"]
+    # THEN the event is put, the window read once, the correlation reads; nothing is claimed
+    assert operations == ["PutItem", "Query", *FAILURE_READS]
     assert notifier.sent == []
 
 
@@ -109,8 +121,8 @@ def test_root_success_costs_put_claim_and_mark(
     # GIVEN a successful root sign-in (root-sign-in fires)
     # WHEN it is delivered
     operations = deliver(pipeline, counter, console_login(identity_type="Root"))
-    # THEN 1 put + 2 for the alert (claim, then mark sent)
-    assert operations == ["PutItem", "PutItem", "UpdateItem"]
+    # THEN 1 put + 2 for the alert (claim, then mark sent) + the correlation reads
+    assert operations == ["PutItem", "PutItem", "UpdateItem", *SUCCESS_READS]
     assert len(notifier.sent) == 1
 
 
@@ -119,11 +131,17 @@ def test_failure_crossing_threshold_costs_two_plus_two(
 ) -> None:
     # GIVEN three failures of bob within the window (threshold 3: no alert yet)
     for minute in range(3):
-        assert len(deliver(pipeline, counter, failure(minute))) == 2
+        assert len(deliver(pipeline, counter, failure(minute))) == 2 + len(FAILURE_READS)
     # WHEN the fourth failure arrives
     operations = deliver(pipeline, counter, failure(3))
-    # THEN put + query, then claim (one transaction over three time slots) + mark
-    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem"]
+    # THEN put + query, then claim (one transaction over three time slots) + mark, then reads
+    assert operations == [
+        "PutItem",
+        "Query",
+        "TransactWriteItems",
+        "UpdateItem",
+        *FAILURE_READS,
+    ]
     assert len(notifier.sent) == 1
 
 
@@ -136,7 +154,7 @@ def test_duplicate_of_sent_root_alert_costs_put_and_suppressed_claim(
     # WHEN EventBridge delivers the same event again
     operations = deliver(pipeline, counter, record)
     # THEN the put finds it stored, the claim is suppressed, and nothing is marked or posted
-    assert operations == ["PutItem", "PutItem"]
+    assert operations == ["PutItem", "PutItem", *SUCCESS_READS]
     assert len(notifier.sent) == 1
 
 
@@ -150,7 +168,7 @@ def test_duplicate_of_sent_failure_alert_costs_put_count_and_suppressed_claim(
     # WHEN the fourth is delivered again
     operations = deliver(pipeline, counter, records[3])
     # THEN put (already stored) + query + one refused claim; no mark, no second message
-    assert operations == ["PutItem", "Query", "TransactWriteItems"]
+    assert operations == ["PutItem", "Query", "TransactWriteItems", *FAILURE_READS]
     assert len(notifier.sent) == 1
 
 
@@ -160,11 +178,17 @@ def test_late_failure_completing_a_window_costs_what_the_fourth_in_order_costs(
     # GIVEN failures at minutes 0, 3 and 9 (the one at 6 is still on its way)
     late = failure(6)
     for minute in (0, 3, 9):
-        assert deliver(pipeline, counter, failure(minute)) == ["PutItem", "Query"]
+        assert deliver(pipeline, counter, failure(minute)) == ["PutItem", "Query", *FAILURE_READS]
     # WHEN the failure at 6 arrives last, completing the window that ends at 9
     operations = deliver(pipeline, counter, late)
     # THEN put + query + one claim + mark, for an alert anchored at minute 9
-    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem"]
+    assert operations == [
+        "PutItem",
+        "Query",
+        "TransactWriteItems",
+        "UpdateItem",
+        *FAILURE_READS,
+    ]
     assert len(notifier.sent) == 1
 
 
@@ -179,8 +203,8 @@ def test_failure_after_the_alert_costs_one_refused_claim(
     late = deliver(pipeline, counter, failure(0.5))
     # THEN each costs put + query + one refused claim: the cancelled transaction returns the
     # alert's claim, which covers every later anchor too, so none costs another call
-    assert in_order == ["PutItem", "Query", "TransactWriteItems"]
-    assert late == ["PutItem", "Query", "TransactWriteItems"]
+    assert in_order == ["PutItem", "Query", "TransactWriteItems", *FAILURE_READS]
+    assert late == ["PutItem", "Query", "TransactWriteItems", *FAILURE_READS]
     assert len(notifier.sent) == 1
 
 
@@ -195,7 +219,7 @@ def test_retry_after_a_failed_post_costs_two_transactions(
     records = [failure(minute) for minute in range(4)]
     for record in records:
         deliver(pipeline, counter, record)
-    assert counter.operations[-1] == "UpdateItem"  # released
+    assert counter.operations[-1 - len(FAILURE_READS)] == "UpdateItem"  # released
     # WHEN Lambda retries the event
     operations = deliver(pipeline, counter, records[3])
     # THEN the first transaction finds the pending claim, the second retakes it, then the mark
@@ -205,6 +229,7 @@ def test_retry_after_a_failed_post_costs_two_transactions(
         "TransactWriteItems",
         "TransactWriteItems",
         "UpdateItem",
+        *FAILURE_READS,
     ]
     assert len(notifier.sent) == 1
 
@@ -217,7 +242,7 @@ def test_root_failure_costs_put_query_claim_and_mark(
     # WHEN it is delivered
     operations = deliver(pipeline, counter, record)
     # THEN put, the failure query, then the root-failure window's claim and mark
-    assert operations == ["PutItem", "TransactWriteItems", "UpdateItem", "Query"]
+    assert operations == ["PutItem", "TransactWriteItems", "UpdateItem", "Query", *FAILURE_READS]
     assert len(notifier.sent) == 1
 
 
@@ -233,3 +258,69 @@ class _FailingOnce:
             self.failed = True
             raise SlackRetryableError("Slack answered 503", status_code=503)
         self.sent.append(payload)
+
+
+# --- section 3 rules alone (today's figures) and the correlation rules' alerts ---------------
+
+
+def test_success_and_failure_cost_one_and_two_with_the_section_3_rules_only(
+    client: DynamoDBClient, counter: CallCounter
+) -> None:
+    # GIVEN the pipeline running only the rules of design §3
+    settings = Settings(alert_rules=SECTION_3_RULES)
+    pipeline = build_pipeline(
+        settings, store=DynamoDbStore(TABLE_NAME, client=client), notifier=CollectingNotifier()
+    )
+    # WHEN a success and a failure are delivered THEN they cost what design §5 budgets
+    assert deliver(pipeline, counter, console_login(mfa="Yes")) == ["PutItem"]
+    assert deliver(pipeline, counter, failure(0)) == ["PutItem", "Query"]
+
+
+def test_a_success_from_a_new_network_costs_four_reads_and_its_alert(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN alice signed in from 198.51.100.0/24 a week ago
+    deliver(pipeline, counter, console_login(source_ip="198.51.100.7", minutes=-7 * 1440))
+    # WHEN she signs in from the same /24, then from another network
+    known = deliver(pipeline, counter, console_login(source_ip="198.51.100.99"))
+    new = deliver(pipeline, counter, console_login(source_ip="203.0.113.5", minutes=1))
+    # THEN the known one costs the three reads of a success (the latest is from this network)
+    assert known == ["PutItem", *SUCCESS_READS]
+    # AND the new one a fourth read (is this network among them?) and a one-off claim + mark
+    assert new == ["PutItem", *SUCCESS_READS, "Query", "PutItem", "UpdateItem"]
+    assert len(notifier.sent) == 1
+
+
+def test_a_success_after_four_failures_costs_one_count_and_its_windowed_claim(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN four failures of bob (repeated-failed-sign-ins alerts on the fourth)
+    for minute in range(4):
+        deliver(pipeline, counter, failure(minute))
+    # WHEN bob signs in
+    operations = deliver(pipeline, counter, console_login(user="bob", minutes=5))
+    # THEN his failures are read once (over the threshold: no hidden-name read), the windowed
+    # claim and mark, then new-source-network's read (his first success: nothing to compare)
+    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem", "Query"]
+    assert len(notifier.sent) == 2
+
+
+def test_the_sixth_principal_of_a_spray_costs_the_failure_reads_and_one_claim(
+    pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN five users failing once each from one address
+    users = ["u1", "u2", "u3", "u4", "u5", "u6"]
+    for minute, user in enumerate(users[:5]):
+        deliver(pipeline, counter, console_login(user=user, result="Failure", minutes=minute))
+    # WHEN a sixth user fails from it
+    sixth = console_login(user=users[5], result="Failure", minutes=5)
+    operations = deliver(pipeline, counter, sixth)
+    # THEN the failure reads, then password-spray's windowed claim and mark
+    assert operations == [
+        "PutItem",
+        "Query",
+        *FAILURE_READS,
+        "TransactWriteItems",
+        "UpdateItem",
+    ]
+    assert len(notifier.sent) == 1

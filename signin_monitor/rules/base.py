@@ -12,7 +12,11 @@ __all__ = ["FailureHistory", "Rule"]
 
 
 class FailureHistory(Protocol):
-    """The questions a rule may ask the store: the failures of one principal in a time range."""
+    """The questions a rule may ask the store, each one key-range read.
+
+    The failures of one principal in a time range; the failures from one address in one
+    account; a principal's successful sign-ins from IP addresses, and from one network.
+    """
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
@@ -34,6 +38,37 @@ class FailureHistory(Protocol):
         self, account_id: str, principal: str, *, after: datetime, until: datetime
     ) -> bool:
         """True when a successful ConsoleLogin of the principal has ``after < time <= until``."""
+        ...
+
+    def failures_from_source(
+        self, account_id: str, source_ip: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failed ConsoleLogin records from ``source_ip`` in the account, ``after < t < before``.
+
+        Oldest first (time, then event id); every principal tried is among them. Fields a
+        Slack message shows are filled in (``user_agent``, ``arn`` and ``raw`` may be empty).
+        """
+        ...
+
+    def successes_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Successful ConsoleLogin records of the principal from an IP address, ``after < t <
+        before``, oldest first (``raw`` may be ``{}``)."""
+        ...
+
+    def last_success(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> SignInEvent | None:
+        """The latest successful ConsoleLogin of the principal from an IP address with
+        ``after < t < before`` (``raw`` may be ``{}``), or None."""
+        ...
+
+    def has_success_from_network(
+        self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
+    ) -> bool:
+        """True when a successful ConsoleLogin of the principal from ``network`` (as
+        ``networks.network_of`` names it) has ``after < t < before``."""
         ...
 
 

@@ -191,3 +191,30 @@ class ActivityStore(Protocol):
         One key-range read of the principal's SIGNIN keys (``root-activity`` asks it).
         """
         ...
+
+    def failures_from_source(
+        self, account_id: str, source_ip: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """Failed ConsoleLogin records from ``source_ip`` in the account, ``after < t < before``,
+        oldest first: one key-range read of a sparse index (``by-failure-source``)."""
+        ...
+
+    def successes_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """The principal's successful ConsoleLogins from an IP address, ``after < t < before``,
+        oldest first: one key-range read of ``by-success``."""
+        ...
+
+    def last_success(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> SignInEvent | None:
+        """The latest of ``successes_between``: one key-range read, newest first, one item."""
+        ...
+
+    def has_success_from_network(
+        self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
+    ) -> bool:
+        """Whether the principal has a successful ConsoleLogin from ``network`` with ``after <
+        t < before``: one key-range read of ``by-network``, one item at most."""
+        ...

@@ -22,6 +22,10 @@ Round trips per operation:
   call); a retry after a failed post costs 2 (the first finds the pending claim).
 * ``mark_alert``: 1 conditional ``UpdateItem``; +1 ``PutItem`` (the undelivered marker) for
   ``FAILED`` with a payload.
+* ``failures_from_source``, ``successes_between``: 1 ``Query`` of a sparse index
+  (``by-failure-source``, ``by-success``); more only past 1 MB.
+* ``last_success``, ``has_success_from_network``: 1 ``Query`` (``Limit=1``) of ``by-success``
+  (newest first) or ``by-network`` (``Select=COUNT``).
 * ``history``: ``Query`` only, never ``Scan``: 3 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
 * ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
@@ -784,6 +788,114 @@ class DynamoDbStore:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def failures_from_source(
+        self, account_id: str, source_ip: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """The failures from the address in the account: one range of ``by-failure-source``.
+
+        Index reads are eventually consistent: a failure recorded a moment ago by another
+        delivery may be missing, and that delivery's own read then sees this one.
+        """
+        key = schema.failure_source_key(account_id, source_ip)
+        items = self._index_range(
+            "failures_from_source",
+            schema.BY_FAILURE_SOURCE,
+            "failure_source_key",
+            key,
+            after=after,
+            before=before,
+        )
+        return [_event_from_index(item) for item in items]
+
+    def successes_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """The principal's successes from IP addresses: one range of ``by-success``."""
+        key = schema.success_key(account_id, principal)
+        items = self._index_range(
+            "successes_between", schema.BY_SUCCESS, "success_key", key, after=after, before=before
+        )
+        return [_event_from_index(item) for item in items]
+
+    def last_success(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> SignInEvent | None:
+        """The newest item of that ``by-success`` range: one ``Query``, newest first, one item."""
+        key = schema.success_key(account_id, principal)
+        items = self._index_range(
+            "last_success",
+            schema.BY_SUCCESS,
+            "success_key",
+            key,
+            after=after,
+            before=before,
+            newest_first=True,
+        )
+        return _event_from_index(items[0]) if items else None
+
+    def has_success_from_network(
+        self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
+    ) -> bool:
+        """One ``Query`` of ``by-network`` (``Select=COUNT``, ``Limit=1``): is there one?"""
+        key = schema.network_key(account_id, principal, network)
+        items = self._index_range(
+            "has_success_from_network",
+            schema.BY_NETWORK,
+            "network_key",
+            key,
+            after=after,
+            before=before,
+            count_one=True,
+        )
+        return bool(items)
+
+    def _index_range(
+        self,
+        operation: str,
+        index: str,
+        hash_attribute: str,
+        hash_value: str,
+        *,
+        after: datetime,
+        before: datetime,
+        newest_first: bool = False,
+        count_one: bool = False,
+    ) -> list[Item]:
+        """Items of one sparse-index partition with ``after < event time < before``.
+
+        ``"<after>$"`` sorts after every ``"<after>#<id>"`` and ``"<before>#"`` before every
+        ``"<before>#<id>"``: both ends are exclusive, with no filter. ``newest_first`` reads one
+        item from the end; ``count_one`` returns at most one (empty) item when one exists.
+        """
+        request: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": f"{hash_attribute} = :key AND time_sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":key": {"S": hash_value},
+                ":lo": {"S": f"{format_time(after)}$"},
+                ":hi": {"S": f"{format_time(before)}#"},
+            },
+        }
+        if newest_first or count_one:
+            request["Limit"] = 1
+        if newest_first:
+            request["ScanIndexForward"] = False
+        if count_one:
+            request["Select"] = "COUNT"
+        items: list[Item] = []
+        while True:
+            try:
+                page = self._client.query(**request)
+            except (ClientError, BotoCoreError) as error:
+                raise _store_error(operation, error) from error
+            if count_one:
+                return [{}] if page["Count"] else []
+            items.extend(page["Items"])
+            if newest_first or "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
 
 class _Filters:
     """The query's conditions the key does not cover, as a ``FilterExpression``."""
@@ -1030,7 +1142,14 @@ def _item_from_event(event: SignInEvent, expires_at: int | None) -> Item:
         item["assumed_root"] = {"BOOL": True}
     if expires_at is not None:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+    for name, key in schema.correlation_keys(event).items():
+        item[name] = {"S": key}
     return item
+
+
+def _event_from_index(item: Item) -> SignInEvent:
+    """An event read from a correlation index, whose projection may leave out the user agent."""
+    return _event_from_item({"user_agent": {"S": ""}, **item})
 
 
 def _event_from_item(item: Item) -> SignInEvent:

@@ -44,14 +44,18 @@ def table_definition(table_name: str) -> dict[str, Any]:
                     {"AttributeName": index["hash_key"], "KeyType": "HASH"},
                     {"AttributeName": index["range_key"], "KeyType": "RANGE"},
                 ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": list(index["non_key_attributes"]),
-                },
+                "Projection": _projection(index),
             }
             for index in spec["indexes"]
         ],
     }
+
+
+def _projection(index: schema.IndexSchema) -> dict[str, Any]:
+    """INCLUDE the index's non-key attributes; KEYS_ONLY when it lists none (``by-network``)."""
+    if not index["non_key_attributes"]:
+        return {"ProjectionType": "KEYS_ONLY"}
+    return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index["non_key_attributes"])}
 
 
 def create_table(client: DynamoDBClient, table_name: str, *, wait: bool = True) -> TableCreation:

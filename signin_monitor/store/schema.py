@@ -31,20 +31,31 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from typing import Final, TypedDict
+from typing import TYPE_CHECKING, Final, TypedDict
+
+from ..networks import network_of
+
+if TYPE_CHECKING:
+    from ..events import SignInEvent
 
 __all__ = [
     "ALERT_SK",
     "BY_ACCOUNT_DAY",
     "BY_ALERT_DAY",
+    "BY_FAILURE_SOURCE",
+    "BY_NETWORK",
     "BY_PRINCIPAL",
     "BY_SOURCE_IP",
+    "BY_SUCCESS",
+    "FAILURE_SOURCE_ATTRIBUTES",
     "GSI_NAMES",
     "INDEX_ATTRIBUTES",
     "KIND_API",
     "KIND_FAILURE",
     "KIND_SIGNIN",
     "MAX_ITEM_BYTES",
+    "NETWORK_ATTRIBUTES",
+    "SUCCESS_ATTRIBUTES",
     "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
     "UNDELIVERED_PK",
@@ -55,12 +66,16 @@ __all__ = [
     "activity_sort_kind",
     "alert_pk",
     "alert_scope",
+    "correlation_keys",
+    "failure_source_key",
     "item_size",
     "key_part",
     "kind_between",
     "kind_range",
+    "network_key",
     "principal_key",
     "source_ip_key",
+    "success_key",
     "time_sort_key",
     "undelivered_sk",
 ]
@@ -79,7 +94,20 @@ BY_SOURCE_IP: Final = "by-source-ip"
 BY_PRINCIPAL: Final = "by-principal"
 #: Sparse: only alert claims carry ``alert_day`` (keys built in ``alert_index.py``).
 BY_ALERT_DAY: Final = "by-alert-day"
-GSI_NAMES: Final = (BY_ACCOUNT_DAY, BY_SOURCE_IP, BY_PRINCIPAL, BY_ALERT_DAY)
+# The sparse indexes of the correlation rules (design §3.2): only the items they ask about
+# carry their key attribute, so an index holds a fraction of the table.
+BY_FAILURE_SOURCE: Final = "by-failure-source"
+BY_SUCCESS: Final = "by-success"
+BY_NETWORK: Final = "by-network"
+GSI_NAMES: Final = (
+    BY_ACCOUNT_DAY,
+    BY_SOURCE_IP,
+    BY_PRINCIPAL,
+    BY_ALERT_DAY,
+    BY_FAILURE_SOURCE,
+    BY_SUCCESS,
+    BY_NETWORK,
+)
 
 # Sorts after '#' and after every character of an event id, so "<time>$" bounds all ids at <time>.
 _AFTER_ALL_IDS: Final = "$"
@@ -160,6 +188,41 @@ INDEX_ATTRIBUTES: Final = [
     "request_user_name",
 ]
 
+#: What ``by-failure-source`` copies: the principal, time and id the spray count reads, and the
+#: few fields a Slack message shows of an anchor failure (not the user agent, not ``raw``).
+FAILURE_SOURCE_ATTRIBUTES: Final = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "result",
+    "mfa_used",
+    "source_ip",
+    "region",
+]
+#: What ``by-success`` copies: a successful sign-in as a Slack message shows it (the last known
+#: network's sign-in; the success a late failure completes).
+SUCCESS_ATTRIBUTES: Final = [
+    "event_id",
+    "event_time",
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "arn",
+    "result",
+    "mfa_used",
+    "source_ip",
+    "user_agent",
+    "region",
+]
+#: What ``by-network`` copies: nothing but its keys (the question is "is there one?").
+NETWORK_ATTRIBUTES: Final[list[str]] = []
+
 TABLE_SCHEMA: Final[TableSchema] = {
     "hash_key": PK,
     "range_key": SK,
@@ -171,6 +234,9 @@ TABLE_SCHEMA: Final[TableSchema] = {
         "principal_key": "S",
         "time_sk": "S",
         "alert_day": "S",
+        "failure_source_key": "S",
+        "success_key": "S",
+        "network_key": "S",
     },
     "indexes": [
         {
@@ -196,6 +262,24 @@ TABLE_SCHEMA: Final[TableSchema] = {
             "hash_key": "alert_day",
             "range_key": "time_sk",
             "non_key_attributes": ["rule_id", "event_id", "event_time", "status"],
+        },
+        {
+            "name": BY_FAILURE_SOURCE,
+            "hash_key": "failure_source_key",
+            "range_key": "time_sk",
+            "non_key_attributes": FAILURE_SOURCE_ATTRIBUTES,
+        },
+        {
+            "name": BY_SUCCESS,
+            "hash_key": "success_key",
+            "range_key": "time_sk",
+            "non_key_attributes": SUCCESS_ATTRIBUTES,
+        },
+        {
+            "name": BY_NETWORK,
+            "hash_key": "network_key",
+            "range_key": "time_sk",
+            "non_key_attributes": NETWORK_ATTRIBUTES,
         },
     ],
     "ttl_attribute": TTL_ATTRIBUTE,
@@ -315,3 +399,42 @@ def alert_pk(rule_id: str, scope: str) -> str:
 def undelivered_sk(event_time: str, claim_pk: str) -> str:
     """Sort key of an undelivered alert's marker: oldest first, one per claim."""
     return f"{event_time}#{_bounded(claim_pk, _MAX_CLAIM_IN_SK_BYTES, whole=claim_pk)}"
+
+
+def failure_source_key(account_id: str, source_ip: str) -> str:
+    """``by-failure-source`` key: the failed ConsoleLogins from one address in one account."""
+    account = key_part(account_id, MAX_ACCOUNT_BYTES)
+    return f"FAILSRC#{account}#{key_part(source_ip, MAX_SOURCE_IP_BYTES)}"
+
+
+def success_key(account_id: str, principal: str) -> str:
+    """``by-success`` key: one principal's successful ConsoleLogins from an IP address."""
+    account = key_part(account_id, MAX_ACCOUNT_BYTES)
+    return f"SUCCESS#{account}#{key_part(principal, MAX_PRINCIPAL_BYTES)}"
+
+
+def network_key(account_id: str, principal: str, network: str) -> str:
+    """``by-network`` key: one principal's successful ConsoleLogins from one network."""
+    account = key_part(account_id, MAX_ACCOUNT_BYTES)
+    principal_part = key_part(principal, MAX_PRINCIPAL_BYTES)
+    return f"NET#{account}#{principal_part}#{key_part(network, 64)}"
+
+
+def correlation_keys(event: SignInEvent) -> dict[str, str]:
+    """The sparse index keys an activity item carries (design §3.2); most items carry none.
+
+    A failed ConsoleLogin: ``failure_source_key``. A successful ConsoleLogin from an IP address:
+    ``success_key`` and ``network_key``. Anything else: nothing, so it is in none of these
+    indexes and costs them no write.
+    """
+    if not event.is_console_login:
+        return {}
+    if event.result == "Failure":
+        return {"failure_source_key": failure_source_key(event.account_id, event.source_ip)}
+    network = network_of(event.source_ip) if event.result == "Success" else None
+    if network is None:
+        return {}
+    return {
+        "success_key": success_key(event.account_id, event.principal),
+        "network_key": network_key(event.account_id, event.principal, network),
+    }

@@ -19,6 +19,7 @@ from typing import Any
 from ..alerts import Alert
 from ..errors import StoreError, UnstorableRecordError
 from ..events import SignInEvent, format_time, parse_time
+from ..networks import network_of
 from . import schema
 from .base import (
     DEFAULT_CLAIM_LEASE_SECONDS,
@@ -92,6 +93,21 @@ _ADDED_ACTIVITY_COLUMNS = {
     "request_user_name": "TEXT",
 }
 _ACTIVITY_FIELDS = ", ".join(_ADDED_ACTIVITY_COLUMNS)
+
+# The correlation rules' questions (design §3.2), each one range of a partial index: only the
+# rows asked about are in it. ``network`` is set on successful ConsoleLogins from an IP address
+# (``networks.network_of``); rows of older files have none, so they teach nothing.
+_CORRELATION_COLUMNS = {"network": "TEXT"}
+_CORRELATION_SCHEMA = """
+CREATE INDEX IF NOT EXISTS activity_failures_by_source
+    ON activity (account_id, source_ip, event_time, event_id)
+    WHERE event_name = 'ConsoleLogin' AND result = 'Failure';
+CREATE INDEX IF NOT EXISTS activity_successes
+    ON activity (account_id, principal, event_time, event_id) WHERE network IS NOT NULL;
+CREATE INDEX IF NOT EXISTS activity_networks
+    ON activity (account_id, principal, network, event_time) WHERE network IS NOT NULL;
+"""
+_FAILURE_ROWS = "event_name = 'ConsoleLogin' AND result = 'Failure'"
 
 _COLUMNS = (
     "pk, sk, event_id, event_time, event_name, account_id, principal, identity_type, user_name, "
@@ -190,6 +206,8 @@ class SqliteStore:
             cursor = self._db.execute(_INSERT, row)
         except UnicodeError as error:  # a lone surrogate: SQLite takes only valid UTF-8
             raise _unstorable(event, "text that is not valid Unicode") from error
+        if cursor.rowcount == 1:
+            _set_network(self._db, event, row[0], row[1])
         if self._db.in_transaction:
             self._batched += 1
             if self._batched >= self.batch_size:
@@ -454,6 +472,55 @@ class SqliteStore:
         ).fetchone()
         return row is not None
 
+    def failures_from_source(
+        self, account_id: str, source_ip: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """One range of ``activity_failures_by_source``, in (time, id) order."""
+        rows = self._db.execute(
+            f"{_SELECT_AUDIT} INDEXED BY activity_failures_by_source"
+            f" WHERE account_id = ? AND source_ip = ? AND {_FAILURE_ROWS}"
+            " AND event_time > ? AND event_time < ? ORDER BY event_time, event_id",
+            (account_id, source_ip, format_time(after), format_time(before)),
+        )
+        return [_event_from_row(row) for row in rows]
+
+    def successes_between(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> list[SignInEvent]:
+        """One range of ``activity_successes``, in (time, id) order."""
+        rows = self._db.execute(
+            f"{_SELECT_AUDIT} INDEXED BY activity_successes"
+            " WHERE account_id = ? AND principal = ? AND network IS NOT NULL"
+            " AND event_time > ? AND event_time < ? ORDER BY event_time, event_id",
+            (account_id, principal, format_time(after), format_time(before)),
+        )
+        return [_event_from_row(row) for row in rows]
+
+    def last_success(
+        self, account_id: str, principal: str, *, after: datetime, before: datetime
+    ) -> SignInEvent | None:
+        """The last row of that range (the index read backwards, one row)."""
+        row = self._db.execute(
+            f"{_SELECT_AUDIT} INDEXED BY activity_successes"
+            " WHERE account_id = ? AND principal = ? AND network IS NOT NULL"
+            " AND event_time > ? AND event_time < ?"
+            " ORDER BY event_time DESC, event_id DESC LIMIT 1",
+            (account_id, principal, format_time(after), format_time(before)),
+        ).fetchone()
+        return None if row is None else _event_from_row(row)
+
+    def has_success_from_network(
+        self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
+    ) -> bool:
+        """One probe of ``activity_networks``."""
+        row = self._db.execute(
+            "SELECT 1 FROM activity INDEXED BY activity_networks"
+            " WHERE account_id = ? AND principal = ? AND network = ?"
+            " AND event_time > ? AND event_time < ? LIMIT 1",
+            (account_id, principal, network, format_time(after), format_time(before)),
+        ).fetchone()
+        return row is not None
+
 
 def _upgrade(db: sqlite3.Connection) -> None:
     """Bring a file made by an older release up to this schema (new table, new columns)."""
@@ -463,9 +530,20 @@ def _upgrade(db: sqlite3.Connection) -> None:
         if column not in present:
             db.execute(f"ALTER TABLE alert_claims ADD COLUMN {column} {kind}")
     present = {row[1] for row in db.execute("PRAGMA table_info(activity)")}
-    for column, kind in _ADDED_ACTIVITY_COLUMNS.items():
+    for column, kind in {**_ADDED_ACTIVITY_COLUMNS, **_CORRELATION_COLUMNS}.items():
         if column not in present:
             db.execute(f"ALTER TABLE activity ADD COLUMN {column} {kind}")
+    db.executescript(_CORRELATION_SCHEMA)
+
+
+def _set_network(db: sqlite3.Connection, event: SignInEvent, pk: str, sk: str) -> None:
+    """Give a new successful ConsoleLogin from an IP address its network (see ``networks``)."""
+    if "network_key" not in schema.correlation_keys(event):
+        return
+    db.execute(
+        "UPDATE activity SET network = ? WHERE pk = ? AND sk = ?",
+        (network_of(event.source_ip), pk, sk),
+    )
 
 
 @contextmanager
@@ -535,6 +613,7 @@ def _check_storable(event: SignInEvent, row: tuple[Any, ...]) -> None:
         principal_key=schema.principal_key(event.principal),
         time_sk=schema.time_sort_key(time_text, event.event_id),
     )
+    attributes.update(schema.correlation_keys(event))
     size = schema.item_size(attributes)
     if size > schema.MAX_ITEM_BYTES:
         raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")

@@ -26,8 +26,6 @@ from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store import dynamodb as dynamodb_module
 from signin_monitor.store.alert_index import (
     ALERT_DAY_ATTRIBUTE,
-    ALERT_INDEX_ATTRIBUTES,
-    BY_ALERT_DAY,
     alert_index_attributes,
 )
 from signin_monitor.store.base import DEFAULT_CLAIM_LEASE_SECONDS
@@ -122,18 +120,21 @@ def test_table_definition_follows_the_schema() -> None:
         index["IndexName"]: (
             [key["AttributeName"] for key in index["KeySchema"]],
             index["Projection"]["ProjectionType"],
-            index["Projection"]["NonKeyAttributes"],
+            index["Projection"].get("NonKeyAttributes", []),
         )
         for index in definition["GlobalSecondaryIndexes"]
     }
     assert indexes == {
         index["name"]: (
             [index["hash_key"], index["range_key"]],
-            "INCLUDE",
-            ALERT_INDEX_ATTRIBUTES if index["name"] == BY_ALERT_DAY else schema.INDEX_ATTRIBUTES,
+            "INCLUDE" if index["non_key_attributes"] else "KEYS_ONLY",
+            index["non_key_attributes"],
         )
         for index in spec["indexes"]
     }
+    # The audit indexes copy every audit field; the correlation indexes only what they read.
+    for name in (schema.BY_ACCOUNT_DAY, schema.BY_SOURCE_IP, schema.BY_PRINCIPAL):
+        assert indexes[name][2] == schema.INDEX_ATTRIBUTES
     assert set(indexes) == set(schema.GSI_NAMES)
 
 
@@ -438,9 +439,12 @@ def test_item_holds_typed_fields_index_keys_and_no_empty_values(
     assert item["principal_key"] == {"S": schema.principal_key("alice")}
     assert item["time_sk"] == {"S": schema.time_sort_key(event.time_text, event.event_id)}
     assert item["raw"] == {"S": event.raw_json()}
-    # every index key but alert_day, which only alert claims carry (by-alert-day is sparse)
-    assert set(schema.TABLE_SCHEMA["attributes"]) - {ALERT_DAY_ATTRIBUTE} <= set(item)
-    assert ALERT_DAY_ATTRIBUTE not in item
+    # A failure carries the failure-source key of the sparse index, not the success ones, and
+    # no alert_day (only alert claims carry it: by-alert-day is sparse).
+    assert item["failure_source_key"] == {"S": schema.failure_source_key(ACCOUNT, event.source_ip)}
+    sparse = {"success_key", "network_key", ALERT_DAY_ATTRIBUTE}
+    assert set(schema.TABLE_SCHEMA["attributes"]) - sparse <= set(item)
+    assert not sparse & set(item)
 
     with_mfa = sign_in(mfa="No", minutes=1)
     dynamo.record(with_mfa, expires_at=None)

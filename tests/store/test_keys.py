@@ -78,6 +78,18 @@ def test_rules_build_the_same_scopes_as_before_for_ordinary_values() -> None:
         def has_console_sign_in(self, *_: Any, **__: Any) -> bool:
             return False
 
+        def failures_from_source(self, *_: Any, **__: Any) -> list[SignInEvent]:
+            return [failure]
+
+        def successes_between(self, *_: Any, **__: Any) -> list[SignInEvent]:
+            return []
+
+        def last_success(self, *_: Any, **__: Any) -> SignInEvent | None:
+            return None
+
+        def has_success_from_network(self, *_: Any, **__: Any) -> bool:
+            return False
+
     alert = rule.evaluate(failure, OneFailure())
     assert alert is not None
     assert alert.scope == "111122223333#alice"

@@ -22,6 +22,7 @@ from moto.events.models import EventPattern
 
 from signin_monitor import config, event_patterns
 from signin_monitor.config import Settings
+from signin_monitor.store import schema
 from signin_monitor.store.schema import TABLE_SCHEMA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -839,17 +840,23 @@ def test_table_matches_table_schema() -> None:
         for index in table["global_secondary_index"]
     }
     assert indexes == {
-        index["name"]: (index["hash_key"], index["range_key"], "INCLUDE")
+        index["name"]: (
+            index["hash_key"],
+            index["range_key"],
+            "INCLUDE" if index["non_key_attributes"] else "KEYS_ONLY",
+        )
         for index in TABLE_SCHEMA["indexes"]
     }
-    # by-alert-day (alert claims only) copies its own short list; the others the audit fields
-    projection = dict.fromkeys(indexes, "index_attributes")
-    projection["by-alert-day"] = "alert_index_attributes"
-    for index in TABLE_SCHEMA["indexes"]:
-        assert _locals()[projection[index["name"]]] == index["non_key_attributes"], index["name"]
+    # Each INCLUDE index names a local list that equals its schema list; KEYS_ONLY names none.
+    found = _locals()
+    schema_lists = {index["name"]: index["non_key_attributes"] for index in TABLE_SCHEMA["indexes"]}
     for index in table["global_secondary_index"]:
-        local = f"local.{projection[index['name']]}"
-        assert local in str(index["non_key_attributes"]), index["name"]
+        reference = str(index.get("non_key_attributes", ""))
+        if not schema_lists[index["name"]]:
+            assert reference == "", index["name"]
+            continue
+        local_name = reference.removeprefix("${local.").removesuffix("}")
+        assert found[local_name] == schema_lists[index["name"]], index["name"]
     assert "local_secondary_index" not in table
     ttl = _one(table, "ttl")
     assert (ttl["attribute_name"], ttl["enabled"]) == (TABLE_SCHEMA["ttl_attribute"], True)
@@ -1055,19 +1062,32 @@ def test_lambda_policy_resources_are_the_table_the_parameter_and_the_key() -> No
     }
 
 
-def test_function_role_reaches_the_table_but_no_index() -> None:
-    """The function never queries an index (only `signin-monitor history` does): no index/*."""
+#: The indexes the Lambda's rules query (design 3.2); the audit indexes stay `history`'s alone.
+_LAMBDA_INDEXES = {"BY_FAILURE_SOURCE", "BY_SUCCESS", "BY_NETWORK"}
+
+
+def test_function_role_reaches_the_table_and_only_the_indexes_its_rules_query() -> None:
+    """The correlation rules query three sparse indexes: exactly those are granted, Query only.
+
+    The Lambda's store code names an index only through the schema constants of those three
+    (``history``, the one reader of the audit indexes, runs with the operator's credentials).
+    """
     policy = _data("aws_iam_policy_document", "lambda")
-    resources = [r for s in _statements(policy) for r in s["resources"]]
-    assert not [r for r in resources if "index" in r], "the function role must not reach indexes"
+    statements = _statements(policy)
+    granted = {r for s in statements for r in s["resources"] if "index" in r}
+    names = {getattr(schema, constant) for constant in _LAMBDA_INDEXES}
+    assert granted == {f"${{aws_dynamodb_table.this.arn}}/index/{name}" for name in names}
+    for statement in statements:
+        if any("index" in r for r in statement["resources"]):
+            assert statement["actions"] == ["dynamodb:Query"]
+            assert all("index" in r for r in statement["resources"])
     code = _lambda_code(REPO / "signin_monitor" / "store" / "dynamodb.py")
-    index_uses = [
-        node
+    named = {
+        node.attr
         for node in _nodes(code)
-        if (isinstance(node, ast.Constant) and node.value == "IndexName")
-        or (isinstance(node, ast.keyword) and node.arg == "IndexName")
-    ]
-    assert not index_uses, "the Lambda's store code names an index: grant it, and say why"
+        if isinstance(node, ast.Attribute) and node.attr.startswith("BY_")
+    }
+    assert named == _LAMBDA_INDEXES, "the Lambda's store code names another index: grant it"
 
 
 def test_the_index_check_sees_history_when_it_is_not_excluded() -> None:

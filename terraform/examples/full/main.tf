@@ -15,7 +15,9 @@ module "signin_monitor" {
   root_activity_window_minutes = 60
   retention_days               = 730
   log_level                    = "INFO"
-  alert_rules                  = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins"]
+  alert_rules                  = ["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"]
+  spray_principal_threshold    = 5
+  new_network_lookback_days    = 90
 
   slack_webhook_url         = var.slack_webhook_url
   slack_webhook_url_version = var.slack_webhook_url_version
