@@ -1057,7 +1057,10 @@ def _undelivered_from_item(item: Item) -> UndeliveredAlert:
 
 def _check_item_size(item: Item, event: SignInEvent) -> None:
     """Refuse, before any round trip, an item over DynamoDB's 400 KB (a retry cannot fix it)."""
-    size = schema.item_size({name: next(iter(value.values())) for name, value in item.items()})
+    values = {name: next(iter(value.values())) for name, value in item.items()}
+    if schema.surely_fits(values.values()):
+        return
+    size = schema.item_size(values)
     if size > schema.MAX_ITEM_BYTES:
         raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")
 

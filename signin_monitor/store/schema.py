@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from ..networks import network_of
@@ -312,6 +312,19 @@ def _bounded(text: str, max_bytes: int, *, whole: str) -> str:
     # Cutting may split a UTF-8 sequence (dropped by "ignore") or an escape (dropped here).
     prefix = _PARTIAL_ESCAPE.sub("", data[:room].decode("utf-8", "ignore"))
     return f"{prefix}{_CUT_MARK}{digest}"
+
+
+#: What an item's names and index keys can add to its values: every index key is within DynamoDB's
+#: 2,048 bytes (the key budgets above), and there are fewer than eight of them.
+_KEYS_AND_NAMES_ALLOWANCE: Final = 20 * 1024
+
+
+def surely_fits(values: Iterable[object]) -> bool:
+    """True when values this short cannot make an item over ``MAX_ITEM_BYTES``, so the exact
+    count (``item_size``) can be skipped: UTF-8 takes at most 4 bytes a character, and names
+    and index keys fit in the allowance. Nearly every event is a few KB."""
+    characters = sum(len(str(value)) for value in values if value is not None)
+    return 4 * characters + _KEYS_AND_NAMES_ALLOWANCE <= MAX_ITEM_BYTES
 
 
 def item_size(attributes: Mapping[str, object]) -> int:

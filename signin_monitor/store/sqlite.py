@@ -118,7 +118,8 @@ _AUDIT_COLUMNS = (
     "event_id, event_time, event_name, account_id, principal, identity_type, user_name, arn, "
     "result, mfa_used, source_ip, user_agent, region, error_message, " + _ACTIVITY_FIELDS
 )
-_INSERT = f"INSERT OR IGNORE INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"  # noqa: S608 (constants only)
+# ``network`` rides along in the insert (a successful ConsoleLogin from an IP address has one).
+_INSERT = f"INSERT OR IGNORE INTO activity ({_COLUMNS}, network) VALUES ({', '.join('?' * 26)})"  # noqa: S608 (constants only)
 _SELECT = f"SELECT {_AUDIT_COLUMNS}, raw FROM activity"  # noqa: S608 (constants only)
 # The audit fields without the raw record (a rule's read), ``raw`` read back as ``{}``.
 _SELECT_AUDIT = _SELECT.replace(", raw FROM", ", '{}' FROM")
@@ -203,11 +204,9 @@ class SqliteStore:
         if self.batch_size > 1 and not self._db.in_transaction:
             self._db.execute("BEGIN")
         try:
-            cursor = self._db.execute(_INSERT, row)
+            cursor = self._db.execute(_INSERT, (*row, _network(event)))
         except UnicodeError as error:  # a lone surrogate: SQLite takes only valid UTF-8
             raise _unstorable(event, "text that is not valid Unicode") from error
-        if cursor.rowcount == 1:
-            _set_network(self._db, event, row[0], row[1])
         if self._db.in_transaction:
             self._batched += 1
             if self._batched >= self.batch_size:
@@ -536,14 +535,11 @@ def _upgrade(db: sqlite3.Connection) -> None:
     db.executescript(_CORRELATION_SCHEMA)
 
 
-def _set_network(db: sqlite3.Connection, event: SignInEvent, pk: str, sk: str) -> None:
-    """Give a new successful ConsoleLogin from an IP address its network (see ``networks``)."""
+def _network(event: SignInEvent) -> str | None:
+    """The network of a successful ConsoleLogin from an IP address (see ``networks``), else None."""
     if "network_key" not in schema.correlation_keys(event):
-        return
-    db.execute(
-        "UPDATE activity SET network = ? WHERE pk = ? AND sk = ?",
-        (network_of(event.source_ip), pk, sk),
-    )
+        return None
+    return network_of(event.source_ip)
 
 
 @contextmanager
@@ -605,6 +601,8 @@ _ROW_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 def _check_storable(event: SignInEvent, row: tuple[Any, ...]) -> None:
     """Refuse what DynamoDB would refuse (over 400 KB with its index keys), so a replay on
     SQLite drops the same records the Lambda drops."""
+    if schema.surely_fits(row):
+        return
     attributes: dict[str, object] = dict(zip(_ROW_NAMES, row, strict=True))
     time_text = event.time_text
     attributes.update(
