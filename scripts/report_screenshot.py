@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=ROOT / "build" / "demo.db")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "report.png")
     parser.add_argument("--since", default="2026-11-02")
-    parser.add_argument("--until", default="2026-11-03")
+    parser.add_argument("--until", default="2026-11-03T23:59:59Z")
     parser.add_argument("--width", type=int, default=1200)
     args = parser.parse_args()
     db, png = args.db.resolve(), args.out.resolve()
