@@ -218,6 +218,10 @@ class Activity:
     #: What was cut to fit a store: raw record paths (as in ``raw[TRUNCATED_KEY]``) and the
     #: names of normalized fields shortened to their byte bound. Empty for nearly every event.
     truncated: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    #: ``raw`` as the compact JSON ``raw_json`` returns, when normalization already wrote it
+    #: (bounding the raw record needs its size), valid while ``raw`` is ``raw_text_of``.
+    raw_text: str | None = field(default=None, compare=False, repr=False)
+    raw_text_of: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     kind: ActivityKind = SIGN_IN
     event_source: str = SIGNIN_EVENT_SOURCE
     #: The call's ``errorCode`` (None: it succeeded).
@@ -262,6 +266,8 @@ class Activity:
 
     def raw_json(self) -> str:
         """The original record as compact JSON (non-ASCII escaped, so any store accepts it)."""
+        if self.raw_text is not None and self.raw_text_of is self.raw:
+            return self.raw_text  # written once while normalizing: no second encoding
         return json.dumps(self.raw, separators=(",", ":"), default=str)
 
 
@@ -371,8 +377,22 @@ def bound_raw(
     bounded by validation) is always kept, and the cut paths are listed under
     ``TRUNCATED_KEY`` in the returned record.
     """
-    if _json_size(raw) <= limit:
-        return raw, []
+    kept, cut, _text = _bound_raw_text(raw, limit=limit)
+    return kept, cut
+
+
+def _bound_raw_text(
+    raw: dict[str, Any], *, limit: int = MAX_RAW_BYTES
+) -> tuple[dict[str, Any], list[str], str]:
+    """``bound_raw`` and the compact JSON of its result (the text the store writes)."""
+    text = json.dumps(raw, separators=(",", ":"), default=str)
+    if len(text) <= limit:
+        return raw, [], text
+    kept, cut = _cut_raw(raw, limit)
+    return kept, cut, json.dumps(kept, separators=(",", ":"), default=str)
+
+
+def _cut_raw(raw: dict[str, Any], limit: int) -> tuple[dict[str, Any], list[str]]:
     budget = limit - _cut_list_reserve()
     cut: list[str] = []
     kept = {
@@ -504,7 +524,7 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
     # The validator already made it aware UTC, within the plausible range.
     event_time = record.event_time.astimezone(UTC).replace(microsecond=0)
     extra = record.additional_event_data or {}
-    stored_raw, raw_cut = bound_raw(raw)
+    stored_raw, raw_cut, raw_text = _bound_raw_text(raw)
     session = identity.session_context
     if is_sign_in:
         result = _result(record)
@@ -531,6 +551,8 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
         error_message=texts.optional("error_message", record.error_message),
         raw=stored_raw,
         truncated=(*(f"raw.{path}" for path in raw_cut), *cut),
+        raw_text=raw_text,
+        raw_text_of=stored_raw,
         kind=SIGN_IN if is_sign_in else API_CALL,
         event_source=texts.field("event_source", record.event_source, limit=256),
         error_code=texts.optional("error_code", record.error_code),

@@ -336,3 +336,18 @@ def test_a_record_that_fits_is_stored_untouched() -> None:
     assert event.raw is record
     assert event.truncated == ()
     assert TRUNCATED_KEY not in event.raw
+
+
+def test_the_raw_text_written_while_normalizing_is_the_stored_copy_and_never_stale() -> None:
+    # GIVEN a record normalized (its compact JSON was written once, to bound its size)
+    import dataclasses
+
+    from signin_monitor.events import parse_record
+    from tests.factories import console_login
+
+    event = parse_record(console_login())
+    # THEN raw_json is that text, equal to encoding the record again
+    assert event.raw_text is not None
+    assert event.raw_json() == json.dumps(event.raw, separators=(",", ":"), default=str)
+    # AND a copy with another raw record (an index read) is encoded from its own record
+    assert dataclasses.replace(event, raw={}).raw_json() == "{}"
