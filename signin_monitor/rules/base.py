@@ -7,8 +7,9 @@ from typing import Protocol
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
+from ..store.schema import alert_scope
 
-__all__ = ["FailureHistory", "Rule"]
+__all__ = ["FailureHistory", "Rule", "event_alert"]
 
 
 class FailureHistory(Protocol):
@@ -92,3 +93,14 @@ class Rule(Protocol):
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert this event raises, or None."""
         ...
+
+
+def event_alert(rule: Rule, event: SignInEvent, title: str) -> Alert:
+    """The alert one event raises on its own: its claim is the event's id, so one per event."""
+    return Alert(
+        rule_id=rule.id,
+        severity=rule.severity,
+        title=title,
+        event=event,
+        scope=alert_scope(event.event_id),
+    )

@@ -7,8 +7,7 @@ from typing import Final
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
-from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, event_alert
 
 __all__ = ["MfaDeviceRemoved"]
 
@@ -30,11 +29,5 @@ class MfaDeviceRemoved:
             and event.event_name in _CALLS
             and event.succeeded
         ):
-            return Alert(
-                rule_id=self.id,
-                severity=self.severity,
-                title="MFA device removed",
-                event=event,
-                scope=alert_scope(event.event_id),
-            )
+            return event_alert(self, event, "MFA device removed")
         return None

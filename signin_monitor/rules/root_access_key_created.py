@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
-from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, event_alert
 
 __all__ = ["RootAccessKeyCreated"]
 
@@ -33,11 +32,5 @@ class RootAccessKeyCreated:
             and event.succeeded
             and event.request_user_name is None
         ):
-            return Alert(
-                rule_id=self.id,
-                severity=self.severity,
-                title="Root access key created",
-                event=event,
-                scope=alert_scope(event.event_id),
-            )
+            return event_alert(self, event, "Root access key created")
         return None

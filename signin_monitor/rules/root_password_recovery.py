@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
-from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, event_alert
 
 __all__ = ["RootPasswordRecovery"]
 
@@ -30,11 +29,5 @@ class RootPasswordRecovery:
             and event.is_root
             and event.result == "Success"
         ):
-            return Alert(
-                rule_id=self.id,
-                severity=self.severity,
-                title="Root password recovery requested",
-                event=event,
-                scope=alert_scope(event.event_id),
-            )
+            return event_alert(self, event, "Root password recovery requested")
         return None

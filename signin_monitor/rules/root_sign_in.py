@@ -8,7 +8,7 @@ from datetime import timedelta
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
 from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, event_alert
 
 __all__ = ["RootSignIn"]
 
@@ -41,10 +41,4 @@ class RootSignIn:
                 scope=alert_scope(event.account_id, "root-failure"),
                 window=self.window,
             )
-        return Alert(
-            rule_id=self.id,
-            severity=self.severity,
-            title="Root sign-in",
-            event=event,
-            scope=alert_scope(event.event_id),
-        )
+        return event_alert(self, event, "Root sign-in")

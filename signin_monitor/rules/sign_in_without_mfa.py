@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
-from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, event_alert
 
 __all__ = ["SignInWithoutMfa"]
 
@@ -31,11 +30,5 @@ class SignInWithoutMfa:
             and event.identity_type == "IAMUser"
             and event.mfa_used is False
         ):
-            return Alert(
-                rule_id=self.id,
-                severity=self.severity,
-                title="Console sign-in without MFA",
-                event=event,
-                scope=alert_scope(event.event_id),
-            )
+            return event_alert(self, event, "Console sign-in without MFA")
         return None
