@@ -22,15 +22,15 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from signin_monitor import cli
+from signin_monitor.cli import report as command
 from signin_monitor.config import Settings
-from signin_monitor.report import command
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _report(db: Path, out: Path, since: str, until: str) -> None:
-    parser = cli._Parser(prog="signin-monitor")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
+    parser = cli.common.Parser(prog="signin-monitor")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.common.Parser)
     command.add_parser(commands)
     argv = ["report", "--db", str(db), "--since", since, "--until", until, "--out", str(out)]
     if command.run(parser.parse_args([*argv, "--no-progress"]), Settings.from_env({})) != 0:

@@ -1,7 +1,7 @@
 """What every command shares on the terminal: safe text, time options, error lines.
 
-Kept apart from ``cli.py`` so that command modules outside it (``coverage_command``,
-``report.command``) use the same rules without importing the whole command line.
+Kept apart from the ``cli`` package so that library code (the report, coverage) uses the same
+rules without importing the command line.
 """
 
 from __future__ import annotations

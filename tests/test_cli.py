@@ -303,7 +303,7 @@ def test_without_db_the_store_is_signin_monitor_db_in_the_current_folder(
     run = _run(capsys, "replay", "--json", str(SAMPLES))
     # THEN the default file is created there
     assert run.code == 0
-    assert (tmp_path / cli.DEFAULT_DB).is_file()
+    assert (tmp_path / cli.common.DEFAULT_DB).is_file()
 
 
 # --- replay: malformed input and usage errors --------------------------------------------------
@@ -612,7 +612,7 @@ def test_history_without_json_is_a_table_whose_columns_all_line_up(
     assert run.code == 0
     assert lines[0].startswith("TIME (UTC)")
     starts = _column_starts(lines[0])
-    assert len(starts) == len(cli._TABLE_COLUMNS)
+    assert len(starts) == len(cli.history.TABLE_COLUMNS)
     assert len(lines) == 1 + 28 + 8  # 28 sign-in events and 8 monitored calls in 111122223333
     for line in lines[1:]:
         for start in starts[1:]:
@@ -932,7 +932,7 @@ def test_the_real_process_exits_1_on_a_malformed_record_and_2_on_usage_errors(
 
 def test_progress_bar_draws_fraction_and_clears_itself() -> None:
     # GIVEN a progress display on a (fake) terminal
-    from signin_monitor.cli import _Progress
+    from signin_monitor.cli.common import Progress as _Progress
 
     stream = io.StringIO()
     progress = _Progress(enabled=True, stream=stream)
@@ -981,8 +981,8 @@ def test_alert_lines_describe_the_alerts_own_event_not_the_one_processed(
     )
     # WHEN its line is printed, as JSON and readable
     capsys.readouterr()
-    cli._print_alert(alert, {"text": "x"}, True)
-    cli._print_alert(alert, {"text": "x"}, False)
+    cli.replay.print_alert(alert, {"text": "x"}, True)
+    cli.replay.print_alert(alert, {"text": "x"}, False)
     json_line, text_line = capsys.readouterr().out.splitlines()
     # THEN every field comes from the alert's event
     fields = json.loads(json_line)

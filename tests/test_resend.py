@@ -104,7 +104,7 @@ def slack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSlack:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> FakeResendStore:
     fake = FakeResendStore([_undelivered(2), _undelivered(1)])
-    monkeypatch.setattr(cli, "_open_store", lambda *_args, **_kwargs: fake)
+    monkeypatch.setattr(cli.resend, "open_store", lambda *_args, **_kwargs: fake)
     return fake
 
 

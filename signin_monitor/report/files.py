@@ -1,6 +1,6 @@
 """The report's data files: events.csv and events.jsonl (row by row), alerts.csv, manifest.json.
 
-Events carry the ``history --json`` fields (``cli._history_row``, imported, so both stay one
+Events carry the ``history --json`` fields (``event_rows.event_row``, so both stay one
 shape). CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab,
 carriage return first) get a leading ``'``: a user name is attacker-controlled text.
 events.jsonl keeps every value exactly.
@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from .. import event_rows as rows
 from ..events import SignInEvent, format_time
 from .sources import AlertRecord
 
@@ -62,9 +63,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def event_row(event: SignInEvent) -> dict[str, Any]:
     """The ``history --json`` object of one event."""
-    from .. import cli
-
-    return cli._history_row(event)
+    return rows.event_row(event)
 
 
 def csv_cell(value: Any) -> str:

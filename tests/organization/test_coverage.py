@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from signin_monitor import coverage_command
+from signin_monitor.cli import coverage as coverage_command
 from signin_monitor.config import Settings
 from signin_monitor.coverage import (
     NOT_CHECKED,

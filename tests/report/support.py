@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from signin_monitor import cli
+from signin_monitor.cli import report as command
 from signin_monitor.config import Settings
-from signin_monitor.report import command
 from tests.factories import OTHER_ACCOUNT, console_login, eventbridge
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
@@ -22,8 +22,8 @@ UNTIL = "2026-11-03T23:59:59Z"
 
 def run_report(argv: list[str]) -> int:
     """``signin-monitor report ARGV`` through the command's own parser and ``run``."""
-    parser = cli._Parser(prog="signin-monitor")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
+    parser = cli.common.Parser(prog="signin-monitor")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli.common.Parser)
     command.add_parser(commands)
     args = parser.parse_args(["report", *argv])
     return command.run(args, Settings.from_env({}))

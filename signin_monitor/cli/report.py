@@ -1,8 +1,7 @@
 """``signin-monitor report``: the audit report of a period, as a folder of files.
 
-Registered by ``cli.build_parser`` through ``add_parser`` and run through ``run``; the time
-parsing, row shape and progress bar are the CLI's own (imported when called, so ``cli`` can
-import this module without a cycle).
+Registered in ``cli.COMMANDS``; the report itself is built by ``signin_monitor.report``
+(imported when the command runs, so ``--help`` stays quick).
 """
 
 from __future__ import annotations
@@ -14,14 +13,14 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import StoreError
+from ..terminal import error, safe, time_argument
+from .common import DEFAULT_DB, ExitStatus, Progress, store_options
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Add ``report`` to the CLI's subparsers (``commands`` is ``add_subparsers()``'s result)."""
-    from .. import cli
-
     report: argparse.ArgumentParser = commands.add_parser(
         "report",
         help="write the audit report of a period (HTML page, CSV, JSON Lines, manifest)",
@@ -37,14 +36,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
             "--account 111122223333 --out audit/2026-11"
         ),
     )
-    cli._store_options(report)
+    store_options(report)
     report.add_argument(
-        "--since", metavar="T", type=cli._time_argument, required=True, help="from this time"
+        "--since", metavar="T", type=time_argument, required=True, help="from this time"
     )
     report.add_argument(
         "--until",
         metavar="T",
-        type=cli._time_argument,
+        type=time_argument,
         required=True,
         help="up to this time (inclusive)",
     )
@@ -64,31 +63,31 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Build the report; 0 when written, 1 on a store error, 2 for a usage error."""
-    from .. import __version__, cli
-    from .build import build_report
-    from .gather import ReportData
-    from .sources import Period, open_source
+    from .. import __version__
+    from ..report.build import build_report
+    from ..report.gather import ReportData
+    from ..report.sources import Period, open_source
 
     if args.until < args.since:
-        cli._error("--until is before --since")
-        return cli.ExitStatus.USAGE
+        error("--until is before --since")
+        return ExitStatus.USAGE
     if args.table and not args.account:
-        cli._error(
+        error(
             "a report on DynamoDB needs --account (repeat it for several accounts): "
             "listing every account would scan the whole table"
         )
-        return cli.ExitStatus.USAGE
+        return ExitStatus.USAGE
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        cli._error(f"--out {cli._safe(str(out))} is not a folder")
-        return cli.ExitStatus.USAGE
+        error(f"--out {safe(str(out))} is not a folder")
+        return ExitStatus.USAGE
     period = Period(since=args.since, until=args.until, accounts=tuple(dict.fromkeys(args.account)))
     try:
-        source = open_source(db=args.db, table=args.table, period=period, default_db=cli.DEFAULT_DB)
-    except StoreError as error:
-        cli._error(str(error))
-        return cli.ExitStatus.USAGE
-    bar = cli._Progress(enabled=not args.no_progress and sys.stderr.isatty())
+        source = open_source(db=args.db, table=args.table, period=period, default_db=DEFAULT_DB)
+    except StoreError as store_error:
+        error(str(store_error))
+        return ExitStatus.USAGE
+    bar = Progress(enabled=not args.no_progress and sys.stderr.isatty())
 
     def progress(done: int, total: int, events: int) -> None:
         hours = max(1, -(-total // 3600))
@@ -102,8 +101,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         source.close()
     counts = manifest["counts"]
     print(
-        f"report written to {cli._safe(str(out))}: {counts['events']:,} events, "
+        f"report written to {safe(str(out))}: {counts['events']:,} events, "
         f"{counts['alerts']:,} alerts, {counts['root_events']:,} root events",
         file=sys.stderr,
     )
-    return cli.ExitStatus.OK
+    return ExitStatus.OK

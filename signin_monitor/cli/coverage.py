@@ -4,8 +4,7 @@ Exit status 0 when every cell is covered, 1 when any is not (or AWS could not be
 can run on a schedule or in CI. stdout carries the cells (an aligned table, or with ``--json``
 one JSON object per line); the summary and the gaps go to stderr.
 
-Registered by cli.py with ``coverage_command.add_parser(commands)`` and
-``"coverage": coverage_command.run``.
+Registered in ``cli.COMMANDS``: ``add_parser(commands)`` and ``run(args, settings)``.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ import sys
 import time
 from typing import Any
 
-from .config import Settings
-from .coverage import (
+from ..config import Settings
+from ..coverage import (
     DEFAULT_STACK_SET,
     CoverageError,
     CoverageReport,
@@ -29,8 +28,8 @@ from .coverage import (
     read_local_paths,
     read_stack_instances,
 )
-from .store import ActivityStore
-from .terminal import error, safe, time_argument
+from ..store import ActivityStore
+from ..terminal import error, safe, time_argument
 
 __all__ = ["add_parser", "run"]
 
@@ -171,10 +170,10 @@ def _assess(args: argparse.Namespace) -> CoverageReport:
 
 def _open_store(args: argparse.Namespace) -> ActivityStore:
     if args.table:
-        from .store.dynamodb import DynamoDbStore
+        from ..store.dynamodb import DynamoDbStore
 
         return DynamoDbStore(args.table)
-    from .store.sqlite import SqliteStore
+    from ..store.sqlite import SqliteStore
 
     return SqliteStore(args.db)
 
