@@ -324,14 +324,29 @@ def test_suppressions_are_read_only_when_an_alert_is_claimed_and_once_per_run(
     assert reads == [1]
 
 
-def test_a_failed_read_of_the_suppressions_releases_the_claim(store: SqliteStore) -> None:
-    def broken() -> list[Suppression]:
-        raise OSError("store gone")
+def test_a_failed_read_of_the_suppressions_releases_the_claim(tmp_path: Path) -> None:
+    # GIVEN a store whose claims are leased (as a live Lambda's are) and whose first read of
+    # the suppressions fails
+    store = SqliteStore(tmp_path / "leased.db", lease_seconds=30)
+    calls: list[int] = []
+    original = store.suppressions
 
-    store.suppressions = broken  # type: ignore[method-assign]
+    def flaky() -> list[Suppression]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("store gone")
+        return original()
+
+    store.suppressions = flaky  # type: ignore[method-assign]
     pipeline, notifier = _pipeline(store)
+    record = console_login(identity_type="Root")
     with pytest.raises(OSError, match="store gone"):
-        pipeline.process(parse_record(console_login(identity_type="Root")))
-    # THEN the claim is pending again: a retry posts the alert
-    assert _claim(store, "root-sign-in")[0] == "pending"
+        pipeline.process(parse_record(record))
     assert notifier.sent == []
+    # WHEN the event is retried at once
+    assert pipeline.suppressions is not None
+    pipeline.suppressions.refresh()
+    retry = pipeline.process(parse_record(record))
+    # THEN the claim was released, not left leased: the retry posts the alert
+    assert [d.status for d in retry.deliveries] == [DeliveryStatus.SENT]
+    assert len(notifier.sent) == 1

@@ -10,6 +10,7 @@ import pytest
 from signin_monitor.store import ActivityStore, ClaimOutcome, ClaimStatus, HistoryQuery
 from signin_monitor.suppressions import Suppression, SuppressionKeeper, new_suppression
 from tests.factories import ACCOUNT, BASE_TIME, one_off_alert, sign_in, windowed_alert
+from tests.store.conftest import TABLE_NAME
 
 
 def _keeper(store: ActivityStore) -> SuppressionKeeper:
@@ -140,3 +141,27 @@ def _claim_reason(store: ActivityStore, alert: Any) -> tuple[str, str | None]:
         TableName=store.table_name, Key={"pk": {"S": key}, "sk": {"S": schema.ALERT_SK}}
     )["Item"]
     return item["status"]["S"], item.get("reason", {}).get("S")
+
+
+def test_dynamodb_lists_them_with_one_consistent_query_of_their_partition(
+    dynamodb_client: Any,
+) -> None:
+    # GIVEN the table's suppressions partition, and a hook that sees every request's parameters
+    from signin_monitor.store.dynamodb import DynamoDbStore
+    from signin_monitor.store.suppressions_dynamodb import SUPPRESSIONS_PK
+
+    store = DynamoDbStore(TABLE_NAME, client=dynamodb_client)
+    store.add_suppression(_suppression("sup-a"))
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        seen.append((model.name, dict(params)))
+
+    dynamodb_client.meta.events.register("provide-client-params.dynamodb.*", record)
+    # WHEN the Lambda lists them
+    assert [s.id for s in store.suppressions()] == ["sup-a"]
+    # THEN one strongly consistent Query of pk SUPPRESSIONS (a removal is seen at once)
+    [(operation, params)] = seen
+    assert operation == "Query"
+    assert params["ConsistentRead"] is True
+    assert params["ExpressionAttributeValues"] == {":pk": {"S": SUPPRESSIONS_PK}}
