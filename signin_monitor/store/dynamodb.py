@@ -28,6 +28,8 @@ Round trips per operation:
   (newest first) or ``by-network`` (``Select=COUNT``).
 * ``history``: ``Query`` only, never ``Scan``: 3 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
+* ``suppressions``: 1 consistent ``Query`` of the ``SUPPRESSIONS`` partition
+  (``suppressions_dynamodb``); the pipeline asks once per invocation, after a claim succeeds.
 * ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
   partition; ``claim_resend`` 1 ``UpdateItem``; ``finish_resend`` 1 ``UpdateItem`` and, when
   sent, 1 ``DeleteItem`` (``dynamodb_admin``).
