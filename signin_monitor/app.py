@@ -14,6 +14,7 @@ from .rules import rules_from_settings
 from .secrets import SsmWebhookUrl, StaticWebhookUrl
 from .slack import Notifier, SlackWebhookNotifier
 from .store import ActivityStore
+from .suppressions import StoredSuppressions, SuppressionStore
 
 if TYPE_CHECKING:
     from .accounts import AccountNames
@@ -83,7 +84,14 @@ def build_pipeline(
         retention=settings.retention,
         lease_seconds=lease_seconds,
         account_names=build_account_names_from(settings),
+        suppressions=_suppressions_of(store),
     )
+
+
+def _suppressions_of(store: ActivityStore) -> StoredSuppressions | None:
+    """The store's suppressions, read lazily once (until refreshed); None for a store that keeps
+    none (the benchmarks' in-memory store)."""
+    return StoredSuppressions(store) if isinstance(store, SuppressionStore) else None
 
 
 def build_account_names_from(settings: Settings) -> AccountNames | None:

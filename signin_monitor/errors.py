@@ -5,6 +5,7 @@ The tree::
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
     ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
+    ├── InvalidSuppressionError   a suppression's rule, scope, reason or period is not acceptable
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
     │   ├── NotSignInEventError   a record no EventBridge pattern matches: not monitored (ignored)
     │   ├── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "InvalidSuppressionError",
     "MalformedRecordError",
     "NotSignInEventError",
     "OutputClosedError",
@@ -114,3 +116,16 @@ class UnstorableRecordError(MalformedRecordError):
 
 class OutputClosedError(SigninMonitorError):
     """Standard output is closed (a pipe's reader left) or full: a printed alert did not land."""
+
+
+class InvalidSuppressionError(SigninMonitorError):
+    """A suppression cannot be made (or a stored one read) as given; ``field`` names what is wrong.
+
+    ``field`` is the command-line spelling (``--until``, ``--source-ip``, ...), so the command
+    can show it as a usage error.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

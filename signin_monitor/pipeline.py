@@ -26,6 +26,7 @@ from .store import ActivityStore, ClaimOutcome, ClaimStatus
 
 if TYPE_CHECKING:
     from .accounts import AccountNames
+    from .suppressions import SuppressionSource
 
 __all__ = ["RELEASE_MARGIN_SECONDS", "Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
 
@@ -44,6 +45,8 @@ class DeliveryStatus(StrEnum):
     RETRY_LATER = "retry-later"
     #: Not posted: another live delivery holds this alert's claim (``ClaimOutcome.BUSY``).
     BUSY = "busy"
+    #: Claimed, not posted: a suppression covers it (``Delivery.suppressed_by`` names it).
+    SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class Delivery:
     alert: Alert
     payload: dict[str, Any]
     status: DeliveryStatus
+    #: The id of the suppression that kept it from being posted (``SUPPRESSED`` only).
+    suppressed_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -84,6 +89,8 @@ class Pipeline:
       before it runs out, so no other delivery takes the claim while this one still posts
       (None: no lease, the notifier's own budget applies).
     * **monotonic** - the clock deadlines are read on (the notifier's).
+    * **suppressions** - asked after each claim whether a suppression covers the alert (then it
+      is marked ``suppressed``, not posted); None: nothing is ever suppressed.
     """
 
     def __init__(
@@ -96,8 +103,10 @@ class Pipeline:
         lease_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         account_names: AccountNames | None = None,
+        suppressions: SuppressionSource | None = None,
     ) -> None:
         self.store = store
+        self.suppressions = suppressions
         self.account_names = account_names
         self.notifier = notifier
         self.rules = tuple(rules)
@@ -149,6 +158,12 @@ class Pipeline:
                 return None
             logger.info("alert claimed")
             payload = self._render(alert)
+            suppressed_by = self._suppressed_by(alert)
+            if suppressed_by is not None:
+                # Claimed (its window stays covered), recorded as suppressed, never posted.
+                self.store.mark_alert(alert, ClaimStatus.SUPPRESSED, reason=suppressed_by)
+                logger.info("alert suppressed: not posted", extra={"suppression": suppressed_by})
+                return Delivery(alert, payload, DeliveryStatus.SUPPRESSED, suppressed_by)
             try:
                 self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
             except SlackPermanentError as error:
@@ -174,6 +189,18 @@ class Pipeline:
             self.store.mark_alert(alert, ClaimStatus.SENT)
             logger.info("alert sent")
             return Delivery(alert, payload, DeliveryStatus.SENT)
+
+    def _suppressed_by(self, alert: Alert) -> str | None:
+        """The id of the suppression covering the claimed alert; a failed read frees the claim."""
+        if self.suppressions is None:
+            return None
+        try:
+            suppression = self.suppressions.covering(alert)
+        except BaseException:
+            logger.warning("suppressions not read: the alert's claim is released for a retry")
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            raise
+        return None if suppression is None else suppression.id
 
     def _send_deadline(self, deadline: float | None) -> float | None:
         """The earlier of the caller's deadline and the end of the claim's lease, less a margin."""

@@ -303,3 +303,45 @@ variable "new_network_lookback_days" {
     error_message = "new_network_lookback_days: a whole number from 0 to 3650 (0 turns new-source-network off)."
   }
 }
+
+variable "suppressions" {
+  description = "Suppressions kept in code review (signin-monitor suppress adds others at run time): each silences the alerts of one rule (or all) whose event time is in [from, until) and whose event matches every scope given (principal, source_ip as a CIDR, account_id; at least one). id: sup- and lowercase letters, digits or dashes, unique; from/until: UTC as 2026-12-01T08:00:00Z, until after from and at most 90 days later unless no_expiry_limit; reason and by: who wants it and why. Written as items of the activity table (pk SUPPRESSIONS)."
+  type = list(object({
+    id              = string
+    rule            = string
+    principal       = optional(string)
+    source_ip       = optional(string)
+    account_id      = optional(string)
+    from            = string
+    until           = string
+    reason          = string
+    by              = string
+    no_expiry_limit = optional(bool, false)
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for s in var.suppressions : s.id])) == length(var.suppressions) && alltrue([for s in var.suppressions : can(regex("^sup-[a-z0-9][a-z0-9-]{0,62}$", s.id))])
+    error_message = "suppressions: every id is sup- followed by lowercase letters, digits or dashes (at most 66 characters), and unique."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : contains(["all", "root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"], s.rule)])
+    error_message = "suppressions: rule is all or a rule id (see alert_rules)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : (s.principal != null || s.source_ip != null || s.account_id != null) && (s.account_id == null || can(regex("^[0-9]{12}$", s.account_id))) && (s.source_ip == null || can(cidrhost(s.source_ip, 0))) && (s.principal == null || try(length(s.principal) > 0, false))])
+    error_message = "suppressions: each needs at least one scope: principal, source_ip (a CIDR such as 203.0.113.0/24 or 203.0.113.5/32) or account_id (12 digits)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", s.from)) && can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", s.until)) && try(timecmp(s.until, s.from) > 0, false) && (s.no_expiry_limit || try(timecmp(s.until, timeadd(s.from, "2160h")) <= 0, false))])
+    error_message = "suppressions: from and until are UTC times like 2026-12-01T08:00:00Z, until after from and at most 90 days (2160h) later unless no_expiry_limit = true."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : length(trimspace(s.reason)) > 0 && length(trimspace(s.by)) > 0 && length(s.reason) <= 1024 && length(s.by) <= 1024])
+    error_message = "suppressions: reason and by are 1 to 1024 characters, not blank."
+  }
+}
