@@ -31,6 +31,8 @@ class ClaimStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: Claimed and not posted: the routing document sends it to the daily digest only.
+    DIGEST_ONLY = "digest-only"
 
 
 class ClaimOutcome(StrEnum):
