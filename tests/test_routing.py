@@ -64,7 +64,8 @@ def _error(document: Any, *, local: bool = False, webhook: bool = True) -> str:
         parse_routing(text, variable="ROUTING_PARAMETER", local=local, webhook_configured=webhook)
     assert isinstance(caught.value, ConfigError)  # the cold start fails like any bad setting
     message = str(caught.value)
-    assert "routing-secret" not in message and "hooks.example.invalid" not in message
+    assert "routing-secret" not in message
+    assert "hooks.example.invalid" not in message
     return message
 
 
@@ -172,7 +173,8 @@ def test_a_bad_route_is_named_with_what_is_accepted(route: dict[str, Any], expec
 def test_a_url_in_the_ssm_document_is_refused_without_showing_it() -> None:
     document = {"destinations": {"security": {"webhook_url": SECRET}}, "default": ["security"]}
     message = _error(document)
-    assert 'destination "security"' in message and "webhook_parameter only" in message
+    assert 'destination "security"' in message
+    assert "webhook_parameter only" in message
 
 
 def test_a_bad_url_in_a_file_is_refused_without_showing_it() -> None:
@@ -193,12 +195,14 @@ def test_a_bad_url_in_a_file_is_refused_without_showing_it() -> None:
 )
 def test_a_bad_destination_is_named(destinations: dict[str, Any], expected: str) -> None:
     message = _error({"destinations": destinations, "default": ["webhook"]})
-    assert "destination" in message and expected in message
+    assert "destination" in message
+    assert expected in message
 
 
 def test_naming_todays_webhook_needs_it_configured() -> None:
     message = _error({"routes": [{"to": ["webhook"]}], "default": ["webhook"]}, webhook=False)
-    assert "route 1" in message and "SLACK_WEBHOOK_PARAMETER" in message
+    assert "route 1" in message
+    assert "SLACK_WEBHOOK_PARAMETER" in message
     assert "default" in _error({"destinations": {}}, webhook=False)
 
 
@@ -238,5 +242,6 @@ def test_a_destination_alert_is_a_one_off_claim_under_the_claimed_alerts_scope()
         window=timedelta(minutes=60),
     )
     target = destination_alert(windowed, "paging")
-    assert target.window is None and target.event is event
+    assert target.window is None
+    assert target.event is event
     assert target.claim_key == (windowed.rule_id, f"{windowed.claim_key[1]}#to#paging")

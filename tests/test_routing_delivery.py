@@ -137,7 +137,7 @@ def _release_leases(store: ActivityStore) -> None:
     """Let a DynamoDB store's leases run out (its clock moves on); SQLite's lease is 0."""
     if isinstance(store, DynamoDbStore):
         now = store._clock()
-        store._clock = lambda: now + 60  # type: ignore[method-assign]
+        store._clock = lambda: now + 60
 
 
 def test_one_destination_failing_transiently_gets_exactly_one_message_after_the_retry(
@@ -188,11 +188,11 @@ def test_a_destination_refusing_for_good_is_kept_for_that_destination_and_resent
     assert destination_of(kept.scope) == "paging"
     assert kept.payload == delivery.payload
     # WHEN the hook is fixed and resend runs THEN it posts to paging, and only there
-    results = list(resend_undelivered(store, router_for(hooks)))  # type: ignore[arg-type]
+    results = list(resend_undelivered(store, router_for(hooks)))
     assert [(r.status, r.destination) for r in results] == [(ResendStatus.SENT, "paging")]
     assert hooks.counts() == {"security": 1, "paging": 1, "team-a": 0}
     assert list(store.undelivered_alerts()) == []
-    assert list(resend_undelivered(store, router_for(hooks))) == []  # type: ignore[arg-type]
+    assert list(resend_undelivered(store, router_for(hooks))) == []
 
 
 def test_a_single_destination_uses_the_alerts_own_claim_and_keeps_a_refusal_for_it(
@@ -208,7 +208,7 @@ def test_a_single_destination_uses_the_alerts_own_claim_and_keeps_a_refusal_for_
     # THEN it is undelivered under security's claim, and resend posts it to security
     (kept,) = list(store.undelivered_alerts())
     assert destination_of(kept.scope) == "security"
-    results = list(resend_undelivered(store, router_for(hooks)))  # type: ignore[arg-type]
+    results = list(resend_undelivered(store, router_for(hooks)))
     assert [(r.status, r.destination) for r in results] == [(ResendStatus.SENT, "security")]
     assert hooks.counts() == {"security": 1, "paging": 0, "team-a": 0}
 
@@ -273,7 +273,7 @@ def test_an_interrupted_fan_out_releases_the_alert_and_the_destination(
     assert isinstance(paging, SlackWebhookNotifier)
     original = paging.transport
     paging.transport = httpx.MockTransport(_interrupt)
-    with pytest.raises(_Interrupted):
+    with pytest.raises(_InterruptedError):
         pipeline.process(_root_sign_in())
     # WHEN the event is delivered again, paging fixed THEN paging gets it once, security not again
     paging.close()
@@ -284,12 +284,12 @@ def test_an_interrupted_fan_out_releases_the_alert_and_the_destination(
     assert hooks.counts() == {"security": 1, "paging": 1, "team-a": 0}
 
 
-class _Interrupted(Exception):
+class _InterruptedError(Exception):
     """Anything but a Slack error ending a send (an interrupt, a closed stdout)."""
 
 
 def _interrupt(request: httpx.Request) -> httpx.Response:
-    raise _Interrupted
+    raise _InterruptedError
 
 
 StoreFactory = Callable[[], ActivityStore]
