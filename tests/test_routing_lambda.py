@@ -103,7 +103,9 @@ def test_the_handler_fans_out_and_a_retry_posts_only_where_it_failed(aws: Any) -
 def test_a_destinations_rotated_webhook_is_read_again_after_a_404(aws: Any) -> None:
     # GIVEN paging's hook revoked and its parameter holding a new URL after the cold start
     hooks = FakeHooks()
-    _cold_start(hooks)
+    paging = _cold_start(hooks).notifiers["paging"]
+    assert isinstance(paging, SlackWebhookNotifier)
+    assert paging.url_provider() == URLS["paging"]  # read and cached, as by an earlier post
     rotated = URLS["team-a"]  # another fake hook stands in for the new URL
     aws.put_parameter(
         Name="/signin-monitor/webhooks/paging", Value=rotated, Type="SecureString", Overwrite=True
