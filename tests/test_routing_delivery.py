@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,8 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from signin_monitor.app import build_pipeline, routed_notifier
+from bench.round_trips import count_calls
+from signin_monitor.app import CollectingNotifier, build_pipeline, routed_notifier
 from signin_monitor.config import Settings
 from signin_monitor.events import parse_record
 from signin_monitor.pipeline import DeliveryStatus, Pipeline
@@ -317,3 +319,33 @@ def test_two_deliveries_of_one_event_at_once_post_once_per_destination(
     assert hooks.counts() == {"security": 1, "paging": 1, "team-a": 0}
     statuses = sorted(d.status.value for o in outcomes for d in o.deliveries)
     assert statuses in (["busy", "sent"], ["sent"])
+
+
+def test_round_trips_two_per_destination_beyond_one_and_none_for_one_destination(
+    store: ActivityStore, hooks: FakeHooks
+) -> None:
+    # GIVEN the DynamoDB store (its calls are what a Lambda invocation waits on)
+    if not isinstance(store, DynamoDbStore):
+        pytest.skip("round trips are counted on DynamoDB")
+    plain = build_pipeline(Settings(), store=store, notifier=CollectingNotifier())
+    routed = _pipeline(store, hooks)
+
+    def operations(pipeline: Pipeline, record: dict[str, Any]) -> list[str]:
+        with count_calls(store._client) as calls:
+            pipeline.process(parse_record(record))
+        return list(calls.operations)
+
+    def root(account: str) -> dict[str, Any]:
+        return console_login(identity_type="Root", account=account)
+
+    def no_mfa(account: str) -> dict[str, Any]:
+        return console_login(mfa="No", account=account)
+
+    # WHEN a critical alert (two destinations) is delivered, and one without routing
+    baseline = operations(plain, root("111111111111"))
+    fanned = operations(routed, root("222222222222"))
+    # THEN routing adds a claim and a mark per destination, nothing else
+    assert Counter(fanned) - Counter(baseline) == Counter({"PutItem": 2, "UpdateItem": 2})
+    assert len(fanned) == len(baseline) + 4
+    # AND an alert with one destination costs what it costs today
+    assert operations(routed, no_mfa("333333333333")) == operations(plain, no_mfa("555555555555"))

@@ -32,13 +32,13 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
             "a routing document (ROUTING_FILE or ROUTING_PARAMETER), post it once to every "
             "destination, or only to --destination."
         ),
-        epilog="Example: SLACK_WEBHOOK_URL=https://hooks.slack.com/... signin-monitor test-alert"
-        "\n         ROUTING_FILE=routing.json signin-monitor test-alert --destination paging",
+        epilog="Example: SLACK_WEBHOOK_URL=https://hooks.slack.com/... signin-monitor test-alert",
     )
     parser.add_argument(
         "--destination",
         metavar="NAME",
-        help="with a routing document: post only to this destination ('webhook': today's one)",
+        help="with a routing document: post only to this destination ('webhook': today's "
+        "one), e.g. ROUTING_FILE=routing.json signin-monitor test-alert --destination paging",
     )
     return parser
 
