@@ -4,6 +4,7 @@ The tree::
 
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
+    │   └── RoutingError          the routing document is invalid: names the route or destination
     ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
     ├── InvalidSuppressionError   a suppression's rule, scope, reason or period is not acceptable
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
@@ -27,6 +28,7 @@ __all__ = [
     "MalformedRecordError",
     "NotSignInEventError",
     "OutputClosedError",
+    "RoutingError",
     "SigninMonitorError",
     "SkippedFileError",
     "SlackError",
@@ -51,6 +53,24 @@ class ConfigError(SigninMonitorError):
         self.variable = variable
         self.value = value
         self.accepted = accepted
+
+
+class RoutingError(ConfigError):
+    """The routing document is invalid; the message names where (route, destination) and what
+    is accepted, never a webhook URL.
+
+    ``variable`` is the setting that holds the document (``ROUTING_PARAMETER`` or
+    ``ROUTING_FILE``); ``where`` is, for example, ``route 2`` or ``destination "paging"``.
+    """
+
+    def __init__(self, variable: str, where: str, problem: str) -> None:
+        SigninMonitorError.__init__(
+            self, f"{variable}: {where}: {problem}" if where else f"{variable}: {problem}"
+        )
+        self.variable = variable
+        self.value = None
+        self.accepted = problem
+        self.where = where
 
 
 class MalformedRecordError(SigninMonitorError):

@@ -34,6 +34,8 @@ class ClaimStatus(StrEnum):
     #: Claimed but not posted: a suppression covered it (``mark_alert`` reason = its id). The
     #: claim still covers its window like any other.
     SUPPRESSED = "suppressed"
+    #: Claimed and not posted: the routing document sends it to the daily digest only.
+    DIGEST_ONLY = "digest-only"
 
 
 class ClaimOutcome(StrEnum):
