@@ -19,10 +19,12 @@ from typing import Any
 from signin_monitor import metrics
 from signin_monitor.app import LogNotifier, build_notifier, build_pipeline
 from signin_monitor.config import Settings
+from signin_monitor.digest.deliver import is_digest_event
 from signin_monitor.errors import (
     ConfigError,
     MalformedRecordError,
     NotSignInEventError,
+    SlackRetryableError,
     StoreError,
     StoreRetryableError,
 )
@@ -101,6 +103,8 @@ def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dic
     ):
         _cold_start = False
         logger.debug("received event", extra={"event": event})
+        if is_digest_event(event):
+            return _handle_digest(event, context, pipeline, counts)
         try:
             sign_in = parse_eventbridge(event)
         except NotSignInEventError as error:
@@ -146,6 +150,72 @@ def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dic
             "event_id": sign_in.event_id,
             "alerts": [d.alert.rule_id for d in outcome.deliveries],
         }
+
+
+def _handle_digest(
+    event: dict[str, Any], context: Any, pipeline: Pipeline, counts: metrics.Metrics
+) -> dict[str, Any]:
+    """Post the requested day's digest once (the Scheduler's invocation, design in deliver.py).
+
+    A transient Slack failure raises so Lambda retries the invocation (the claim makes the retry
+    post it once); a refused digest is counted like a refused alert (its alarm fires).
+    """
+    from datetime import UTC, datetime
+
+    from signin_monitor.digest.deliver import (
+        DigestStatus,
+        parse_digest_event,
+        scheduled_digest,
+    )
+    from signin_monitor.digest.model import SuppressionLookup
+    from signin_monitor.digest.sources import DynamoDbDayReader
+    from signin_monitor.store.dynamodb import DynamoDbStore
+
+    try:
+        request = parse_digest_event(event, now=datetime.now(UTC))
+    except MalformedRecordError as error:
+        logger.error("dropped: malformed digest event", extra={"reason": str(error)})
+        counts.add(metrics.EVENTS_DROPPED)
+        return {"status": "malformed", "reason": str(error)}
+    store = pipeline.store
+    if not isinstance(store, DynamoDbStore):
+        raise ConfigError("ACTIVITY_TABLE", None, "the name of the DynamoDB activity table")
+    settings = Settings.from_env(os.environ)
+    # The accounts read without a Scan: the schedule's list, else the function's own account
+    # and the account-name map's, plus the accounts the day's windowed alerts name.
+    known = [*_own_account(context), *(account for account, _name in settings.account_names)]
+    suppressions = store if isinstance(store, SuppressionLookup) else None
+    with event_keys(digest_day=request.day.isoformat()):
+        status, digest = scheduled_digest(
+            request,
+            store=store,
+            reader=DynamoDbDayReader.of_store(store),
+            notifier=pipeline.notifier,
+            known_accounts=known,
+            suppressions=suppressions,
+            account_names=pipeline.account_names,
+            deadline=_deadline(context, pipeline),
+        )
+    if status is DigestStatus.FAILED:
+        counts.add(metrics.ALERTS_NOT_DELIVERED)
+    elif status is DigestStatus.RETRY_LATER:
+        counts.add(metrics.ALERTS_RETRYING)
+        raise SlackRetryableError("the digest could not be posted yet; retry the invocation")
+    return {
+        "status": f"digest {status.value}",
+        "day": request.day.isoformat(),
+        "accounts": list(digest.accounts),
+        "alerts": digest.alerts,
+    }
+
+
+def _own_account(context: Any) -> list[str]:
+    """The function's own account, from its ARN (``arn:aws:lambda:<region>:<account>:...``)."""
+    arn = getattr(context, "invoked_function_arn", None)
+    if not isinstance(arn, str):
+        return []
+    parts = arn.split(":")
+    return [parts[4]] if len(parts) > 4 and parts[4].isdigit() else []
 
 
 def _deadline(context: Any, pipeline: Pipeline) -> float | None:

@@ -15,7 +15,6 @@ without the store's command-line-only ``history``.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +25,8 @@ from . import schema
 from .alert_index import BY_ALERT_DAY, alert_day_key
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 __all__ = [
