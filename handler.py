@@ -167,7 +167,7 @@ def _handle_digest(
         parse_digest_event,
         scheduled_digest,
     )
-    from signin_monitor.digest.model import SuppressionLookup
+    from signin_monitor.digest.lookup import suppression_lookup
     from signin_monitor.digest.sources import DynamoDbDayReader
     from signin_monitor.store.dynamodb import DynamoDbStore
 
@@ -184,7 +184,7 @@ def _handle_digest(
     # The accounts read without a Scan: the schedule's list, else the function's own account
     # and the account-name map's, plus the accounts the day's windowed alerts name.
     known = [*_own_account(context), *(account for account, _name in settings.account_names)]
-    suppressions = store if isinstance(store, SuppressionLookup) else None
+    suppressions = suppression_lookup(store)
     with event_keys(digest_day=request.day.isoformat()):
         status, digest = scheduled_digest(
             request,

@@ -336,3 +336,66 @@ def test_day_boundaries_are_utc_seconds() -> None:
 
     assert day_bounds(DAY) == ("2026-11-02T00:00:00Z", "2026-11-02T23:59:59Z")
     assert day_bounds(DAY + timedelta(days=1))[0] == "2026-11-03T00:00:00Z"
+
+
+class ListingStore:
+    """A store that lists its suppressions (h14-suppress's ``suppressions()``), no lookup."""
+
+    def __init__(self) -> None:
+        self.listed = 0
+
+    def suppressions(self) -> list[Any]:
+        self.listed += 1
+
+        @dataclass(frozen=True)
+        class Listed:
+            id: str
+            author: str
+            reason: str
+
+        return [Listed(id=SUPPRESSION_ID, author="ops-oncall", reason="planned break-glass drill")]
+
+
+def test_a_store_that_lists_suppressions_is_read_once_and_only_when_needed(
+    loaded_day: DayReader,
+) -> None:
+    from signin_monitor.digest.lookup import suppression_lookup
+
+    # GIVEN a store that can list its suppressions but not look one up
+    store = ListingStore()
+    lookup = suppression_lookup(store)
+    assert lookup is not None
+    # WHEN the day (one suppressed alert) and an account without one are digested
+    digest = gather_digest(
+        loaded_day, DAY, known_accounts=[ACCOUNT, OTHER_ACCOUNT], suppressions=lookup
+    )
+    gather_digest(loaded_day, DAY, accounts=[OTHER_ACCOUNT], suppressions=suppression_lookup(store))
+    # THEN whose and why come from the listing, read once, and not at all without a need
+    [suppressed] = digest.suppressed
+    assert (suppressed.author, suppressed.reason) == ("ops-oncall", "planned break-glass drill")
+    assert store.listed == 1
+    assert suppression_lookup(object()) is None
+    assert suppression_lookup(SUPPRESSIONS) is SUPPRESSIONS
+
+
+def test_the_audit_report_does_not_list_the_digest_claim(loaded_day: DayReader) -> None:
+    from signin_monitor.report.sources import DynamoDbSource, Period, SqliteSource
+
+    # GIVEN the day's digest claimed beside the day's alerts
+    _claim_digest(loaded_day)
+    period = Period(
+        since=datetime(2026, 11, 2, tzinfo=UTC),
+        until=datetime(2026, 11, 2, 23, 59, 59, tzinfo=UTC),
+        accounts=(ACCOUNT, OTHER_ACCOUNT),
+    )
+    # WHEN the report reads the period's alerts
+    if isinstance(loaded_day, SqliteDayReader):
+        source: Any = SqliteSource(loaded_day.path, period)
+    else:
+        assert isinstance(loaded_day, DynamoDbDayReader)
+        source = DynamoDbSource(loaded_day.table_name, period, client=loaded_day._client)
+    rules = [alert.rule_id for alert in source.alerts()]
+    source.close()
+    # THEN the six alerts, not the digest
+    assert len(rules) == 6
+    assert "digest" not in rules

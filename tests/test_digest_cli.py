@@ -70,3 +70,19 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 
 def test_a_missing_store_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["digest", "--db", str(tmp_path / "none.db"), "--day", "2026-11-02"]) == 2
+
+
+def test_a_suppressed_alert_is_listed_with_its_id(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_digest import suppress_sqlite
+
+    # GIVEN the samples' root sign-ins recorded as suppressed by sup-1 (no suppressions store)
+    suppress_sqlite(demo_db, "root-sign-in", "sup-1")
+    assert main(["digest", "--db", str(demo_db), "--day", "2026-11-02"]) == 0
+    out = capsys.readouterr().out
+    # THEN both are listed with the id, and the counts still hold them
+    suppressed = out.split("Suppressed alerts:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(suppressed) == 2
+    assert all("suppression sup-1 (details unavailable)" in line for line in suppressed)
+    assert "alerts: 8" in out

@@ -16,7 +16,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import StoreError
 from ..terminal import error
-from .common import DEFAULT_DB, ExitStatus, store_options, write_line
+from .common import DEFAULT_DB, ExitStatus, open_store, store_options, write_line
 
 __all__ = ["add_parser", "run"]
 
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print the digest; 0 when printed, 1 on a store error, 2 for a usage error."""
     from ..app import build_account_names_from
     from ..digest.gather import gather_digest
+    from ..digest.lookup import ListedSuppressions
     from ..digest.render import render_blocks, render_text
     from ..digest.sources import DayReader, DynamoDbDayReader, SqliteDayReader
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             day,
             accounts=list(dict.fromkeys(args.account)),
             known_accounts=[account for account, _name in settings.account_names],
-            suppressions=None,
+            suppressions=ListedSuppressions(lambda: _stored_suppressions(args, settings)),
             account_names=build_account_names_from(settings),
         )
     finally:
@@ -94,3 +95,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         write_line(render_text(digest))
     return ExitStatus.OK
+
+
+def _stored_suppressions(args: argparse.Namespace, settings: Settings) -> list[Any]:
+    """The store's suppressions, read only when the day has a suppressed alert (none when the
+    store keeps no suppressions: the digest then shows their ids alone)."""
+    store = open_store(args, settings)
+    try:
+        listing = getattr(store, "suppressions", None)
+        return list(listing()) if callable(listing) else []
+    finally:
+        store.close()
