@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from signin_monitor.cli import main
+from signin_monitor.store.dynamodb import DynamoDbStore
+from tests.factories import ACCOUNT, OTHER_ACCOUNT
+from tests.test_digest import TABLE, dynamodb, load, mixed_day
+
+__all__ = ["dynamodb"]  # the moto fixture, shared with tests/test_digest.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,3 +92,22 @@ def test_a_suppressed_alert_is_listed_with_its_id(
     assert len(suppressed) == 2
     assert all("suppression sup-1 (details unavailable)" in line for line in suppressed)
     assert "alerts: 8" in out
+
+
+def test_digest_on_dynamodb_reads_the_accounts_asked_for(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the mixed day on a moto table
+    load(DynamoDbStore(TABLE, client=dynamodb), mixed_day())
+    # WHEN the digest is printed with and without --account
+    args = ["digest", "--table", TABLE, "--day", "2026-11-02"]
+    assert main([*args, "--account", ACCOUNT, "--account", OTHER_ACCOUNT]) == 0
+    both = capsys.readouterr()
+    assert main(args) == 0
+    alone = capsys.readouterr()
+    # THEN both accounts are read when named; without, the command says which it read and why
+    assert f"Accounts: {ACCOUNT}, {OTHER_ACCOUNT}\n" in both.out
+    assert "alerts: 6" in both.out
+    assert both.err == ""
+    assert f"digest of accounts {ACCOUNT}" in alone.err
+    assert "pass --account" in alone.err

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..config import Settings
 from ..errors import StoreError
-from ..terminal import error
+from ..terminal import error, safe
 from .common import DEFAULT_DB, ExitStatus, open_store, store_options, write_line
 
 __all__ = ["add_parser", "run"]
@@ -90,6 +91,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if isinstance(reader, SqliteDayReader):
             reader.close()
+    if args.table and not args.account:
+        shown = ", ".join(digest.accounts) or "none"
+        print(
+            f"signin-monitor: digest of accounts {safe(shown)} (the account-name map and the "
+            "accounts the day's alerts name; listing every account would scan the table: "
+            "pass --account to choose)",
+            file=sys.stderr,
+        )
     if args.json:
         write_line(json.dumps(render_blocks(digest)))
     else:

@@ -106,16 +106,23 @@ def _account(digest: Digest, account: str | None) -> str:
 
 
 def _totals(digest: Digest) -> str:
-    accounts = ", ".join(
-        _code(digest.account_label(account), limit=_ACCOUNT_LIMIT) for account in digest.accounts
-    )
+    """The day's totals and the accounts read (as many as fit, then "+N more")."""
     text = (
         f"{digest.events} events · {digest.sign_ins} console sign-ins "
         f"({digest.failed_sign_ins} failed) · {digest.api_calls} API calls · "
-        f"{digest.alerts} alerts · accounts: {accounts or '_none_'}"
+        f"{digest.alerts} alerts · accounts: "
     )
-    if len(text) > TEXT_LIMIT:
-        text = text[: TEXT_LIMIT - _MORE_ROOM].rsplit(", ", 1)[0] + ", …"
+    if not digest.accounts:
+        return text + "_none_"
+    shown = 0
+    for account in digest.accounts:
+        part = ("" if shown == 0 else ", ") + _account(digest, account)
+        if len(text) + len(part) + _MORE_ROOM > TEXT_LIMIT:
+            break
+        text += part
+        shown += 1
+    if shown < len(digest.accounts):
+        text += f" _+{len(digest.accounts) - shown} more_"
     return text
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -104,8 +105,7 @@ class DynamoDbDayReader:
             return [record for _pk, record in found]
         reasons = claim_reasons(self._client, self.table_name, missing)
         return [
-            _with_reason(record, reasons.get(pk)) if pk in reasons else record
-            for pk, record in found
+            replace(record, reason=reasons[pk]) if pk in reasons else record for pk, record in found
         ]
 
     def events(self, day: date, accounts: Sequence[str] | None) -> Iterator[SignInEvent]:
@@ -195,14 +195,3 @@ def scope_account(scope: str) -> str | None:
     if not first or "%!" in first:
         return None
     return first.replace("%23", "#").replace("%25", "%")
-
-
-def _with_reason(record: AlertRecord, reason: str | None) -> AlertRecord:
-    return AlertRecord(
-        rule_id=record.rule_id,
-        scope=record.scope,
-        event_id=record.event_id,
-        event_time=record.event_time,
-        status=record.status,
-        reason=reason,
-    )
