@@ -155,58 +155,43 @@ def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dic
 def _handle_digest(
     event: dict[str, Any], context: Any, pipeline: Pipeline, counts: metrics.Metrics
 ) -> dict[str, Any]:
-    """Post the requested day's digest once (the Scheduler's invocation, design in deliver.py).
+    """Post the requested day's digest once (the Scheduler's invocation: digest/deliver.py).
 
     A transient Slack failure raises so Lambda retries the invocation (the claim makes the retry
-    post it once); a refused digest is counted like a refused alert (its alarm fires).
+    post it once); a refused digest is counted like a refused alert (its alarm fires); store
+    errors are treated as for events.
     """
-    from datetime import UTC, datetime
+    from signin_monitor.digest.deliver import DigestStatus, run_digest_event
 
-    from signin_monitor.digest.deliver import (
-        DigestStatus,
-        parse_digest_event,
-        scheduled_digest,
-    )
-    from signin_monitor.digest.lookup import suppression_lookup
-    from signin_monitor.digest.sources import DynamoDbDayReader
-    from signin_monitor.store.dynamodb import DynamoDbStore
-
+    # The accounts read without a Scan: the schedule's list, else the function's own account and
+    # the account-name map's, plus the accounts the day's windowed alerts name.
+    settings = Settings.from_env(os.environ)
+    known = [*_own_account(context), *(account for account, _name in settings.account_names)]
     try:
-        request = parse_digest_event(event, now=datetime.now(UTC))
+        status, summary = run_digest_event(
+            event,
+            store=pipeline.store,
+            notifier=pipeline.notifier,
+            known_accounts=known,
+            account_names=pipeline.account_names,
+            deadline=_deadline(context, pipeline),
+        )
     except MalformedRecordError as error:
         logger.error("dropped: malformed digest event", extra={"reason": str(error)})
         counts.add(metrics.EVENTS_DROPPED)
         return {"status": "malformed", "reason": str(error)}
-    store = pipeline.store
-    if not isinstance(store, DynamoDbStore):
-        raise ConfigError("ACTIVITY_TABLE", None, "the name of the DynamoDB activity table")
-    settings = Settings.from_env(os.environ)
-    # The accounts read without a Scan: the schedule's list, else the function's own account
-    # and the account-name map's, plus the accounts the day's windowed alerts name.
-    known = [*_own_account(context), *(account for account, _name in settings.account_names)]
-    suppressions = suppression_lookup(store)
-    with event_keys(digest_day=request.day.isoformat()):
-        status, digest = scheduled_digest(
-            request,
-            store=store,
-            reader=DynamoDbDayReader.of_store(store),
-            notifier=pipeline.notifier,
-            known_accounts=known,
-            suppressions=suppressions,
-            account_names=pipeline.account_names,
-            deadline=_deadline(context, pipeline),
-        )
+    except StoreRetryableError:
+        raise
+    except StoreError as error:
+        logger.error("digest not posted: store error", extra={"reason": str(error)})
+        counts.add(metrics.STORE_ERRORS)
+        raise
     if status is DigestStatus.FAILED:
         counts.add(metrics.ALERTS_NOT_DELIVERED)
     elif status is DigestStatus.RETRY_LATER:
         counts.add(metrics.ALERTS_RETRYING)
         raise SlackRetryableError("the digest could not be posted yet; retry the invocation")
-    return {
-        "status": f"digest {status.value}",
-        "day": request.day.isoformat(),
-        "accounts": list(digest.accounts),
-        "alerts": digest.alerts,
-    }
+    return summary
 
 
 def _own_account(context: Any) -> list[str]:

@@ -154,3 +154,21 @@ def test_a_malformed_digest_event_is_dropped_without_a_post(slack: FakeSlack) ->
     ):
         assert handler.handler(bad, Context())["status"] == "malformed"
     assert slack.accepted == []
+
+
+def test_a_final_store_error_is_counted_and_raised(
+    slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from signin_monitor.digest.sources import DynamoDbDayReader
+    from signin_monitor.errors import StoreError
+
+    def denied(*_args: object, **_kwargs: object) -> list[object]:
+        raise StoreError("cannot read alerts: AccessDeniedException")
+
+    monkeypatch.setattr(DynamoDbDayReader, "alerts", denied)
+    capsys.readouterr()
+    with pytest.raises(StoreError):
+        handler.handler(dict(DIGEST), Context())
+    counted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert [line["StoreErrors"] for line in counted] == [1]
+    assert slack.accepted == []

@@ -47,6 +47,7 @@ __all__ = [
     "is_digest_event",
     "parse_digest_event",
     "post_digest",
+    "run_digest_event",
     "scheduled_digest",
 ]
 
@@ -225,3 +226,44 @@ def scheduled_digest(
     )
     status = post_digest(store, notifier, render_blocks(digest), request.day, deadline=deadline)
     return status, digest
+
+
+def run_digest_event(
+    event: Mapping[str, Any],
+    *,
+    store: ActivityStore,
+    notifier: Notifier,
+    known_accounts: Sequence[str] = (),
+    account_names: AccountNames | None = None,
+    now: datetime | None = None,
+    deadline: float | None = None,
+) -> tuple[DigestStatus, dict[str, Any]]:
+    """The Lambda's digest invocation: parse the event, read the day from the DynamoDB store,
+    post it once. Returns how it ended and the invocation's summary.
+
+    ``MalformedRecordError`` for an event no retry can fix; store errors propagate.
+    """
+    from ..store.dynamodb import DynamoDbStore
+    from .lookup import suppression_lookup
+    from .sources import DynamoDbDayReader
+
+    request = parse_digest_event(event, now=now or datetime.now(UTC))
+    if not isinstance(store, DynamoDbStore):
+        raise TypeError("the scheduled digest reads the DynamoDB activity table")
+    status, digest = scheduled_digest(
+        request,
+        store=store,
+        reader=DynamoDbDayReader.of_store(store),
+        notifier=notifier,
+        known_accounts=known_accounts,
+        suppressions=suppression_lookup(store),
+        account_names=account_names,
+        deadline=deadline,
+    )
+    summary = {
+        "status": f"digest {status.value}",
+        "day": request.day.isoformat(),
+        "accounts": list(digest.accounts),
+        "alerts": digest.alerts,
+    }
+    return status, summary
