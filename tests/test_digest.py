@@ -399,3 +399,40 @@ def test_the_audit_report_does_not_list_the_digest_claim(loaded_day: DayReader) 
     # THEN the six alerts, not the digest
     assert len(rules) == 6
     assert "digest" not in rules
+
+
+def test_a_routed_alerts_destination_claims_are_not_counted_again(
+    loaded_day: DayReader,
+) -> None:
+    import dataclasses
+
+    from signin_monitor.alerts import Alert, Severity
+
+    # GIVEN the root sign-in alert also claimed for two destinations, as routing does
+    # (scope "<the alert's claim scope>#to#<destination>", same rule and event)
+    before = gather_digest(loaded_day, DAY, known_accounts=[ACCOUNT, OTHER_ACCOUNT])
+    [root] = [r for r in loaded_day.alerts(DAY) if r.rule_id == "root-sign-in"]
+    event = parse_record(console_login(identity_type="Root", at=MORNING, minutes=60))
+    event = dataclasses.replace(event, event_id=root.event_id)
+    store = _store_of(loaded_day)
+    for destination in ("security", "paging"):
+        claim = Alert(
+            rule_id="root-sign-in",
+            severity=Severity.CRITICAL,
+            title="Root sign-in",
+            event=event,
+            scope=f"{root.scope}#to#{destination}",
+        )
+        assert store.claim_alert(claim).should_send
+    store.close()
+    # WHEN the day is read again  THEN the alert is counted once, by its own claim
+    after = gather_digest(loaded_day, DAY, known_accounts=[ACCOUNT, OTHER_ACCOUNT])
+    assert after.alert_counts == before.alert_counts
+    assert after.alerts == 6
+
+
+def _store_of(reader: DayReader) -> ActivityStore:
+    if isinstance(reader, SqliteDayReader):
+        return SqliteStore(reader.path)
+    assert isinstance(reader, DynamoDbDayReader)
+    return DynamoDbStore(reader.table_name, client=reader._client)

@@ -15,6 +15,7 @@ without the store's command-line-only ``history``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -42,6 +43,11 @@ __all__ = [
 
 #: The rule id of the daily digest's one-off claim (``digest#<day>``): a claim, not an alert.
 DIGEST_RULE_ID: Final = "digest"
+# A routed alert's per-destination claims end "#to#<destination>" (routing.destination_scope;
+# the same test as routing.destination_of). Rule scopes never hold a raw "#to#" followed by a
+# name without "#": parts are percent-encoded, windowed scopes end "#W<seconds>#<slot>".
+_DESTINATION_MARK: Final = "#to#"
+_DESTINATION_NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # Sorts after "#": index sort keys are "<time>#<id>", so "<until>$" ends a range after every id.
 _AFTER_ALL_IDS: Final = "$"
 #: BatchGetItem takes at most 100 keys a request.
@@ -65,9 +71,14 @@ class AlertRecord:
     reason: str | None = None
 
 
-def is_alert(rule_id: str) -> bool:
-    """False for the claims that are not alerts (the digest's own)."""
-    return rule_id != DIGEST_RULE_ID
+def is_alert(rule_id: str, scope: str) -> bool:
+    """False for the claims that are not alerts of their own: the digest's, and the claims of
+    one destination of a routed alert (scope ``<alert's claim scope>#to#<destination>``: the
+    alert itself is counted once, by its own claim)."""
+    if rule_id == DIGEST_RULE_ID:
+        return False
+    head, mark, name = scope.rpartition(_DESTINATION_MARK)
+    return not (mark and head and _DESTINATION_NAME.fullmatch(name))
 
 
 def _scope(pk: str, rule_id: str) -> str:
@@ -116,7 +127,7 @@ def dynamodb_alerts_of_day(
             raise StoreError(f"cannot read alerts from {table}: {error}") from None
         for item in page.get("Items", []):
             record = alert_from_item(item)
-            if is_alert(record.rule_id):
+            if is_alert(record.rule_id, record.scope):
                 yield str(item.get("pk", {}).get("S", "")), record
         if "LastEvaluatedKey" not in page:
             return
@@ -211,6 +222,8 @@ def sqlite_alert_claims(db: sqlite3.Connection, *, since: str, until: str) -> It
     for pk, rule_id, event_id, event_time, status, why in db.execute(
         sql, (since, until, DIGEST_RULE_ID)
     ):
+        if not is_alert(rule_id, _scope(pk, rule_id)):
+            continue
         yield AlertRecord(
             rule_id=rule_id,
             scope=_scope(pk, rule_id),
