@@ -35,8 +35,21 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ActivityTable"
     effect    = "Allow"
-    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.this.arn]
+  }
+
+  # The daily digest (signin_monitor/digest): a day's alert claims (by-alert-day) and each account's
+  # events of the day (by-account-day), one Query each; BatchGetItem above reads the suppression id
+  # of a suppressed alert's claim, which by-alert-day does not project.
+  statement {
+    sid     = "DigestIndexes"
+    effect  = "Allow"
+    actions = ["dynamodb:Query"]
+    resources = [
+      "${aws_dynamodb_table.this.arn}/index/by-alert-day",
+      "${aws_dynamodb_table.this.arn}/index/by-account-day",
+    ]
   }
 
   # The correlation rules' three sparse indexes (design 3.2), named one by one: Query only.

@@ -395,5 +395,36 @@ variable "suppressions" {
   validation {
     condition     = alltrue([for s in var.suppressions : length(trimspace(s.reason)) > 0 && length(trimspace(s.by)) > 0 && length(s.reason) <= 1024 && length(s.by) <= 1024])
     error_message = "suppressions: reason and by are 1 to 1024 characters, not blank."
+variable "digest_enabled" {
+  description = "Post a daily digest (alerts by account and rule, suppressed and medium alerts, sign-ins without MFA, top failing principals and addresses of the previous UTC day) to the alert webhook, from an EventBridge Scheduler schedule. One message a day; false: no schedule, no role, no queue."
+  type        = bool
+  default     = true
+}
+
+variable "digest_schedule" {
+  description = "When the digest is posted: an EventBridge Scheduler expression, cron(minutes hours day-of-month month day-of-week year) or rate(...), read in digest_schedule_timezone. The digest is always of the UTC day before the scheduled time."
+  type        = string
+  default     = "cron(0 7 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.digest_schedule))
+    error_message = "digest_schedule: an EventBridge Scheduler expression such as cron(0 7 * * ? *) or rate(1 day)."
+  }
+}
+
+variable "digest_schedule_timezone" {
+  description = "IANA time zone digest_schedule is read in (for example Europe/Berlin: 07:00 local time all year)."
+  type        = string
+  default     = "UTC"
+}
+
+variable "digest_accounts" {
+  description = "The 12-digit accounts the digest reads (one DynamoDB query per account and day). Empty (the default): the function's own account, the keys of account_names, and every account the day's windowed alerts name; list the member accounts in organization mode, since listing the accounts that had events would be a table scan."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.digest_accounts : can(regex("^[0-9]{12}$", id))])
+    error_message = "digest_accounts: a list of 12-digit account ids."
   }
 }

@@ -267,3 +267,41 @@ def test_terraform_grants_get_parameter_on_exactly_the_routing_parameters() -> N
         "${concat(aws_ssm_parameter.routing[*].arn, [for parameter in "
         "aws_ssm_parameter.destination_webhook_url : parameter.arn], local.routing_given_arns)}"
     )
+
+
+def test_the_scheduled_digest_is_posted_to_the_documents_digest_destination(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a routing document whose daily digest goes to paging, and a day with a root alert
+    document = {**SSM_DOCUMENT, "digest": "paging"}
+    aws.put_parameter(Name=ROUTING, Value=json.dumps(document), Type="SecureString", Overwrite=True)
+    hooks = FakeHooks()
+    main_hook: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == MAIN_URL:
+            main_hook.append(request)
+            return httpx.Response(200, text="ok")
+        return hooks.handle(request)
+
+    monkeypatch.setattr(
+        signin_monitor.app,
+        "SlackWebhookNotifier",
+        functools.partial(
+            SlackWebhookNotifier, transport=httpx.MockTransport(handle), sleep=lambda _: None
+        ),
+    )
+    handler.reset()
+    handler.handler(_root_event(), None)
+    day = json.loads(json.dumps(_root_event()))["detail"]["eventTime"][:10]
+    before = hooks.counts()
+    # WHEN the Scheduler invokes the digest of that day (twice: a retry)
+    digest = {"signin-monitor": "digest", "day": day, "accounts": ["111122223333"]}
+    handler.handler(digest, None)
+    handler.handler(digest, None)
+    # THEN paging got one message more (the digest), security and the main webhook none
+    after = hooks.counts()
+    assert after["paging"] == before["paging"] + 1
+    assert after["security"] == before["security"]
+    assert main_hook == []
+    assert "Sign-in digest for" in json.dumps(hooks.accepted[URLS["paging"]][-1])
