@@ -31,6 +31,7 @@ from signin_monitor.errors import (
 from signin_monitor.events import parse_eventbridge
 from signin_monitor.logs import configure_logging, event_keys, quiet_http_logs
 from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
+from signin_monitor.routing import RoutedNotifier
 from signin_monitor.slack import Notifier
 
 logger = logging.getLogger("signin_monitor.handler")
@@ -176,7 +177,7 @@ def _handle_digest(
         status, summary = run_digest_event(
             event,
             store=pipeline.store,
-            notifier=_digest_notifier(settings),
+            notifier=_digest_notifier(settings, pipeline),
             known_accounts=known,
             account_names=pipeline.account_names,
             deadline=_deadline(context, pipeline),
@@ -199,9 +200,12 @@ def _handle_digest(
     return summary
 
 
-def _digest_notifier(settings: Settings) -> Notifier:
-    """Where the digest is posted (the routing document's ``digest`` destination, else the
-    webhook, else the log), built once per container: it caches its webhook URL like alerts'."""
+def _digest_notifier(settings: Settings, pipeline: Pipeline) -> Notifier:
+    """Where the digest is posted: without a routing document, where alerts go (the webhook or
+    the log); with one, its ``digest`` destination (else the webhook, else the log), built once
+    per container, so it caches its webhook URL as alerts' notifiers do."""
+    if not isinstance(pipeline.notifier, RoutedNotifier):
+        return pipeline.notifier
     global _digest
     if _digest is None:
         _digest = build_digest_notifier(settings, fallback=LogNotifier())

@@ -395,8 +395,11 @@ variable "suppressions" {
   validation {
     condition     = alltrue([for s in var.suppressions : length(trimspace(s.reason)) > 0 && length(trimspace(s.by)) > 0 && length(s.reason) <= 1024 && length(s.by) <= 1024])
     error_message = "suppressions: reason and by are 1 to 1024 characters, not blank."
+  }
+}
+
 variable "digest_enabled" {
-  description = "Post a daily digest (alerts by account and rule, suppressed and medium alerts, sign-ins without MFA, top failing principals and addresses of the previous UTC day) to the alert webhook, from an EventBridge Scheduler schedule. One message a day; false: no schedule, no role, no queue."
+  description = "Post a daily digest (alerts by account and rule, suppressed and medium alerts, sign-ins without MFA, top failing principals and addresses of the previous UTC day) to the routing document's digest destination (else the alert webhook), from an EventBridge Scheduler schedule. One message a day; false: no schedule, no role, no queue."
   type        = bool
   default     = true
 }
