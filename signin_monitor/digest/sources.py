@@ -12,7 +12,6 @@ range each.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -20,12 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import StoreError
 from ..store.day_reads import (
     AlertRecord,
     claim_reasons,
     dynamodb_account_day,
     dynamodb_alerts_of_day,
+    open_read_only,
     sqlite_alert_claims,
 )
 
@@ -130,17 +129,7 @@ class SqliteDayReader:
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = str(path)
         self._clock = clock
-        if not Path(self.path).is_file():
-            raise StoreError(f"no SQLite store at {self.path}")
-        try:
-            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=10000")
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read SQLite store {self.path}: {error}") from None
-        if "activity" not in tables:
-            raise StoreError(f"{self.path} is not a signin-monitor store (no activity table)")
+        self._db, _tables = open_read_only(self.path)
 
     def alerts(self, day: date) -> list[AlertRecord]:
         """The day's rows of ``alert_claims`` (suppression ids from its ``reason`` column)."""

@@ -15,7 +15,6 @@ holds the period in memory.
 from __future__ import annotations
 
 import heapq
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +23,14 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import StoreError
 from ..events import SignInEvent, format_time
 from ..store.base import ActivityStore, HistoryQuery
-from ..store.day_reads import AlertRecord, dynamodb_alerts_of_day, sqlite_alert_claims
+from ..store.day_reads import (
+    AlertRecord,
+    dynamodb_alerts_of_day,
+    open_read_only,
+    sqlite_alert_claims,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -114,17 +117,7 @@ class SqliteSource:
     def __init__(self, path: str | Path, period: Period) -> None:
         self.path = str(path)
         self.period = period
-        if not Path(self.path).is_file():
-            raise StoreError(f"no SQLite store at {self.path}")
-        try:
-            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=10000")
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read SQLite store {self.path}: {error}") from None
-        if "activity" not in tables:
-            raise StoreError(f"{self.path} is not a signin-monitor store (no activity table)")
+        self._db, tables = open_read_only(self.path)
         self._has_claims = "alert_claims" in tables
         self._store: ActivityStore | None = None
 

@@ -201,6 +201,29 @@ def dynamodb_account_day(
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def open_read_only(path: str) -> tuple[sqlite3.Connection, set[str]]:
+    """A read-only connection to an existing store file, and its table names.
+
+    Readers (the report, the digest) never create an empty store by mistake, and never take a
+    write lock a running replay would wait on.
+    """
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise StoreError(f"no SQLite store at {path}")
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=10000")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot read SQLite store {path}: {error}") from None
+    if "activity" not in tables:
+        raise StoreError(f"{path} is not a signin-monitor store (no activity table)")
+    return db, tables
+
+
 def sqlite_alert_claims(db: sqlite3.Connection, *, since: str, until: str) -> Iterator[AlertRecord]:
     """Alert claims with ``since <= eventTime <= until`` from a SQLite store's ``alert_claims``
     (read-only; a ``reason`` column is read if the file has one), oldest first."""
