@@ -17,7 +17,7 @@ from moto import mock_aws
 
 import handler
 from signin_monitor.app import CollectingNotifier, build_pipeline
-from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES, Settings
+from signin_monitor.config import Settings
 from signin_monitor.errors import SlackRetryableError
 from signin_monitor.events import parse_record
 from signin_monitor.pipeline import Pipeline
@@ -25,6 +25,7 @@ from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.factories import ACCOUNT, OTHER_ACCOUNT, console_login
+from tests.lambda_env import lambda_environment
 
 TABLE = "signin-digest-lambda"
 PARAMETER = "/signin-monitor/slack-webhook"
@@ -58,16 +59,7 @@ class Context:
 @pytest.fixture
 def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
     """moto with the table and the webhook parameter; the handler's cold start; a fake Slack."""
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACTIVITY_TABLE": TABLE,
-        "SLACK_WEBHOOK_PARAMETER": PARAMETER,
-    }.items():
-        monkeypatch.setenv(name, value)
+    lambda_environment(monkeypatch, ACTIVITY_TABLE=TABLE, SLACK_WEBHOOK_PARAMETER=PARAMETER)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)

@@ -24,6 +24,7 @@ from signin_monitor.routing import RoutedNotifier
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.factories import console_login, eventbridge
+from tests.lambda_env import lambda_environment
 from tests.terraform.test_terraform_contract import _data, _resource, _variables
 from tests.test_routing_delivery import DOCUMENT, URLS, FakeHooks
 
@@ -42,17 +43,12 @@ SSM_DOCUMENT = {
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto with the table, today's webhook, each destination's webhook and the document."""
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACTIVITY_TABLE": TABLE,
-        "SLACK_WEBHOOK_PARAMETER": MAIN,
-        "ROUTING_PARAMETER": ROUTING,
-    }.items():
-        monkeypatch.setenv(name, value)
+    lambda_environment(
+        monkeypatch,
+        ACTIVITY_TABLE=TABLE,
+        SLACK_WEBHOOK_PARAMETER=MAIN,
+        ROUTING_PARAMETER=ROUTING,
+    )
     with mock_aws():
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
         ssm = boto3.client("ssm", region_name="us-east-1")

@@ -17,13 +17,13 @@ import pytest
 from moto import mock_aws
 
 import handler
-from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from signin_monitor.suppressions import Suppression, new_suppression
 from tests.factories import ACCOUNT, BASE_TIME, console_login, eventbridge
+from tests.lambda_env import lambda_environment
 
 TABLE = "signin-activity"
 PARAMETER = "/signin-monitor/slack-webhook"
@@ -33,16 +33,7 @@ WEBHOOK = "https://hooks.example.invalid/services/T000/B000/suppress-secret"
 @pytest.fixture
 def posted(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """moto with the table and the webhook parameter; a cold-started handler; Slack's posts."""
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACTIVITY_TABLE": TABLE,
-        "SLACK_WEBHOOK_PARAMETER": PARAMETER,
-    }.items():
-        monkeypatch.setenv(name, value)
+    lambda_environment(monkeypatch, ACTIVITY_TABLE=TABLE, SLACK_WEBHOOK_PARAMETER=PARAMETER)
     accepted: list[dict[str, Any]] = []
 
     def slack(request: httpx.Request) -> httpx.Response:
