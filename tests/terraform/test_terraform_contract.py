@@ -901,8 +901,11 @@ _NOT_IN_LAMBDA = {
 _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/cli"), Path("signin_monitor/report"))
 
 # Store methods only the command line calls
-# (test_cli_only_methods_are_never_called_by_the_lambda holds it).
-_CLI_ONLY_METHODS = frozenset({"history", "undelivered_alerts", "claim_resend", "finish_resend"})
+# (test_cli_only_methods_are_never_called_by_the_lambda holds it). record_many is replay's bulk
+# write (BatchGetItem + BatchWriteItem): the Lambda records one event per delivery.
+_CLI_ONLY_METHODS = frozenset(
+    {"history", "undelivered_alerts", "claim_resend", "finish_resend", "record_many"}
+)
 
 _TRANSACTIONS = {
     "transact_write_items": {
