@@ -64,16 +64,17 @@ _RECORD = json.dumps(
 # Each file is one object; read_json_objects + from_json reads these 13x faster than read_json
 # with the same columns (which transforms a multi-MB single object slowly), so the peer uses it.
 _QUERY = """
-CREATE TEMP TABLE raw AS
+-- The records, the EventBridge patterns (terraform/patterns/*.json), the normalized fields.
+CREATE TEMP TABLE ev AS
 WITH documents AS (
     SELECT filename, from_json(json, '__RECORD__').Records AS records
     FROM read_json_objects($files, filename = true, maximum_object_size = 268435456)
-)
-SELECT filename, generate_subscripts(records, 1) AS pos, unnest(records) AS r FROM documents;
-
--- The EventBridge patterns (terraform/patterns/*.json) and the normalized fields.
-CREATE TEMP TABLE ev AS
-WITH matched AS (
+),
+raw AS (
+    SELECT filename, generate_subscripts(records, 1) AS pos, unnest(records) AS r
+    FROM documents
+),
+matched AS (
     SELECT filename, pos, r.eventID AS event_id, r.eventTime AS ts,
            epoch(r.eventTime)::BIGINT AS t, r.eventSource AS src, r.eventName AS name,
            r.eventType AS etype, r.sourceIPAddress AS ip, r.userIdentity AS ui,
@@ -146,15 +147,15 @@ SELECT 'root-password-recovery', event_id FROM ev
 WHERE signin AND name = 'PasswordRecoveryRequested' AND itype = 'Root' AND result = 'Success'
 UNION ALL
 -- new-source-network: P had a success from an IP address in (t - lookback, t), none from this
--- /24.
-SELECT 'new-source-network', s.event_id FROM successes s
-WHERE $lookback > 0 AND s.net24 <> ''
-  AND EXISTS (SELECT 1 FROM successes p WHERE p.account = s.account
-              AND p.principal = s.principal AND p.net24 <> ''
-              AND p.t > s.t - $lookback AND p.t < s.t)
-  AND NOT EXISTS (SELECT 1 FROM successes p WHERE p.account = s.account
-                  AND p.principal = s.principal AND p.net24 = s.net24
-                  AND p.t > s.t - $lookback AND p.t < s.t);
+-- /24 (event times are whole seconds: the frame (lookback - 1, 1) PRECEDING is that range).
+SELECT 'new-source-network', event_id FROM (
+    SELECT event_id,
+           count(*) OVER (PARTITION BY account, principal ORDER BY t
+                          RANGE BETWEEN $lookback - 1 PRECEDING AND 1 PRECEDING) AS known,
+           count(*) OVER (PARTITION BY account, principal, net24 ORDER BY t
+                          RANGE BETWEEN $lookback - 1 PRECEDING AND 1 PRECEDING) AS from_here
+    FROM successes WHERE net24 <> '')
+WHERE $lookback > 0 AND known > 0 AND from_here = 0;
 
 -- Windowed rules: the events that may alert (anchors), by rule and scope.
 CREATE TEMP TABLE anchors AS
