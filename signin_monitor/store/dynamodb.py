@@ -226,10 +226,12 @@ class DynamoDbStore:
         alert claims stay conditional, so it still alerts once. Idempotent: a rerun, or a retry
         after a lost response, finds the items and reports them stored.
 
-        An item too large for DynamoDB raises ``UnstorableRecordError`` before any round trip.
-        When DynamoDB refuses a batch for an item's content (a key too long, text that is not
-        UTF-8), that batch is recorded event by event with ``record``, whose error names the
-        event (the events before it in the batch are stored; recording them again is harmless).
+        An event DynamoDB cannot hold (an item over 400 KB, text that is not UTF-8; keys are
+        bounded by ``schema``) raises ``UnstorableRecordError`` before any round trip, so none
+        of the events is written and the caller can record them one by one, losing only that
+        one. Should DynamoDB still refuse a batch (``ValidationException``), the rest of the
+        chunk is recorded event by event with ``record``: the result stays right, and an event
+        it refuses raises its own error after the ones before it were stored.
         """
         if len(events) != len(expires_at):
             raise ValueError(
@@ -241,6 +243,7 @@ class DynamoDbStore:
         ]
         for item, event in zip(items, events, strict=True):
             _check_item_size(item, event)
+            _check_unicode(item, event)
         new: list[bool] = []
         for start in range(0, len(items), _BATCH_GET_KEYS):
             chunk = slice(start, start + _BATCH_GET_KEYS)
@@ -1231,6 +1234,21 @@ def _check_item_size(item: Item, event: SignInEvent) -> None:
     size = schema.item_size(values)
     if size > schema.MAX_ITEM_BYTES:
         raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")
+
+
+def _check_unicode(item: Item, event: SignInEvent) -> None:
+    """Refuse, before any round trip, text that cannot be sent as UTF-8 (a lone surrogate).
+
+    ``record`` learns it from the failed request; a batch checks first, so that an event it
+    cannot store leaves every other event of the batch unwritten (see ``record_many``).
+    """
+    for value in item.values():
+        text = value.get("S")
+        if text is not None and not text.isascii():
+            try:
+                text.encode()
+            except UnicodeError as error:
+                raise _unstorable(event, "text that is not valid Unicode") from error
 
 
 def _unstorable(event: SignInEvent, reason: str) -> UnstorableRecordError:

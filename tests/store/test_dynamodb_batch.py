@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from signin_monitor.errors import StoreRetryableError, UnstorableRecordError
 from signin_monitor.events import SignInEvent
@@ -263,19 +264,50 @@ def test_an_item_too_large_is_refused_before_any_call(dynamodb_client: DynamoDBC
     assert calls.operations == []
 
 
-def test_a_batch_dynamodb_refuses_is_recorded_one_by_one_naming_the_bad_event(
+def test_text_that_is_not_unicode_is_refused_before_any_call(
     dynamodb_client: DynamoDBClient,
 ) -> None:
     store = DynamoDbStore(TABLE_NAME, client=dynamodb_client)
     events = _events(30)
-    events[27] = dataclasses.replace(events[27], user_agent="agent \ud800")  # not Unicode
+    events[27] = dataclasses.replace(events[27], user_agent="agent \ud800")  # a lone surrogate
+    calls = CallLog(dynamodb_client)
     with pytest.raises(UnstorableRecordError, match="not valid Unicode"):
         store.record_many(events, expires_at=[None] * 30)
-    stored = {item["event_id"]["S"] for item in _items(dynamodb_client, TABLE_NAME).values()}
-    # The first 25 went in one batch, the refused one was redone event by event up to the bad one.
-    assert stored == {event.event_id for event in events[:27]}
-    good = [event for index, event in enumerate(events) if index != 27]
-    assert store.record_many(good, expires_at=[None] * 29) == [False] * 27 + [True, True]
+    assert calls.operations == [], "nothing written: the caller can go one by one"
+
+
+def test_a_batch_dynamodb_refuses_anyway_is_recorded_one_by_one_with_the_right_answers(
+    dynamodb_client: DynamoDBClient,
+) -> None:
+    store = DynamoDbStore(TABLE_NAME, client=dynamodb_client)
+    events = _events(80)
+    store.record(events[60], expires_at=None)
+    calls = CallLog(dynamodb_client)
+    refuse_second_write(dynamodb_client)
+
+    new = store.record_many(events, expires_at=[None] * 80)
+
+    # The first 25 went in one batch; the rest, event by event, with their own answers.
+    assert new == [index != 60 for index in range(80)]
+    assert calls.operations[:3] == ["BatchGetItem", "BatchWriteItem", "BatchWriteItem"]
+    assert calls.operations[3:] == ["PutItem"] * 55
+    assert len(_items(dynamodb_client, TABLE_NAME)) == 80
+
+
+def refuse_second_write(client: DynamoDBClient) -> None:
+    """Make the second ``BatchWriteItem`` fail with a ``ValidationException``."""
+    seen = [0]
+
+    def refuse(**_: Any) -> None:
+        seen[0] += 1
+        if seen[0] == 2:
+            response: Any = {
+                "Error": {"Code": "ValidationException", "Message": "injected"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            raise ClientError(response, "BatchWriteItem")
+
+    client.meta.events.register("before-call.dynamodb.BatchWriteItem", refuse)
 
 
 # --- over HTTP: a moto server, a fault proxy, a live Lambda -------------------------------------
