@@ -95,6 +95,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dict[str, Any]:
     global _cold_start
     pipeline = get_pipeline()
+    if pipeline.suppressions is not None:
+        pipeline.suppressions.refresh()  # read again (lazily) in each invocation: removals apply
     request_id = getattr(context, "aws_request_id", None)
     with event_keys(
         cold_start=_cold_start, function_request_id=request_id, eventbridge_id=_field(event, "id")

@@ -58,6 +58,17 @@ data "aws_iam_policy_document" "lambda" {
     resources = [aws_ssm_parameter.slack_webhook_url.arn]
   }
 
+  # With var.routing: the routing document and exactly the destinations' webhook parameters.
+  dynamic "statement" {
+    for_each = local.routing_enabled ? [1] : []
+    content {
+      sid       = "RoutingParameters"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter"]
+      resources = concat(aws_ssm_parameter.routing[*].arn, [for parameter in aws_ssm_parameter.destination_webhook_url : parameter.arn], local.routing_given_arns)
+    }
+  }
+
   # GetParameter(WithDecryption) on the SecureString.
   statement {
     sid       = "KeyViaSsm"

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import StoreError
 from ..events import SignInEvent, format_time
+from ..routing import destination_of
 from ..store.alert_index import BY_ALERT_DAY, alert_day_key
 from ..store.base import ActivityStore, HistoryQuery
 from ..store.schema import time_sort_key
@@ -182,6 +183,8 @@ class SqliteSource:
         )
         params = (format_time(self.period.since), format_time(self.period.until))
         for pk, rule_id, event_id, event_time, status, why in self._db.execute(sql, params):
+            if destination_of(_scope(pk, rule_id)) is not None:
+                continue  # one destination's claim of a routed alert, not an alert
             yield AlertRecord(
                 rule_id=rule_id,
                 scope=_scope(pk, rule_id),
@@ -253,7 +256,9 @@ class DynamoDbSource:
                         f"cannot read alerts from {self.table_name}: {error}"
                     ) from None
                 for item in page.get("Items", []):
-                    yield _alert_from_item(item)
+                    record = _alert_from_item(item)
+                    if destination_of(record.scope) is None:  # not a destination's claim
+                        yield record
                 if "LastEvaluatedKey" not in page:
                     break
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -892,6 +892,7 @@ def test_table_is_on_demand_recoverable_encrypted_and_protected() -> None:
 
 _NOT_IN_LAMBDA = {
     Path("signin_monitor/store/sqlite.py"),
+    Path("signin_monitor/store/suppressions_sqlite.py"),  # SQLite's execute(), not DynamoDB's
     Path("signin_monitor/store/dynamodb_admin.py"),
     Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
     # signin-monitor coverage: run by an operator in the management or delegated-admin account.
@@ -901,10 +902,20 @@ _NOT_IN_LAMBDA = {
 _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/cli"), Path("signin_monitor/report"))
 
 # Store methods only the command line calls
-# (test_cli_only_methods_are_never_called_by_the_lambda holds it). record_many is replay's bulk
-# write (BatchGetItem + BatchWriteItem): the Lambda records one event per delivery.
+# (test_cli_only_methods_are_never_called_by_the_lambda holds it).
+# Suppressions are added and removed by `signin-monitor suppress` only; the Lambda lists them.
+# record_many is replay's bulk write (BatchGetItem + BatchWriteItem): the Lambda records one
+# event per delivery.
 _CLI_ONLY_METHODS = frozenset(
-    {"history", "undelivered_alerts", "claim_resend", "finish_resend", "record_many"}
+    {
+        "history",
+        "undelivered_alerts",
+        "claim_resend",
+        "finish_resend",
+        "add_suppression",
+        "remove_suppression",
+        "record_many",
+    }
 )
 
 _TRANSACTIONS = {
