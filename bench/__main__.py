@@ -20,7 +20,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,8 @@ def _plan(args: argparse.Namespace) -> Plan:
         plan = Plan(7, 3, 1000, 3, 50_000, 20_000, 1, 20.0, False, 300, 1)
     else:
         plan = Plan(15, 7, 2000, 7, 200_000, 60_000, 3, 420.0, True)
+    if args.replay_rounds:
+        plan = replace(plan, replay_rounds=args.replay_rounds, replay_budget_s=float("inf"))
     records = args.records or plan.records
     small = min(plan.small_records, max(records // 4, 1000)) if args.records else plan.small_records
     return Plan(
@@ -105,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-build", action="store_true", help="reuse dist/lambda.zip if it exists"
+    )
+    parser.add_argument(
+        "--replay-rounds",
+        type=int,
+        metavar="N",
+        help="run exactly N interleaved replay rounds (default: up to 3 within a time budget)",
     )
     return parser
 
