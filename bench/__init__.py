@@ -8,7 +8,9 @@ Modules, one per figure:
 
 * ``cold_import`` - fresh-process ``import handler`` vs ``import boto3``.
 * ``per_event`` - in-process parse + normalize + rules vs ``json.loads`` + ``json.dumps``.
-* ``replay`` - ``signin-monitor replay`` over a generated corpus vs reading the same files.
+* ``replay`` - ``signin-monitor replay`` over a generated corpus vs reading the same files,
+  beside ``duckdb_peer`` (the same detections as a DuckDB query; its alerts must be ours) and
+  the store write rates of ``bulk_writes`` (DynamoDB under moto, SQLite).
 * ``round_trips`` - DynamoDB calls per event, counted with botocore hooks under moto.
 * ``package`` - the Lambda zip's size vs Lambda's limits.
 * ``cost`` - dollars per million sign-in events, from the measured figures.

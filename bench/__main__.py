@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench                 # all seven figures (about 6 minutes on 2 cores)
+    python -m bench                 # all seven figures (about 10 minutes on 2 cores)
     python -m bench --quick         # smaller variants (about 1 minute)
     python -m bench --figures 2,4   # a subset
     python -m bench --json          # also write build/bench-results.json (or --json PATH)
@@ -20,7 +20,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +31,7 @@ DEFAULT_JSON = PROJECT_ROOT / "build" / "bench-results.json"
 TITLES = {
     1: "cold import",
     2: "per-event cost",
-    3: "replay throughput",
+    3: "replay throughput beside DuckDB",
     4: "DynamoDB round trips",
     5: "Lambda package",
     6: "cost per million",
@@ -52,13 +52,17 @@ class Plan:
     replay_rounds: int
     replay_budget_s: float
     rebuild_zip: bool
+    write_records: int = 1500
+    write_rounds: int = 3
 
 
 def _plan(args: argparse.Namespace) -> Plan:
     if args.quick:
-        plan = Plan(7, 3, 1000, 3, 50_000, 20_000, 1, 20.0, False)
+        plan = Plan(7, 3, 1000, 3, 50_000, 20_000, 1, 20.0, False, 300, 1)
     else:
-        plan = Plan(15, 7, 2000, 7, 200_000, 50_000, 3, 150.0, True)
+        plan = Plan(15, 7, 2000, 7, 200_000, 60_000, 3, 420.0, True)
+    if args.replay_rounds:
+        plan = replace(plan, replay_rounds=args.replay_rounds, replay_budget_s=float("inf"))
     records = args.records or plan.records
     small = min(plan.small_records, max(records // 4, 1000)) if args.records else plan.small_records
     return Plan(
@@ -71,6 +75,8 @@ def _plan(args: argparse.Namespace) -> Plan:
         plan.replay_rounds,
         plan.replay_budget_s,
         plan.rebuild_zip and not args.no_build,
+        plan.write_records,
+        plan.write_rounds,
     )
 
 
@@ -81,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="smaller variants (~1 minute)")
     parser.add_argument(
-        "--records", type=int, metavar="N", help="replay corpus size (default 200,000)"
+        "--records",
+        type=int,
+        metavar="N",
+        help="replay corpus size (default 200,000; the small one is 60,000)",
     )
     parser.add_argument(
         "--figures",
@@ -98,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-build", action="store_true", help="reuse dist/lambda.zip if it exists"
+    )
+    parser.add_argument(
+        "--replay-rounds",
+        type=int,
+        metavar="N",
+        help="run exactly N interleaved replay rounds (default: up to 3 within a time budget)",
     )
     return parser
 
@@ -136,6 +151,8 @@ def _figure_runners(
             small=plan.small_records,
             rounds=plan.replay_rounds,
             budget_s=plan.replay_budget_s,
+            write_records=plan.write_records,
+            write_rounds=plan.write_rounds,
         )
 
     def round_trips(_: list[Figure]) -> Figure:

@@ -15,6 +15,11 @@ Shape, following what CloudTrail writes:
   some root sign-ins; ~5 % failed ``ConsoleLogin`` in bursts (mistyped passwords, name guessing
   with ``HIDDEN_DUE_TO_SECURITY_REASONS``, root password guessing).
 * ~10 % other services' records (S3, EC2, STS, KMS) that the replay must skip.
+* A few records for every other rule, so a replay with every rule on has work for each:
+  root API calls (some after a root console sign-in, some failed or made by a service for root),
+  IAM credential changes (root's own access key, MFA removal, console passwords), trail changes,
+  root password recovery, failed MFA challenges, password sprays from one address, and sign-ins
+  from a network the user never used (users sign in from their home /24 otherwise).
 
 The same record builders serve the per-event and round-trip figures (distinct ids and times).
 """
@@ -46,7 +51,7 @@ __all__ = [
 ]
 
 #: Bump when the generator's output changes, so cached corpora are rebuilt.
-GENERATOR_VERSION: Final = 3
+GENERATOR_VERSION: Final = 4
 CACHE_DIR: Final = PROJECT_ROOT / "build" / "bench-corpus"
 
 ACCOUNTS: Final = ("111122223333", "444455556666", "777788889999", "210987654321", "123456789012")
@@ -229,6 +234,64 @@ def other_service_record(
     }
 
 
+def api_call_record(
+    *,
+    event_id: str,
+    at: datetime,
+    account: str,
+    region: str,
+    event_source: str,
+    event_name: str,
+    identity_type: str = "Root",
+    user: str = "root",
+    read_only: bool = False,
+    error_code: str | None = None,
+    invoked_by: str | None = None,
+    request_parameters: dict[str, Any] | None = None,
+    source_ip: str = "198.51.100.7",
+) -> dict[str, Any]:
+    """An ``AwsApiCall`` record (root's or an IAM user's), as CloudTrail writes one."""
+    identity: dict[str, Any] = {"type": identity_type, "accountId": account}
+    if identity_type == "Root":
+        identity.update(
+            arn=f"arn:aws:iam::{account}:root",
+            principalId=account,
+            accessKeyId="ASIAEXAMPLEROOTKEY01",
+        )
+    else:
+        identity.update(
+            userName=user,
+            arn=f"arn:aws:iam::{account}:user/{user}",
+            principalId="AIDAEXAMPLE01",
+            accessKeyId="ASIAEXAMPLEEXAMPLE03",
+        )
+    if invoked_by is not None:
+        identity["invokedBy"] = invoked_by
+    record: dict[str, Any] = {
+        "eventVersion": "1.10",
+        "userIdentity": identity,
+        "eventTime": _time_text(at),
+        "eventSource": event_source,
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": source_ip if invoked_by is None else invoked_by,
+        "userAgent": "aws-internal/3 aws-sdk-java/1.12.772" if invoked_by else _BROWSERS[0],
+        "requestParameters": request_parameters,
+        "responseElements": None,
+        "requestID": event_id[::-1],
+        "eventID": event_id,
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    if error_code is not None:
+        record["errorCode"] = error_code
+        record["errorMessage"] = f"{error_code}: refused"
+    return record
+
+
 def eventbridge(record: dict[str, Any], *, event_id: str) -> dict[str, Any]:
     """Wrap a CloudTrail record the way EventBridge delivers it to the Lambda."""
     console = record.get("eventType") == "AwsConsoleSignIn"
@@ -274,6 +337,8 @@ class _Planned:
     ip: str
     result: str = "Success"
     mfa: str | None = "Yes"
+    #: API calls: (event source, event name, read only, error code, invoked by, target user).
+    call: tuple[str, str, bool, str | None, str | None, str | None] | None = None
 
 
 class _Planner:
@@ -295,6 +360,15 @@ class _Planner:
     def _ip(self) -> str:
         return f"198.51.100.{self.rng.randrange(1, 255)}"
 
+    def _login_ip(self) -> str:
+        """Mostly the users' home /24; now and then a network of its own (new-source-network)."""
+        if self.rng.random() < 0.02:
+            return f"100.{self.rng.randrange(64, 128)}.{self.rng.randrange(256)}.{self._octet()}"
+        return self._ip()
+
+    def _octet(self) -> int:
+        return self.rng.randrange(1, 255)
+
     def _add(self, *items: _Planned) -> None:
         self.planned.extend(items)
 
@@ -307,6 +381,12 @@ class _Planner:
             (self._failure_burst, 1.8),
             (self._no_mfa_login, 1.5),
             (self._root_login, 0.2),
+            (self._root_api_session, 0.15),
+            (self._iam_change, 0.25),
+            (self._trail_change, 0.04),
+            (self._root_recovery, 0.03),
+            (self._mfa_challenge_failure, 0.2),
+            (self._password_spray, 0.05),
         )
         makers = [maker for maker, _ in sessions]
         weights = [weight for _, weight in sessions]
@@ -319,7 +399,7 @@ class _Planner:
         account = self.rng.choice(ACCOUNTS)
         user, ip, region, at = (
             self.rng.choice(self.users[account]),
-            self._ip(),
+            self._login_ip(),
             self._region(),
             self._moment(),
         )
@@ -382,6 +462,101 @@ class _Planner:
             at += timedelta(seconds=rng.randrange(10, 120))
             self._add(_Planned(at, account, region, kind, user, self._ip()))
 
+    def _root_api_session(self) -> None:
+        """A few root calls in a few minutes; half after a root console sign-in (no alert)."""
+        rng = self.rng
+        account, region, at = rng.choice(ACCOUNTS), self._region(), self._moment()
+        ip = self._ip()
+        if rng.random() < 0.5:
+            self._add(_Planned(at, account, "us-east-1", "RootLogin", "root", ip))
+        for _ in range(rng.randrange(1, 6)):
+            at += timedelta(seconds=rng.randrange(5, 240))
+            source, name, read_only = rng.choice(
+                (
+                    ("s3.amazonaws.com", "ListBuckets", True),
+                    ("iam.amazonaws.com", "GetAccountSummary", True),
+                    ("ec2.amazonaws.com", "DescribeInstances", True),
+                    ("account.amazonaws.com", "PutAlternateContact", False),
+                )
+            )
+            error = "AccessDenied" if rng.random() < 0.1 else None
+            invoked = "support.amazonaws.com" if rng.random() < 0.1 else None
+            call = (source, name, read_only, error, invoked, None)
+            self._add(_Planned(at, account, region, "Api", "root", ip, call=call))
+
+    def _iam_change(self) -> None:
+        """A credential change: root's own access key, an MFA device removed, a password set."""
+        rng = self.rng
+        account = rng.choice(ACCOUNTS)
+        target = rng.choice(self.users[account])
+        name, by_root = rng.choice(
+            (
+                ("CreateAccessKey", True),
+                ("CreateAccessKey", False),
+                ("DeactivateMFADevice", False),
+                ("DeleteVirtualMFADevice", False),
+                ("CreateLoginProfile", False),
+                ("UpdateLoginProfile", True),
+            )
+        )
+        # Root creating its own key names no user; everyone else acts on a user.
+        own_key = by_root and name == "CreateAccessKey" and rng.random() < 0.7
+        error = "LimitExceeded" if rng.random() < 0.1 else None
+        call = ("iam.amazonaws.com", name, False, error, None, None if own_key else target)
+        user = "root" if by_root else rng.choice(self.users[account])
+        kind = "Api" if by_root else "UserApi"
+        self._add(_Planned(self._moment(), account, "us-east-1", kind, user, self._ip(), call=call))
+
+    def _trail_change(self) -> None:
+        account = self.rng.choice(ACCOUNTS)
+        name = self.rng.choice(("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"))
+        error = "TrailNotFoundException" if self.rng.random() < 0.2 else None
+        call = ("cloudtrail.amazonaws.com", name, False, error, None, None)
+        user = self.rng.choice(self.users[account])
+        self._add(
+            _Planned(
+                self._moment(), account, self._region(), "UserApi", user, self._ip(), call=call
+            )
+        )
+
+    def _root_recovery(self) -> None:
+        account = self.rng.choice(ACCOUNTS)
+        self._add(
+            _Planned(self._moment(), account, "us-east-1", "RootRecovery", "root", self._ip())
+        )
+
+    def _mfa_challenge_failure(self) -> None:
+        """The password was right, the second factor was not (MFAUsed Yes on a failure)."""
+        rng = self.rng
+        account = rng.choice(ACCOUNTS)
+        kind, user = (
+            ("RootLogin", "root")
+            if rng.random() < 0.2
+            else (
+                "ConsoleLogin",
+                rng.choice(self.users[account]),
+            )
+        )
+        region = "us-east-1" if kind == "RootLogin" else self._region()
+        self._add(
+            _Planned(
+                self._moment(), account, region, kind, user, self._ip(), result="Failure", mfa="Yes"
+            )
+        )
+
+    def _password_spray(self) -> None:
+        """One address, one try for each of several users (hidden names among them)."""
+        rng = self.rng
+        account, region, at = rng.choice(ACCOUNTS), self._region(), self._moment()
+        ip = f"192.0.2.{self._octet()}"
+        for user in rng.sample(self.users[account], rng.randrange(4, 10)):
+            at += timedelta(seconds=rng.randrange(2, 60))
+            if rng.random() < 0.2:
+                user = "HIDDEN_DUE_TO_SECURITY_REASONS"
+            self._add(
+                _Planned(at, account, region, "ConsoleLogin", user, ip, result="Failure", mfa="No")
+            )
+
     def _other_service(self) -> None:
         account = self.rng.choice(ACCOUNTS)
         self._add(_Planned(self._moment(), account, self._region(), "Other", "ci", "203.0.113.10"))
@@ -392,6 +567,33 @@ def _build(planned: _Planned, rng: random.Random) -> dict[str, Any]:
     common: dict[str, Any] = {"event_id": event_id, "at": planned.at, "account": planned.account}
     if planned.kind == "Other":
         return other_service_record(**common, region=planned.region, rng=rng)
+    if planned.call is not None:
+        source, name, read_only, error, invoked, target = planned.call
+        return api_call_record(
+            **common,
+            region=planned.region,
+            event_source=source,
+            event_name=name,
+            identity_type="Root" if planned.kind == "Api" else "IAMUser",
+            user=planned.user,
+            read_only=read_only,
+            error_code=error,
+            invoked_by=invoked,
+            request_parameters=None if target is None else {"userName": target},
+            source_ip=planned.ip,
+        )
+    if planned.kind == "RootRecovery":
+        record = console_login(
+            **common,
+            identity_type="Root",
+            source_ip=planned.ip,
+            region=planned.region,
+            user_agent=rng.choice(_BROWSERS),
+            event_name="PasswordRecoveryRequested",
+            mfa=None,
+        )
+        record["additionalEventData"] = None
+        return record
     if planned.kind in ("CredentialVerification", "UserAuthentication"):
         return identity_center_step(
             **common, user=planned.user, step=planned.kind, region=planned.region, ip=planned.ip

@@ -13,7 +13,7 @@ filters: the benchmark never exercises those.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -61,6 +61,15 @@ class MemoryStore:
             successes = self._successes.setdefault((event.account_id, event.principal), [])
             bisect.insort(successes, (event.event_time, event.event_id, event), key=_time_and_id)
         return True
+
+    def record_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> list[bool]:
+        """``record`` for each event, in order (nothing to batch in memory)."""
+        return [
+            self.record(event, expires_at=expiry)
+            for event, expiry in zip(events, expires_at, strict=True)
+        ]
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime

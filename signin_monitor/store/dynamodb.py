@@ -7,11 +7,15 @@ from this module, so the Lambda's IAM policy needs ``PutItem``, ``UpdateItem``, 
 ``ConditionCheckItem`` (a Terraform contract test collects the ``<client>.<method>(...)`` calls
 of the modules the Lambda runs, and the item kinds of its transactions). The one call only
 ``signin-monitor resend`` makes, deleting an undelivered alert's marker, lives in
-``dynamodb_admin`` with the other operator-only calls.
+``dynamodb_admin`` with the other operator-only calls. ``record_many`` (``BatchGetItem`` and
+``BatchWriteItem``) is the command line's bulk path (``replay --table``): the Lambda records one
+event per delivery and never calls it, so the function role is not granted those two actions.
 
 Round trips per operation:
 
 * ``record``: 1 conditional ``PutItem`` (``attribute_not_exists(pk)``).
+* ``record_many`` (command line only): per 100 events, 1 ``BatchGetItem`` of their keys, then
+  1 ``BatchWriteItem`` per 25 of those not stored yet; more only for unprocessed items.
 * ``count_failures``: 1 ``Query`` (``Select=COUNT``, consistent); more only past 1 MB of keys.
 * ``failures_between``: 1 ``Query`` (consistent, audit fields only); more only past 1 MB.
 * ``claim_alert``, one-off: 1 conditional ``PutItem`` returning the old item, on success and on a
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import random
 import threading
 import time
 import uuid
@@ -99,6 +104,16 @@ _TRANSACTION_CANCELED: Final = "TransactionCanceledException"
 #: each cancellation either returns a claim that changes the verdict or was a transient
 #: conflict with another transaction on the same keys.
 _WINDOW_ATTEMPTS: Final = 4
+#: BatchGetItem takes at most 100 keys per request, BatchWriteItem at most 25 puts.
+_BATCH_GET_KEYS: Final = 100
+_BATCH_WRITE_ITEMS: Final = 25
+#: Requests one batch may take while DynamoDB leaves part of it unprocessed (or throttles the
+#: whole request) before ``record_many`` gives up with a retryable error; the waits between
+#: them double from ``_BATCH_BACKOFF_S`` up to ``_BATCH_BACKOFF_CAP_S`` (with full jitter), about
+#: 20 s in all: a backfill outruns the table's capacity for a while, not for ever.
+_BATCH_ATTEMPTS: Final = 10
+_BATCH_BACKOFF_S: Final = 0.05
+_BATCH_BACKOFF_CAP_S: Final = 5.0
 #: What ``failures_between`` reads of each failure: the audit fields, not the raw record.
 _AUDIT_NAMES: Final = {f"#a{index}": name for index, name in enumerate(schema.INDEX_ATTRIBUTES)}
 _RETRYABLE_CODES: Final = frozenset(
@@ -197,6 +212,138 @@ class DynamoDbStore:
         except UnicodeError as error:  # a lone surrogate cannot be sent as JSON in UTF-8
             raise _unstorable(event, "text that is not valid Unicode") from error
         return True
+
+    def record_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> list[bool]:
+        """``record`` for many events in few round trips; per event, True if it was new.
+
+        ``BatchWriteItem`` cannot be conditional, so which events are new is read first: one
+        consistent ``BatchGetItem`` of up to 100 keys (keys only), then only the missing items
+        are put, 25 per ``BatchWriteItem``. Items DynamoDB leaves unprocessed (or a request it
+        throttles) are sent again after a growing, jittered wait; the result keeps the order of
+        ``events``, and an event given twice is new at most once. The items are exactly those
+        ``record`` writes, so an existing item is never rewritten with other content.
+
+        Safe beside a live Lambda recording the same events: if its conditional put lands
+        between our read and our write, both report the event new and our put rewrites the
+        identical item (same keys, same attributes), so it is stored once and counted once; the
+        alert claims stay conditional, so it still alerts once. Idempotent: a rerun, or a retry
+        after a lost response, finds the items and reports them stored.
+
+        An event DynamoDB cannot hold (an item over 400 KB, text that is not UTF-8; keys are
+        bounded by ``schema``) raises ``UnstorableRecordError`` before any round trip, so none
+        of the events is written and the caller can record them one by one, losing only that
+        one. Should DynamoDB still refuse a batch (``ValidationException``), the rest of the
+        chunk is recorded event by event with ``record``: the result stays right, and an event
+        it refuses raises its own error after the ones before it were stored.
+        """
+        if len(events) != len(expires_at):
+            raise ValueError(
+                f"record_many: {len(events)} events but {len(expires_at)} expiry times"
+            )
+        items = [
+            _item_from_event(event, expiry)
+            for event, expiry in zip(events, expires_at, strict=True)
+        ]
+        for item, event in zip(items, events, strict=True):
+            _check_item_size(item, event)
+            _check_unicode(item, event)
+        new: list[bool] = []
+        for start in range(0, len(items), _BATCH_GET_KEYS):
+            chunk = slice(start, start + _BATCH_GET_KEYS)
+            new += self._record_chunk(events[chunk], expires_at[chunk], items[chunk])
+        return new
+
+    def _record_chunk(
+        self,
+        events: Sequence[SignInEvent],
+        expires_at: Sequence[int | None],
+        items: list[Item],
+    ) -> list[bool]:
+        """At most 100 events: read which keys exist, put the others, 25 per request."""
+        keys = [_key_text(item) for item in items]
+        first: dict[tuple[str, str], int] = {}
+        for position, key in enumerate(keys):
+            first.setdefault(key, position)
+        written: set[tuple[str, str]] = set()
+        try:
+            stored = self._stored_keys(list(first))
+            missing = [key for key in first if key not in stored]
+            for start in range(0, len(missing), _BATCH_WRITE_ITEMS):
+                batch = missing[start : start + _BATCH_WRITE_ITEMS]
+                self._put_batch([items[first[key]] for key in batch])
+                written.update(batch)
+        except _RefusedBatchError:
+            # The batches already written were new; the rest go one by one, where the refused
+            # item raises its own error.
+            return [
+                first[key] == position if key in written else self.record(event, expires_at=expiry)
+                for position, (key, event, expiry) in enumerate(
+                    zip(keys, events, expires_at, strict=True)
+                )
+            ]
+        return [first[key] == position and key not in stored for position, key in enumerate(keys)]
+
+    def _stored_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (distinct) keys hold an item: consistent ``BatchGetItem``, keys only."""
+        pending: Any = {
+            self.table_name: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys],
+                "ProjectionExpression": "pk, sk",
+                "ConsistentRead": True,
+            }
+        }
+        found: set[tuple[str, str]] = set()
+        for attempt in range(_BATCH_ATTEMPTS):
+            if attempt:
+                _backoff(attempt)
+            try:
+                response = self._client.batch_get_item(RequestItems=pending)
+            except ClientError as error:
+                if _error_code(error) == _VALIDATION:
+                    raise _RefusedBatchError from error
+                if _retryable(error):
+                    continue
+                raise _store_error("record_many", error) from error
+            except BotoCoreError as error:
+                raise _store_error("record_many", error) from error
+            except UnicodeError as error:
+                raise _RefusedBatchError from error
+            found.update(_key_text(item) for item in response["Responses"].get(self.table_name, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+        raise StoreRetryableError(
+            "DynamoDB record_many failed: keys still unprocessed after "
+            f"{_BATCH_ATTEMPTS} BatchGetItem requests"
+        )
+
+    def _put_batch(self, items: list[Item]) -> None:
+        """Put up to 25 items with ``BatchWriteItem``, sending the unprocessed ones again."""
+        pending: Any = {self.table_name: [{"PutRequest": {"Item": item}} for item in items]}
+        for attempt in range(_BATCH_ATTEMPTS):
+            if attempt:
+                _backoff(attempt)
+            try:
+                response = self._client.batch_write_item(RequestItems=pending)
+            except ClientError as error:
+                if _error_code(error) == _VALIDATION:
+                    raise _RefusedBatchError from error
+                if _retryable(error):
+                    continue
+                raise _store_error("record_many", error) from error
+            except BotoCoreError as error:
+                raise _store_error("record_many", error) from error
+            except UnicodeError as error:  # a lone surrogate cannot be sent as JSON in UTF-8
+                raise _RefusedBatchError from error
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise StoreRetryableError(
+            "DynamoDB record_many failed: items still unprocessed after "
+            f"{_BATCH_ATTEMPTS} BatchWriteItem requests"
+        )
 
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
@@ -923,6 +1070,30 @@ class DynamoDbStore:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+class _RefusedBatchError(Exception):
+    """DynamoDB refused a whole batch for an item's content: record it event by event."""
+
+
+def _key_text(item: Item) -> tuple[str, str]:
+    """An activity item's (pk, sk), the identity ``record_many`` compares."""
+    return item["pk"]["S"], item["sk"]["S"]
+
+
+def _retryable(error: ClientError) -> bool:
+    """Throttling and 5xx (after botocore's own retries): worth another batch attempt."""
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return _error_code(error) in _RETRYABLE_CODES or status >= 500
+
+
+def _backoff(attempt: int) -> None:
+    """Sleep before batch attempt ``attempt`` (1-based retries): capped exponential, full jitter.
+
+    Full jitter (a uniform wait up to the cap) keeps concurrent writers from retrying in step.
+    """
+    ceiling = min(_BATCH_BACKOFF_CAP_S, _BATCH_BACKOFF_S * 2 ** (attempt - 1))
+    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
+
+
 class _Filters:
     """The query's conditions the key does not cover, as a ``FilterExpression``."""
 
@@ -1089,6 +1260,21 @@ def _check_item_size(item: Item, event: SignInEvent) -> None:
     size = schema.item_size(values)
     if size > schema.MAX_ITEM_BYTES:
         raise _unstorable(event, f"item of {size} bytes exceeds {schema.MAX_ITEM_BYTES}")
+
+
+def _check_unicode(item: Item, event: SignInEvent) -> None:
+    """Refuse, before any round trip, text that cannot be sent as UTF-8 (a lone surrogate).
+
+    ``record`` learns it from the failed request; a batch checks first, so that an event it
+    cannot store leaves every other event of the batch unwritten (see ``record_many``).
+    """
+    for value in item.values():
+        text = value.get("S")
+        if text is not None and not text.isascii():
+            try:
+                text.encode()
+            except UnicodeError as error:
+                raise _unstorable(event, "text that is not valid Unicode") from error
 
 
 def _unstorable(event: SignInEvent, reason: str) -> UnstorableRecordError:

@@ -904,6 +904,8 @@ _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/cli"), Path("signin_monitor/repo
 # Store methods only the command line calls
 # (test_cli_only_methods_are_never_called_by_the_lambda holds it).
 # Suppressions are added and removed by `signin-monitor suppress` only; the Lambda lists them.
+# record_many is replay's bulk write (BatchGetItem + BatchWriteItem): the Lambda records one
+# event per delivery.
 _CLI_ONLY_METHODS = frozenset(
     {
         "history",
@@ -912,6 +914,7 @@ _CLI_ONLY_METHODS = frozenset(
         "finish_resend",
         "add_suppression",
         "remove_suppression",
+        "record_many",
     }
 )
 
