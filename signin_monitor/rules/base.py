@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
 from ..store.schema import alert_scope
 
-__all__ = ["FailureHistory", "Rule", "event_alert"]
+__all__ = ["FailureHistory", "Rule", "SelectiveRule", "event_alert"]
 
 
 class FailureHistory(Protocol):
@@ -92,6 +92,27 @@ class Rule(Protocol):
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert this event raises, or None."""
+        ...
+
+
+@runtime_checkable
+class SelectiveRule(Protocol):
+    """What a rule may declare so replay evaluates it only where it can matter.
+
+    Replay stores every record but runs a rule only on the events named in ``event_names``
+    (None: any event), and answers its history questions from a window it loads once: every
+    question about an event at t must lie within [t - ``reach``, t + ``reach``]. A rule that
+    declares neither is run on every event, with the whole stored history in reach.
+    """
+
+    @property
+    def event_names(self) -> frozenset[str] | None:
+        """The ``eventName`` values it can alert on; None: it may alert on any event."""
+        ...
+
+    @property
+    def reach(self) -> timedelta:
+        """How far before or after the event's time its history questions look."""
         ...
 
 

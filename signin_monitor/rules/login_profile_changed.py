@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from datetime import timedelta
+from typing import ClassVar, Final
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
@@ -20,6 +21,10 @@ class LoginProfileChanged:
 
     id: str = "login-profile-changed"
     severity: Severity = Severity.HIGH
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = _CALLS
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful CreateLoginProfile or UpdateLoginProfile."""

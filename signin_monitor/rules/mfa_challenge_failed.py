@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import HIDDEN_USER, SignInEvent
+from ..events import CONSOLE_LOGIN, HIDDEN_USER, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -26,6 +27,10 @@ class MfaChallengeFailed:
     window: timedelta
     id: str = "mfa-challenge-failed"
     severity: Severity = Severity.HIGH
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a failed IAMUser or Root ConsoleLogin whose MFAUsed is Yes."""

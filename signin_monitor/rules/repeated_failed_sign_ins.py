@@ -5,9 +5,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -32,6 +33,13 @@ class RepeatedFailedSignIns:
     window: timedelta
     id: str = "repeated-failed-sign-ins"
     severity: Severity = Severity.HIGH
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for the earliest anchor this failure completes, later ones as fallbacks."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
 from ..events import SIGNIN_EVENT_SOURCE, SignInEvent
@@ -27,6 +28,13 @@ class RootActivity:
     window: timedelta
     id: str = "root-activity"
     severity: Severity = Severity.CRITICAL
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str] | None] = None
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root API call unless a root console sign-in of the account covers it."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
@@ -20,6 +22,10 @@ class RootPasswordRecovery:
 
     id: str = "root-password-recovery"
     severity: Severity = Severity.HIGH
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({"PasswordRecoveryRequested"})
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful PasswordRecoveryRequested by root."""

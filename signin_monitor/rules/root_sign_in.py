@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory, event_alert
 
@@ -27,6 +28,10 @@ class RootSignIn:
     window: timedelta
     id: str = "root-sign-in"
     severity: Severity = Severity.CRITICAL
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root ConsoleLogin: per event on success, per window on failure."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Final
+from typing import ClassVar, Final
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -38,6 +38,13 @@ class SignInAfterFailures:
     window: timedelta
     id: str = "sign-in-after-failures"
     severity: Severity = Severity.CRITICAL
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window + _SECOND
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for a success over the threshold, or for one a late failure completes."""

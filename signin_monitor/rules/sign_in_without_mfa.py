@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from .base import FailureHistory, event_alert
 
 __all__ = ["SignInWithoutMfa"]
@@ -21,6 +23,10 @@ class SignInWithoutMfa:
 
     id: str = "sign-in-without-mfa"
     severity: Severity = Severity.HIGH
+    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
+    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful IAMUser ConsoleLogin whose MFAUsed is No."""
