@@ -6,7 +6,7 @@ view of the store holding what it held before the run plus this run's events sor
 this one. The engine gives the rules exactly that view, much faster:
 
 * Every record is written as it is read, a batch per transaction (``record_many``). Only
-  the events a rule can alert on (``SelectiveRule.event_names``) and the ConsoleLogin records
+  the events a rule can alert on (``SelectiveRule.alerts_on``) and the ConsoleLogin records
   the rules' questions are about are kept, without their raw record, to be sorted.
 * The history the rules ask (``FailureHistory``) is answered from memory: the store's
   ConsoleLogin rows from before the run, within the rules' reach of the run's times, loaded
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +61,8 @@ WRITE_BATCH: Final = 1000
 #: Kept events held in memory for the sort; past that, sorted runs are spilled to disk.
 MEMORY_EVENTS: Final = 200_000
 _MARGIN: Final = timedelta(seconds=1)
+#: The rules ask about the same few bounds over and over (each event's time, +/- windows).
+_format_time: Final = functools.lru_cache(maxsize=4096)(format_time)
 
 
 @runtime_checkable
@@ -188,7 +191,7 @@ class MemoryHistory:
     ) -> bool:
         """As the store's range read on the principal's SIGNIN keys (successes only)."""
         self._check(after, until, principal=(account_id, principal))
-        low, high = schema.kind_range(schema.KIND_SIGNIN, format_time(after), format_time(until))
+        low, high = schema.kind_range(schema.KIND_SIGNIN, _format_time(after), _format_time(until))
         keys = self._sign_ins.get(schema.activity_pk(account_id, principal), [])
         return bisect.bisect_right(keys, high) > bisect.bisect_left(keys, low)
 
@@ -222,7 +225,7 @@ class MemoryHistory:
         """As the store's probe of the principal's successes from the network."""
         self._check(after, before, principal=(account_id, principal))
         times = self._networks.get((account_id, principal, network), [])
-        low, high = format_time(after), format_time(before)
+        low, high = _format_time(after), _format_time(before)
         return bisect.bisect_left(times, high) > bisect.bisect_right(times, low)
 
     def _failure_rows(
@@ -230,7 +233,7 @@ class MemoryHistory:
     ) -> list[tuple[str, int, SignInEvent]]:
         self._check(after, end, principal=(account_id, principal))
         bounds = schema.kind_range if inclusive else schema.kind_between
-        low, high = bounds(schema.KIND_FAILURE, format_time(after), format_time(end))
+        low, high = bounds(schema.KIND_FAILURE, _format_time(after), _format_time(end))
         rows = self._failures.get(schema.activity_pk(account_id, principal), [])
         start = bisect.bisect_left(rows, low, key=_first)
         stop = bisect.bisect_right(rows, high, key=_first)
@@ -287,7 +290,7 @@ def _between(
     rows: list[tuple[str, str, int, SignInEvent]], after: datetime, before: datetime
 ) -> list[tuple[str, str, int, SignInEvent]]:
     """The rows with ``after < time < before`` (time text compared, as the stores do)."""
-    low, high = format_time(after), format_time(before)
+    low, high = _format_time(after), _format_time(before)
     start = bisect.bisect_right(rows, low, key=_time)
     stop = bisect.bisect_left(rows, high, key=_time)
     return rows[start:stop]
@@ -322,7 +325,7 @@ class ReplayEngine:
         self.store = pipeline.store
         self.write_batch = max(1, write_batch)
         self._rules = pipeline.rules
-        self._by_name: dict[str, tuple[Rule, ...]] = {}
+        self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         reaches = [r.reach if isinstance(r, SelectiveRule) else None for r in self._rules]
         # A rule that does not say how far it looks may ask about anything stored.
         self._everything = None in reaches
@@ -341,24 +344,26 @@ class ReplayEngine:
         """How many events were kept for the rules (what ``evaluate`` goes through)."""
         return len(self._sorter)
 
-    def rules_for(self, event_name: str) -> tuple[Rule, ...]:
-        """The rules that can alert on an event of that name, in the pipeline's order."""
-        rules = self._by_name.get(event_name)
+    def rules_for(self, event: SignInEvent) -> tuple[Rule, ...]:
+        """The rules that can alert on the event (by kind and name), in the pipeline's order."""
+        key = (event.kind, event.event_name)
+        rules = self._by_name.get(key)
         if rules is None:
             rules = tuple(
                 rule
                 for rule in self._rules
-                if not isinstance(rule, SelectiveRule)
-                or rule.event_names is None
-                or event_name in rule.event_names
+                if not isinstance(rule, SelectiveRule) or rule.alerts_on(*key)
             )
-            self._by_name[event_name] = rules
+            self._by_name[key] = rules
         return rules
 
     def store_events(
         self, events: Iterable[SignInEvent]
     ) -> Iterator[Written | UnstorableRecordError]:
-        """Write every event (file order, a batch per transaction); keep those that matter."""
+        """Write every event (file order, a batch per transaction); keep those that matter.
+
+        The events are the engine's from then on: a kept sign-in's ``raw`` is let go.
+        """
         batch: list[SignInEvent] = []
         for event in events:
             batch.append(event)
@@ -393,11 +398,10 @@ class ReplayEngine:
     def _keep(self, event: SignInEvent, *, stored: bool) -> None:
         """Keep the event for the sort when a rule can alert on it or ask about it."""
         name = event.event_name
-        if name != CONSOLE_LOGIN and not self.rules_for(name):
+        if name != CONSOLE_LOGIN and not self.rules_for(event):
             return
         if name == CONSOLE_LOGIN and not event.is_api_call:
-            # The raw record is in the store; no rule reads it on a sign-in (memory).
-            event = dataclasses.replace(event, raw={}, raw_text=None, raw_text_of=None)
+            _drop_raw(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:
             self._first = time_text
@@ -426,7 +430,7 @@ class ReplayEngine:
             for event, stored in self._sorter:
                 if stored:
                     history.add(event, success_network(event))
-                rules = self.rules_for(event.event_name)
+                rules = self.rules_for(event)
                 if not rules:
                     continue
                 outcome = EventOutcome(event=event, stored=stored)
@@ -496,6 +500,18 @@ class ReplayEngine:
         if retention is None:
             return None
         return int((event.event_time + retention).timestamp())
+
+
+def _drop_raw(event: SignInEvent) -> None:
+    """Let go of a written sign-in's raw record: it is in the store, and no rule reads it on a
+    ConsoleLogin; kept, it would be most of the memory the sort holds.
+
+    In place (the engine's caller hands over the events it reads): a copy per event cost
+    more than the rules did. ``raw`` becomes ``{}``, as a store's rule reads give it.
+    """
+    object.__setattr__(event, "raw", {})
+    object.__setattr__(event, "raw_text", None)
+    object.__setattr__(event, "raw_text_of", None)
 
 
 def _key(event: SignInEvent) -> tuple[str, str]:

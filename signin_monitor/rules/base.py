@@ -99,15 +99,15 @@ class Rule(Protocol):
 class SelectiveRule(Protocol):
     """What a rule may declare so replay evaluates it only where it can matter.
 
-    Replay stores every record but runs a rule only on the events named in ``event_names``
-    (None: any event), and answers its history questions from a window it loads once: every
-    question about an event at t must lie within [t - ``reach``, t + ``reach``]. A rule that
-    declares neither is run on every event, with the whole stored history in reach.
+    Replay stores every record but runs a rule only on the events ``alerts_on`` admits, and
+    answers its history questions from a window it loads once: every question about an
+    event at t must lie within [t - ``reach``, t + ``reach``]. A rule that declares neither
+    is run on every event, with the whole stored history in reach.
     """
 
-    @property
-    def event_names(self) -> frozenset[str] | None:
-        """The ``eventName`` values it can alert on; None: it may alert on any event."""
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """False when no event of that kind (``sign-in``, ``api-call``) and ``eventName`` can
+        raise its alert, whatever the history holds."""
         ...
 
     @property

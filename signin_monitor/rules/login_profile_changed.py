@@ -21,10 +21,12 @@ class LoginProfileChanged:
 
     id: str = "login-profile-changed"
     severity: Severity = Severity.HIGH
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = _CALLS
     #: It asks the history nothing.
     reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name in _CALLS
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful CreateLoginProfile or UpdateLoginProfile."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
 
 from ..alerts import Alert, Severity
 from ..events import CONSOLE_LOGIN, SignInEvent
@@ -31,13 +30,15 @@ class NewSourceNetwork:
     lookback: timedelta
     id: str = "new-source-network"
     severity: Severity = Severity.MEDIUM
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
 
     @property
     def reach(self) -> timedelta:
         """How far from the event's time its history questions look, either way."""
         return self.lookback
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a success from a network the principal's recent successes never used."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import ClassVar
 
 from ..alerts import Alert, Severity
 from ..events import CONSOLE_LOGIN, SignInEvent
@@ -31,13 +30,15 @@ class PasswordSpray:
     window: timedelta
     id: str = "password-spray"
     severity: Severity = Severity.HIGH
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
 
     @property
     def reach(self) -> timedelta:
         """How far from the event's time its history questions look, either way."""
         return self.window
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for the earliest anchor this failure completes, later ones as fallbacks."""

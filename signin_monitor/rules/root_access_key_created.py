@@ -23,10 +23,12 @@ class RootAccessKeyCreated:
 
     id: str = "root-access-key-created"
     severity: Severity = Severity.CRITICAL
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = frozenset({"CreateAccessKey"})
     #: It asks the history nothing.
     reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == "CreateAccessKey"
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful CreateAccessKey by root with no userName."""

@@ -22,10 +22,12 @@ class RootPasswordRecovery:
 
     id: str = "root-password-recovery"
     severity: Severity = Severity.HIGH
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = frozenset({"PasswordRecoveryRequested"})
     #: It asks the history nothing.
     reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == "PasswordRecoveryRequested"
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful PasswordRecoveryRequested by root."""

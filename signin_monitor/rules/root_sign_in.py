@@ -28,10 +28,12 @@ class RootSignIn:
     window: timedelta
     id: str = "root-sign-in"
     severity: Severity = Severity.CRITICAL
-    #: The event names it can alert on (``SelectiveRule``: replay evaluates nothing else).
-    event_names: ClassVar[frozenset[str]] = frozenset({CONSOLE_LOGIN})
     #: It asks the history nothing.
     reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root ConsoleLogin: per event on success, per window on failure."""

@@ -107,6 +107,9 @@ CREATE INDEX IF NOT EXISTS activity_successes
 CREATE INDEX IF NOT EXISTS activity_networks
     ON activity (account_id, principal, network, event_time) WHERE network IS NOT NULL;
 """
+#: Page size of new files, and the page cache (KiB) of every connection (measured, issue 13).
+_PAGE_SIZE = 16384
+_CACHE_KIB = 65536
 _FAILURE_ROWS = "event_name = 'ConsoleLogin' AND result = 'Failure'"
 
 _COLUMNS = (
@@ -153,6 +156,10 @@ class SqliteStore:
         self._batched = 0
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # A new file gets 16 KiB pages (an existing one keeps its own): a replay writes
+            # each row into seven indexes, and larger pages and cache nearly halved that time.
+            self._db.execute(f"PRAGMA page_size={_PAGE_SIZE}")
+            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
