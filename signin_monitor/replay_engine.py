@@ -26,7 +26,7 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from .errors import UnstorableRecordError
 from .events import (
@@ -47,6 +47,7 @@ from .sources import TimeSorter
 from .store import HistoryQuery, schema
 
 __all__ = [
+    "FORGET_EVERY",
     "MEMORY_EVENTS",
     "WRITE_BATCH",
     "BulkStore",
@@ -61,6 +62,8 @@ WRITE_BATCH: Final = 1000
 #: Kept events held in memory for the sort; past that, sorted runs are spilled to disk.
 MEMORY_EVENTS: Final = 200_000
 _MARGIN: Final = timedelta(seconds=1)
+#: Every this many events, the history lets go of the rows no rule can reach any more.
+FORGET_EVERY: Final = 10_000
 #: The rules ask about the same few bounds over and over (each event's time, +/- windows).
 _format_time: Final = functools.lru_cache(maxsize=4096)(format_time)
 
@@ -172,6 +175,27 @@ class MemoryHistory:
             key = (event.account_id, event.principal, network)
             bisect.insort(self._networks.setdefault(key, []), time_text)
 
+    def forget_before(self, moment: datetime) -> None:
+        """Drop the rows older than ``moment``: no question may reach before it any more.
+
+        Questions bounded below ``moment`` are refused from then on (``after`` moves up).
+        """
+        cutoff = _format_time(moment)
+        self.after = max(self.after, moment)
+        for failures in self._failures.values():
+            del failures[: bisect.bisect_left(failures, _failure_time_key(cutoff), key=_first)]
+        for keys in self._sign_ins.values():
+            del keys[: bisect.bisect_left(keys, _failure_time_key(cutoff, schema.KIND_SIGNIN))]
+        for rows in (*self._from_source.values(), *self._successes.values()):
+            del rows[: bisect.bisect_left(rows, cutoff, key=_time)]
+        for times in self._networks.values():
+            del times[: bisect.bisect_left(times, cutoff)]
+        _drop_empty(self._failures)
+        _drop_empty(self._sign_ins)
+        _drop_empty(self._from_source)
+        _drop_empty(self._successes)
+        _drop_empty(self._networks)
+
     def count_failures(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
     ) -> int:
@@ -282,6 +306,16 @@ def _project(event: SignInEvent, attributes: frozenset[str]) -> SignInEvent:
     return dataclasses.replace(event, raw={}, raw_text=None, raw_text_of=None, **absent)  # type: ignore[arg-type]
 
 
+def _drop_empty(index: dict[Any, list[Any]]) -> None:
+    for key in [key for key, rows in index.items() if not rows]:
+        del index[key]
+
+
+def _failure_time_key(time_text: str, kind: str = schema.KIND_FAILURE) -> str:
+    """The lowest sort key of the kind at that time (every ``kind#time#id`` sorts after it)."""
+    return f"{kind}#{time_text}#"
+
+
 def _first(entry: tuple[str, int, SignInEvent]) -> str:
     return entry[0]
 
@@ -320,8 +354,10 @@ class ReplayEngine:
         *,
         write_batch: int = WRITE_BATCH,
         memory_events: int = MEMORY_EVENTS,
+        forget_every: int = FORGET_EVERY,
     ) -> None:
         self.pipeline = pipeline
+        self.forget_every = max(1, forget_every)
         self.store = pipeline.store
         self.write_batch = max(1, write_batch)
         self._rules = pipeline.rules
@@ -427,7 +463,10 @@ class ReplayEngine:
                 return
             history = self._load_history(self._first, self._last)
             pipeline = self.pipeline
-            for event, stored in self._sorter:
+            reach = None if self._everything else self._reach + _MARGIN
+            for number, (event, stored) in enumerate(self._sorter, start=1):
+                if reach is not None and number % self.forget_every == 0:
+                    history.forget_before(event.event_time - reach)
                 if stored:
                     history.add(event, success_network(event))
                 rules = self.rules_for(event)

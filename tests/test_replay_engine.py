@@ -353,14 +353,16 @@ def test_engine_matches_on_a_store_filled_by_an_overlapping_corpus(
     compare_on_sqlite(tmp_path, folder, before, engine)
 
 
-def test_engine_spilling_its_sort_matches_too(tmp_path: Path) -> None:
-    # GIVEN a corpus and an engine that holds only 50 events in memory
+def test_engine_spilling_its_sort_and_forgetting_matches_too(tmp_path: Path) -> None:
+    # GIVEN a corpus and an engine that holds only 50 events in memory, and lets go of the
+    # history out of reach every 7 events
     rng = random.Random(7)
-    before = write_files(tmp_path / "before", corpus(8, size=150), rng)
-    folder = write_files(tmp_path / "corpus", corpus(7), rng)
+    # (over six days: past the two days of the longest reach, so rows are let go)
+    before = write_files(tmp_path / "before", corpus(8, size=150, hours=144), rng)
+    folder = write_files(tmp_path / "corpus", corpus(7, size=600, hours=144), rng)
 
     def spilling(pipeline: Pipeline, folder: Path) -> Outcome:
-        replay = ReplayEngine(pipeline, write_batch=10, memory_events=50)
+        replay = ReplayEngine(pipeline, write_batch=10, memory_events=50, forget_every=7)
         for _ in replay.store_events(events_of(folder)):
             pass
         return [line for outcome in replay.evaluate() for line in _lines(outcome.deliveries)]
