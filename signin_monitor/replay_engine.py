@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -541,6 +542,21 @@ class ReplayEngine:
         return int((event.event_time + retention).timestamp())
 
 
+_RECURRING: Final = (
+    "event_name",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "arn",
+    "result",
+    "source_ip",
+    "user_agent",
+    "region",
+    "event_source",
+)
+
+
 def _drop_raw(event: SignInEvent) -> None:
     """Let go of a written sign-in's raw record: it is in the store, and no rule reads it on a
     ConsoleLogin; kept, it would be most of the memory the sort holds.
@@ -551,6 +567,11 @@ def _drop_raw(event: SignInEvent) -> None:
     object.__setattr__(event, "raw", {})
     object.__setattr__(event, "raw_text", None)
     object.__setattr__(event, "raw_text_of", None)
+    # The same few accounts, names, addresses and browsers recur: one copy of each text.
+    for name in _RECURRING:
+        value = getattr(event, name)
+        if value is not None:
+            object.__setattr__(event, name, sys.intern(value))
 
 
 def _key(event: SignInEvent) -> tuple[str, str]:
