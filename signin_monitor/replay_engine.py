@@ -437,7 +437,7 @@ class ReplayEngine:
         name = event.event_name
         if name != CONSOLE_LOGIN and not self.rules_for(event):
             return
-        if name == CONSOLE_LOGIN and not event.is_api_call:
+        if name == CONSOLE_LOGIN and not event.is_api_call and not self._everything:
             _drop_raw(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -399,6 +400,37 @@ def test_a_history_that_sees_later_events_is_caught(tmp_path: Path) -> None:
     # WHEN it is compared with the straightforward path, THEN the comparison fails
     with pytest.raises(AssertionError):
         compare_on_sqlite(tmp_path, folder, None, clairvoyant)
+
+
+class _Plain:
+    """A rule that declares nothing (not a ``SelectiveRule``): replay must run it everywhere."""
+
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.severity = rule.severity
+
+    def evaluate(self, event: SignInEvent, history: Any) -> Alert | None:
+        return self.rule.evaluate(event, history)  # type: ignore[no-any-return]
+
+
+def test_rules_that_declare_nothing_are_run_on_every_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN rules that do not say which events they alert on nor how far they look
+    real = build_pipeline
+
+    def plain_pipeline(*args: Any, **kwargs: Any) -> Pipeline:
+        pipeline = real(*args, **kwargs)
+        pipeline.rules = tuple(_Plain(rule) for rule in pipeline.rules)
+        return pipeline
+
+    monkeypatch.setattr(sys.modules[__name__], "build_pipeline", plain_pipeline)
+    rng = random.Random(21)
+    before = write_files(tmp_path / "before", corpus(22, size=150), rng)
+    folder = write_files(tmp_path / "corpus", corpus(21), rng)
+    # WHEN both paths replay a corpus on a filled store, THEN they agree
+    compare_on_sqlite(tmp_path, folder, before, engine)
 
 
 # --- DynamoDB (moto) ---------------------------------------------------------------------------

@@ -102,7 +102,8 @@ class SelectiveRule(Protocol):
     Replay stores every record but runs a rule only on the events ``alerts_on`` admits, and
     answers its history questions from a window it loads once: every question about an
     event at t must lie within [t - ``reach``, t + ``reach``]. A rule that declares neither
-    is run on every event, with the whole stored history in reach.
+    is run on every event, with the whole stored history in reach. A selective rule does not
+    read ``raw`` on a ConsoleLogin record (replay lets those go once they are stored).
     """
 
     def alerts_on(self, kind: str, event_name: str) -> bool:
