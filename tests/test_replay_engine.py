@@ -28,11 +28,11 @@ from moto import mock_aws
 from signin_monitor.alerts import Alert
 from signin_monitor.app import build_pipeline
 from signin_monitor.cli.replay import print_alert
+from signin_monitor.cli.replay_engine import ReplayEngine
 from signin_monitor.config import Settings
 from signin_monitor.errors import UnstorableRecordError
 from signin_monitor.events import SignInEvent
 from signin_monitor.pipeline import Pipeline
-from signin_monitor.replay_engine import ReplayEngine
 from signin_monitor.sources import find_files, read_events, sort_by_time
 from signin_monitor.store import ActivityStore
 from signin_monitor.store.dynamodb import DynamoDbStore
@@ -388,7 +388,7 @@ def test_a_history_that_sees_later_events_is_caught(tmp_path: Path) -> None:
             history = real_add(self, first, last)
             for event in kept:
                 if event.event_name == "ConsoleLogin":
-                    from signin_monitor.replay_engine import success_network
+                    from signin_monitor.cli.replay_engine import success_network
 
                     history.add(event, success_network(event))
             history.add = lambda event, network: None  # type: ignore[method-assign]

@@ -30,7 +30,6 @@ from ..errors import (
 )
 from ..events import TRUNCATED_KEY, SignInEvent, format_time
 from ..pipeline import DeliveryStatus
-from ..replay_engine import ReplayEngine
 from ..sources import find_files, read_events
 from ..store import ActivityStore
 from ..terminal import error, safe
@@ -43,6 +42,7 @@ from .common import (
     store_options,
     write_line,
 )
+from .replay_engine import ReplayEngine
 
 __all__ = ["REPLAY_BATCH", "PrintNotifier", "add_parser", "print_alert", "run"]
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
 
-from .errors import UnstorableRecordError
-from .events import (
+from ..errors import UnstorableRecordError
+from ..events import (
     CONSOLE_LOGIN,
     EARLIEST_EVENT_TIME,
     LATEST_EVENT_TIME,
@@ -40,12 +40,12 @@ from .events import (
     format_time,
     parse_time,
 )
-from .logs import event_keys
-from .networks import network_of
-from .pipeline import EventOutcome, Pipeline
-from .rules import Rule, SelectiveRule
-from .sources import TimeSorter
-from .store import HistoryQuery, schema
+from ..logs import event_keys
+from ..networks import network_of
+from ..pipeline import EventOutcome, Pipeline
+from ..rules import Rule, SelectiveRule
+from ..sources import TimeSorter
+from ..store import HistoryQuery, schema
 
 __all__ = [
     "FORGET_EVERY",
