@@ -17,18 +17,22 @@ import os
 from typing import Any
 
 from signin_monitor import metrics
-from signin_monitor.app import LogNotifier, build_notifier, build_pipeline
+from signin_monitor.app import LogNotifier, build_digest_notifier, build_notifier, build_pipeline
 from signin_monitor.config import Settings
+from signin_monitor.digest.deliver import is_digest_event
 from signin_monitor.errors import (
     ConfigError,
     MalformedRecordError,
     NotSignInEventError,
+    SlackRetryableError,
     StoreError,
     StoreRetryableError,
 )
 from signin_monitor.events import parse_eventbridge
 from signin_monitor.logs import configure_logging, event_keys, quiet_http_logs
 from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
+from signin_monitor.routing import RoutedNotifier
+from signin_monitor.slack import Notifier
 
 logger = logging.getLogger("signin_monitor.handler")
 quiet_http_logs()
@@ -54,6 +58,7 @@ def _build() -> Pipeline:
 
 
 _pipeline: Pipeline | None = None
+_digest: Notifier | None = None
 _cold_start = True
 
 
@@ -67,8 +72,9 @@ def get_pipeline() -> Pipeline:
 
 def reset() -> None:
     """Forget the built pipeline so the next invocation reads the environment again."""
-    global _pipeline, _cold_start
+    global _pipeline, _cold_start, _digest
     _pipeline = None
+    _digest = None
     _cold_start = True
 
 
@@ -95,12 +101,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dict[str, Any]:
     global _cold_start
     pipeline = get_pipeline()
+    if pipeline.suppressions is not None:
+        pipeline.suppressions.refresh()  # read again (lazily) in each invocation: removals apply
     request_id = getattr(context, "aws_request_id", None)
     with event_keys(
         cold_start=_cold_start, function_request_id=request_id, eventbridge_id=_field(event, "id")
     ):
         _cold_start = False
         logger.debug("received event", extra={"event": event})
+        if is_digest_event(event):
+            return _handle_digest(event, context, pipeline, counts)
         try:
             sign_in = parse_eventbridge(event)
         except NotSignInEventError as error:
@@ -146,6 +156,69 @@ def _handle(event: dict[str, Any], context: Any, counts: metrics.Metrics) -> dic
             "event_id": sign_in.event_id,
             "alerts": [d.alert.rule_id for d in outcome.deliveries],
         }
+
+
+def _handle_digest(
+    event: dict[str, Any], context: Any, pipeline: Pipeline, counts: metrics.Metrics
+) -> dict[str, Any]:
+    """Post the requested day's digest once (the Scheduler's invocation: digest/deliver.py).
+
+    A transient Slack failure raises so Lambda retries the invocation (the claim makes the retry
+    post it once); a refused digest is counted like a refused alert (its alarm fires); store
+    errors are treated as for events.
+    """
+    from signin_monitor.digest.deliver import DigestStatus, run_digest_event
+
+    # The accounts read without a Scan: the schedule's list, else the function's own account and
+    # the account-name map's, plus the accounts the day's windowed alerts name.
+    settings = Settings.from_env(os.environ)
+    known = [*_own_account(context), *(account for account, _name in settings.account_names)]
+    try:
+        status, summary = run_digest_event(
+            event,
+            store=pipeline.store,
+            notifier=_digest_notifier(settings, pipeline),
+            known_accounts=known,
+            account_names=pipeline.account_names,
+            deadline=_deadline(context, pipeline),
+        )
+    except MalformedRecordError as error:
+        logger.error("dropped: malformed digest event", extra={"reason": str(error)})
+        counts.add(metrics.EVENTS_DROPPED)
+        return {"status": "malformed", "reason": str(error)}
+    except StoreRetryableError:
+        raise
+    except StoreError as error:
+        logger.error("digest not posted: store error", extra={"reason": str(error)})
+        counts.add(metrics.STORE_ERRORS)
+        raise
+    if status is DigestStatus.FAILED:
+        counts.add(metrics.ALERTS_NOT_DELIVERED)
+    elif status is DigestStatus.RETRY_LATER:
+        counts.add(metrics.ALERTS_RETRYING)
+        raise SlackRetryableError("the digest could not be posted yet; retry the invocation")
+    return summary
+
+
+def _digest_notifier(settings: Settings, pipeline: Pipeline) -> Notifier:
+    """Where the digest is posted: without a routing document, where alerts go (the webhook or
+    the log); with one, its ``digest`` destination (else the webhook, else the log), built once
+    per container, so it caches its webhook URL as alerts' notifiers do."""
+    if not isinstance(pipeline.notifier, RoutedNotifier):
+        return pipeline.notifier
+    global _digest
+    if _digest is None:
+        _digest = build_digest_notifier(settings, fallback=LogNotifier())
+    return _digest
+
+
+def _own_account(context: Any) -> list[str]:
+    """The function's own account, from its ARN (``arn:aws:lambda:<region>:<account>:...``)."""
+    arn = getattr(context, "invoked_function_arn", None)
+    if not isinstance(arn, str):
+        return []
+    parts = arn.split(":")
+    return [parts[4]] if len(parts) > 4 and parts[4].isdigit() else []
 
 
 def _deadline(context: Any, pipeline: Pipeline) -> float | None:

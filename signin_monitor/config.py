@@ -20,6 +20,7 @@ __all__ = [
     "LAMBDA_VARIABLES",
     "LOCAL_ONLY_VARIABLES",
     "Settings",
+    "parameter_name_ok",
     "webhook_url",
 ]
 
@@ -38,6 +39,8 @@ ACCOUNT_NAMES_ORGANIZATIONS = "ACCOUNT_NAMES_ORGANIZATIONS"
 ROOT_ACTIVITY_WINDOW_MINUTES = "ROOT_ACTIVITY_WINDOW_MINUTES"
 SPRAY_PRINCIPAL_THRESHOLD = "SPRAY_PRINCIPAL_THRESHOLD"
 NEW_NETWORK_LOOKBACK_DAYS = "NEW_NETWORK_LOOKBACK_DAYS"
+ROUTING_PARAMETER = "ROUTING_PARAMETER"
+ROUTING_FILE = "ROUTING_FILE"
 
 #: Variables the deployed Lambda reads; Terraform sets exactly these (a contract test checks).
 LAMBDA_VARIABLES: tuple[str, ...] = (
@@ -54,10 +57,15 @@ LAMBDA_VARIABLES: tuple[str, ...] = (
     ROOT_ACTIVITY_WINDOW_MINUTES,
     SPRAY_PRINCIPAL_THRESHOLD,
     NEW_NETWORK_LOOKBACK_DAYS,
+    ROUTING_PARAMETER,
 )
 #: Variables meant for local use only (the webhook URL must never be a plain Lambda variable;
 #: the monitor's own role cannot list the organization's accounts, a role it assumes can).
-LOCAL_ONLY_VARIABLES: tuple[str, ...] = (SLACK_WEBHOOK_URL, ACCOUNT_NAMES_ORGANIZATIONS)
+LOCAL_ONLY_VARIABLES: tuple[str, ...] = (
+    SLACK_WEBHOOK_URL,
+    ACCOUNT_NAMES_ORGANIZATIONS,
+    ROUTING_FILE,
+)
 
 ALL_RULE_IDS: tuple[str, ...] = (
     "root-sign-in",
@@ -120,6 +128,14 @@ class Settings:
         NEW_NETWORK_LOOKBACK_DAYS: how far back ``new-source-network`` looks for a principal's
             known networks (0-3650 days, default 90; 0 turns the rule off). Sign-ins older than
             RETENTION_DAYS are gone, so a longer lookback sees no further back than that.
+        ROUTING_PARAMETER: name or ARN of an SSM SecureString holding the routing document
+            (JSON: destinations, routes by severity, rule and account, the default route, the
+            digest's destination; see ``signin_monitor.routing``). Each destination's webhook
+            URL is in its own SecureString, named in the document. Unset: every alert goes to
+            SLACK_WEBHOOK_PARAMETER / SLACK_WEBHOOK_URL as before.
+        ROUTING_FILE: the routing document as a local file (command line), where a destination
+            may also give ``webhook_env`` (an environment variable holding the URL) or
+            ``webhook_url``. Only one of ROUTING_PARAMETER and ROUTING_FILE.
     """
 
     activity_table: str | None = None
@@ -137,6 +153,13 @@ class Settings:
     root_activity_window_minutes: int = 60
     spray_principal_threshold: int = 5
     new_network_lookback_days: int = 90
+    routing_parameter: str | None = None
+    routing_file: str | None = None
+
+    @property
+    def webhook_configured(self) -> bool:
+        """Whether today's single webhook (URL or SSM parameter) is set."""
+        return self.slack_webhook_url is not None or self.slack_webhook_parameter is not None
 
     @property
     def new_network_lookback(self) -> timedelta | None:
@@ -186,6 +209,7 @@ class Settings:
                 parameter,
                 "an SSM parameter name such as /signin-monitor/slack",
             )
+        routing_parameter, routing_file = _routing(environ)
         settings = cls(
             activity_table=table,
             failed_signin_threshold=_integer(environ, FAILED_SIGNIN_THRESHOLD, 3, THRESHOLD_RANGE),
@@ -212,6 +236,8 @@ class Settings:
             new_network_lookback_days=_integer(
                 environ, NEW_NETWORK_LOOKBACK_DAYS, 90, NEW_NETWORK_LOOKBACK_DAYS_RANGE
             ),
+            routing_parameter=routing_parameter,
+            routing_file=routing_file,
         )
         return settings.validated()
 
@@ -262,6 +288,27 @@ class Settings:
             NEW_NETWORK_LOOKBACK_DAYS_RANGE,
         )
         return self
+
+
+def parameter_name_ok(name: str) -> bool:
+    """Whether ``name`` is an SSM parameter name or ARN (as SLACK_WEBHOOK_PARAMETER accepts)."""
+    return bool(_PARAMETER_NAME.match(name))
+
+
+def _routing(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """ROUTING_PARAMETER and ROUTING_FILE: at most one, each checked for its shape only (the
+    document itself is read and validated when the app is built)."""
+    parameter = _optional(environ, ROUTING_PARAMETER)
+    path = _optional(environ, ROUTING_FILE)
+    if parameter is not None and path is not None:
+        raise ConfigError(ROUTING_FILE, path, f"only one of {ROUTING_PARAMETER} and {ROUTING_FILE}")
+    if parameter is not None and not parameter_name_ok(parameter):
+        raise ConfigError(
+            ROUTING_PARAMETER,
+            parameter,
+            "an SSM parameter name such as /signin-monitor/routing",
+        )
+    return parameter, path
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:

@@ -4,7 +4,9 @@ The tree::
 
     SigninMonitorError
     ├── ConfigError               a setting is missing or has a bad value (stops start-up)
+    │   └── RoutingError          the routing document is invalid: names the route or destination
     ├── OutputClosedError         stdout is closed or full: the command stops, alert left pending
+    ├── InvalidSuppressionError   a suppression's rule, scope, reason or period is not acceptable
     ├── MalformedRecordError      one input record cannot be understood (that record is skipped)
     │   ├── NotSignInEventError   a record no EventBridge pattern matches: not monitored (ignored)
     │   ├── UnstorableRecordError a parsed event no store accepts (too large, bad text): dropped
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "InvalidSuppressionError",
     "MalformedRecordError",
     "NotSignInEventError",
     "OutputClosedError",
+    "RoutingError",
     "SigninMonitorError",
     "SkippedFileError",
     "SlackError",
@@ -49,6 +53,24 @@ class ConfigError(SigninMonitorError):
         self.variable = variable
         self.value = value
         self.accepted = accepted
+
+
+class RoutingError(ConfigError):
+    """The routing document is invalid; the message names where (route, destination) and what
+    is accepted, never a webhook URL.
+
+    ``variable`` is the setting that holds the document (``ROUTING_PARAMETER`` or
+    ``ROUTING_FILE``); ``where`` is, for example, ``route 2`` or ``destination "paging"``.
+    """
+
+    def __init__(self, variable: str, where: str, problem: str) -> None:
+        SigninMonitorError.__init__(
+            self, f"{variable}: {where}: {problem}" if where else f"{variable}: {problem}"
+        )
+        self.variable = variable
+        self.value = None
+        self.accepted = problem
+        self.where = where
 
 
 class MalformedRecordError(SigninMonitorError):
@@ -114,3 +136,16 @@ class UnstorableRecordError(MalformedRecordError):
 
 class OutputClosedError(SigninMonitorError):
     """Standard output is closed (a pipe's reader left) or full: a printed alert did not land."""
+
+
+class InvalidSuppressionError(SigninMonitorError):
+    """A suppression cannot be made (or a stored one read) as given; ``field`` names what is wrong.
+
+    ``field`` is the command-line spelling (``--until``, ``--source-ip``, ...), so the command
+    can show it as a usage error.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

@@ -4,6 +4,14 @@ No I/O of its own: the store and the notifier are passed in, so tests use SQLite
 A claimed alert is marked sent only after the notifier returned (for the command line without
 a webhook, after its line is printed and flushed); whatever else ends the send (a transient
 Slack failure, a deadline, a closed stdout, an interrupt) releases the claim for the next run.
+
+With a routing document (the notifier is a ``RoutedNotifier``) the alert's own claim still
+decides whether the alert exists; then, with more than one destination, each destination is
+claimed on its own (``routing.destination_alert``), so a retry re-posts only where the post
+failed. The own claim is marked sent once every destination is settled, released (pending)
+when any must be retried, failed when any refused for good (that destination's claim keeps
+the message as undelivered, for ``resend``). One destination: the own claim alone, as
+without routing. Routed to ``digest`` only: marked ``digest-only``, not posted.
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ from .alerts import Alert
 from .errors import SlackPermanentError, SlackRetryableError
 from .events import SignInEvent
 from .logs import event_keys
+from .routing import DIGEST, WEBHOOK, RoutedNotifier, destination_alert
 from .rules import Rule
 from .slack import Notifier, render
 from .store import ActivityStore, ClaimOutcome, ClaimStatus
 
 if TYPE_CHECKING:
     from .accounts import AccountNames
+    from .suppressions import SuppressionSource
 
 __all__ = ["RELEASE_MARGIN_SECONDS", "Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
 
@@ -44,15 +54,27 @@ class DeliveryStatus(StrEnum):
     RETRY_LATER = "retry-later"
     #: Not posted: another live delivery holds this alert's claim (``ClaimOutcome.BUSY``).
     BUSY = "busy"
+    #: Claimed, not posted: a suppression covers it (``Delivery.suppressed_by`` names it).
+    SUPPRESSED = "suppressed"
+    #: Not posted: the routing document sends it to the daily digest only.
+    DIGEST_ONLY = "digest-only"
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One alert this event raised and claimed, its payload and how its delivery ended."""
+    """One alert this event raised and claimed, its payload and how its delivery ended.
+
+    With a routing document, ``destinations`` holds each destination's outcome (in routing
+    order; ``digest`` as ``DIGEST_ONLY``) and ``status`` is the worst of them; without one,
+    it is empty.
+    """
 
     alert: Alert
     payload: dict[str, Any]
     status: DeliveryStatus
+    destinations: tuple[tuple[str, DeliveryStatus], ...] = ()
+    #: The id of the suppression that kept it from being posted (``SUPPRESSED`` only).
+    suppressed_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -84,6 +106,8 @@ class Pipeline:
       before it runs out, so no other delivery takes the claim while this one still posts
       (None: no lease, the notifier's own budget applies).
     * **monotonic** - the clock deadlines are read on (the notifier's).
+    * **suppressions** - asked after each claim whether a suppression covers the alert (then it
+      is marked ``suppressed``, not posted); None: nothing is ever suppressed.
     """
 
     def __init__(
@@ -96,8 +120,10 @@ class Pipeline:
         lease_seconds: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         account_names: AccountNames | None = None,
+        suppressions: SuppressionSource | None = None,
     ) -> None:
         self.store = store
+        self.suppressions = suppressions
         self.account_names = account_names
         self.notifier = notifier
         self.rules = tuple(rules)
@@ -153,6 +179,16 @@ class Pipeline:
                 return None
             logger.info("alert claimed")
             payload = self._render(alert)
+            suppressed_by = self._suppressed_by(alert)
+            if suppressed_by is not None:
+                # Claimed (its window stays covered), recorded as suppressed, never posted.
+                self.store.mark_alert(alert, ClaimStatus.SUPPRESSED, reason=suppressed_by)
+                logger.info("alert suppressed: not posted", extra={"suppression": suppressed_by})
+                return Delivery(
+                    alert, payload, DeliveryStatus.SUPPRESSED, suppressed_by=suppressed_by
+                )
+            if isinstance(self.notifier, RoutedNotifier):
+                return self._fan_out(alert, payload, self.notifier, deadline)
             try:
                 self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
             except SlackPermanentError as error:
@@ -178,6 +214,146 @@ class Pipeline:
             self.store.mark_alert(alert, ClaimStatus.SENT)
             logger.info("alert sent")
             return Delivery(alert, payload, DeliveryStatus.SENT)
+
+    def _suppressed_by(self, alert: Alert) -> str | None:
+        """The id of the suppression covering the claimed alert; a failed read frees the claim."""
+        if self.suppressions is None:
+            return None
+        try:
+            suppression = self.suppressions.covering(alert)
+        except BaseException:
+            logger.warning("suppressions not read: the alert's claim is released for a retry")
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            raise
+        return None if suppression is None else suppression.id
+
+    def _fan_out(
+        self,
+        alert: Alert,
+        payload: dict[str, Any],
+        router: RoutedNotifier,
+        deadline: float | None,
+    ) -> Delivery:
+        """Post the claimed alert to each destination its routes choose (design §5 per
+        destination); one send deadline, and the own claim's lease, cover them all."""
+        names = router.destinations_for(alert)
+        posted = [name for name in names if name != DIGEST]
+        digest = ((DIGEST, DeliveryStatus.DIGEST_ONLY),) if DIGEST in names else ()
+        if not posted:
+            self.store.mark_alert(alert, ClaimStatus.DIGEST_ONLY)
+            logger.info("alert not posted: routed to the daily digest only")
+            return Delivery(alert, payload, DeliveryStatus.DIGEST_ONLY, digest)
+        send_deadline = self._send_deadline(deadline)
+        if len(posted) == 1:
+            status = self._post_only(alert, payload, router, posted[0], send_deadline)
+            return Delivery(alert, payload, status, ((posted[0], status), *digest))
+        results: list[tuple[str, DeliveryStatus]] = []
+        try:
+            for name in posted:
+                results.append((name, self._post_to(alert, payload, router, name, send_deadline)))
+        except BaseException:
+            logger.warning("alert not delivered everywhere: its claim is released for a retry")
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            raise
+        statuses = {status for _name, status in results}
+        if statuses & {DeliveryStatus.RETRY_LATER, DeliveryStatus.BUSY}:
+            overall = DeliveryStatus.RETRY_LATER
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            logger.warning("alert not delivered everywhere yet: will be retried with the event")
+        elif DeliveryStatus.FAILED in statuses:
+            overall = DeliveryStatus.FAILED
+            self.store.mark_alert(alert, ClaimStatus.FAILED)
+        else:
+            overall = DeliveryStatus.SENT
+            self.store.mark_alert(alert, ClaimStatus.SENT)
+            logger.info("alert sent to every destination")
+        return Delivery(alert, payload, overall, (*results, *digest))
+
+    def _post_to(
+        self,
+        alert: Alert,
+        payload: dict[str, Any],
+        router: RoutedNotifier,
+        name: str,
+        deadline: float | None,
+    ) -> DeliveryStatus:
+        """Claim one destination of a claimed alert and post it there, unless done before."""
+        target = destination_alert(alert, name)
+        with event_keys(destination=name):
+            claim = self.store.claim_alert(target)
+            if claim is ClaimOutcome.BUSY:
+                logger.info("not posted to this destination: another delivery holds its claim")
+                return DeliveryStatus.BUSY
+            if not claim.should_send:
+                # Settled by an earlier delivery of the event (the one whose retry this is).
+                logger.info("already posted to this destination (or refused for good)")
+                return DeliveryStatus.SENT
+            return self._send(target, payload, router, name, deadline)[0]
+
+    def _post_only(
+        self,
+        alert: Alert,
+        payload: dict[str, Any],
+        router: RoutedNotifier,
+        name: str,
+        deadline: float | None,
+    ) -> DeliveryStatus:
+        """One destination: the alert's own claim is its claim, as without routing. A refusal
+        is kept as undelivered under the destination's claim, so ``resend`` posts it there."""
+        with event_keys(destination=name):
+            if name == WEBHOOK:  # today's webhook: its refusals are kept as they are today
+                return self._send(alert, payload, router, name, deadline)[0]
+            status, reason = self._send(alert, payload, router, name, deadline, keep_failed=False)
+            if status is DeliveryStatus.FAILED:
+                target = destination_alert(alert, name)
+                self.store.claim_alert(target)
+                self.store.mark_alert(target, ClaimStatus.FAILED, payload=payload, reason=reason)
+            return status
+
+    def _send(
+        self,
+        claimed: Alert,
+        payload: dict[str, Any],
+        router: RoutedNotifier,
+        name: str,
+        deadline: float | None,
+        *,
+        keep_failed: bool = True,
+    ) -> tuple[DeliveryStatus, str | None]:
+        """Post to one destination and mark ``claimed`` (its claim) as the post ended; a
+        refusal's reason is returned too. ``keep_failed``: keep a refused message as
+        undelivered under ``claimed``."""
+        notifier = router.notifier_for(name)
+        if notifier is None:  # parse_routing and build_notifier rule this out
+            raise ValueError(f"no notifier for destination {name!r}")
+        try:
+            notifier.send(payload, alert=claimed, deadline=deadline)
+        except SlackPermanentError as error:
+            logger.error(
+                "alert not delivered to this destination: Slack refused it",
+                extra={"reason": str(error), "status_code": error.status_code},
+            )
+            self.store.mark_alert(
+                claimed,
+                ClaimStatus.FAILED,
+                payload=payload if keep_failed else None,
+                reason=str(error),
+            )
+            return DeliveryStatus.FAILED, str(error)
+        except SlackRetryableError as error:
+            logger.warning(
+                "alert not delivered to this destination yet: will be retried with the event",
+                extra={"reason": str(error), "status_code": error.status_code},
+            )
+            self.store.mark_alert(claimed, ClaimStatus.PENDING)
+            return DeliveryStatus.RETRY_LATER, None
+        except BaseException:
+            logger.warning("alert not delivered: its claim is released for a retry")
+            self.store.mark_alert(claimed, ClaimStatus.PENDING)
+            raise
+        self.store.mark_alert(claimed, ClaimStatus.SENT)
+        logger.info("alert sent to this destination")
+        return DeliveryStatus.SENT, None
 
     def _send_deadline(self, deadline: float | None) -> float | None:
         """The earlier of the caller's deadline and the end of the claim's lease, less a margin."""

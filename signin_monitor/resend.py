@@ -4,6 +4,11 @@ A revoked hook or an archived channel makes Slack refuse an alert; the pipeline 
 claim failed and the store keeps the exact message. Once the hook is fixed, ``resend`` takes
 each one (atomically: two resends never post the same alert), posts it, and marks it sent, or
 keeps it listed when Slack still refuses. No I/O of its own: store and notifier are passed in.
+
+With a routing document, an alert refused by one destination is kept under that destination's
+claim (its scope ends ``#to#<destination>``): ``resend`` posts it to that destination only.
+An alert kept without a destination goes to today's webhook, as before routing. One whose
+destination the current configuration lacks stays listed (reported failed, not claimed).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Protocol
 
 from .errors import SlackError
 from .logs import event_keys
+from .routing import WEBHOOK, RoutedNotifier, destination_of
 from .slack import Notifier
 from .store import ClaimStatus
 from .store.base import UndeliveredAlert
@@ -59,6 +65,8 @@ class ResendResult:
     alert: UndeliveredAlert
     status: ResendStatus
     reason: str | None = None
+    #: The routing destination it was refused by (None: today's single webhook).
+    destination: str | None = None
 
 
 def resend_undelivered(store: ResendStore, notifier: Notifier) -> Iterator[ResendResult]:
@@ -68,20 +76,39 @@ def resend_undelivered(store: ResendStore, notifier: Notifier) -> Iterator[Resen
     next resend posts it, and propagates.
     """
     for alert in list(store.undelivered_alerts()):
-        with event_keys(rule=alert.rule_id, event_id=alert.event_id):
+        destination = destination_of(alert.scope)
+        with event_keys(rule=alert.rule_id, event_id=alert.event_id, destination=destination):
+            target, missing = _notifier_for(notifier, destination)
+            if target is None:
+                logger.error("alert not resent: its destination is not configured")
+                yield ResendResult(alert, ResendStatus.FAILED, missing, destination)
+                continue
             if not store.claim_resend(alert):
-                yield ResendResult(alert, ResendStatus.TAKEN)
+                yield ResendResult(alert, ResendStatus.TAKEN, destination=destination)
                 continue
             try:
-                notifier.send(alert.payload)
+                target.send(alert.payload)
             except SlackError as error:
                 logger.error("alert still not delivered", extra={"reason": str(error)})
                 store.finish_resend(alert, ClaimStatus.FAILED, reason=str(error))
-                yield ResendResult(alert, ResendStatus.FAILED, str(error))
+                yield ResendResult(alert, ResendStatus.FAILED, str(error), destination)
                 continue
             except BaseException:
                 store.finish_resend(alert, ClaimStatus.FAILED, reason="resend interrupted")
                 raise
             store.finish_resend(alert, ClaimStatus.SENT)
             logger.info("undelivered alert posted")
-            yield ResendResult(alert, ResendStatus.SENT)
+            yield ResendResult(alert, ResendStatus.SENT, destination=destination)
+
+
+def _notifier_for(notifier: Notifier, destination: str | None) -> tuple[Notifier | None, str]:
+    """Where an alert refused by ``destination`` is posted again, or None and why not."""
+    if isinstance(notifier, RoutedNotifier):
+        name = destination or WEBHOOK
+        found = notifier.notifier_for(name)
+        if found is None:
+            return None, f"destination {name!r} is not in the routing document"
+        return found, ""
+    if destination is not None:
+        return None, f"refused by destination {destination!r}: no routing document is configured"
+    return notifier, ""

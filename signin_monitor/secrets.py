@@ -1,4 +1,5 @@
-"""The Slack webhook URL: from SSM Parameter Store (SecureString) in AWS, or given directly.
+"""Webhook URLs (and the routing document): from SSM Parameter Store (SecureString) in AWS, or
+given directly.
 
 Read once and cached for the life of the container; ``invalidate`` forgets it so that a rotated
 URL is picked up after Slack says the old hook is gone. The parameter's value is stripped and
@@ -11,13 +12,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .config import webhook_url
-from .errors import SlackRetryableError
+from .config import ROUTING_PARAMETER, webhook_url
+from .errors import ConfigError, SlackRetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
-__all__ = ["SsmWebhookUrl", "StaticWebhookUrl"]
+__all__ = ["SsmWebhookUrl", "StaticWebhookUrl", "read_routing_parameter"]
 
 
 class StaticWebhookUrl:
@@ -76,6 +77,27 @@ class SsmWebhookUrl:
 
     def __repr__(self) -> str:
         return f"SsmWebhookUrl({self.parameter!r})"
+
+
+def read_routing_parameter(parameter: str, *, client: SSMClient | None = None) -> str:
+    """The routing document held by the SecureString ``parameter`` (read with decryption).
+
+    Read once at start-up: a parameter that cannot be read fails the cold start with a
+    ConfigError naming ``ROUTING_PARAMETER`` and the AWS error code (the document holds no
+    secret, but it is not shown either).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = (client or _ssm_client()).get_parameter(Name=parameter, WithDecryption=True)
+    except (ClientError, BotoCoreError) as error:
+        raise ConfigError(
+            ROUTING_PARAMETER,
+            parameter,
+            f"a readable SSM SecureString holding the routing document ({_error_code(error)})",
+        ) from None
+    value: Any = response.get("Parameter", {}).get("Value")
+    return value if isinstance(value, str) else ""
 
 
 def _ssm_client() -> SSMClient:

@@ -35,8 +35,21 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ActivityTable"
     effect    = "Allow"
-    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.this.arn]
+  }
+
+  # The daily digest (signin_monitor/digest): a day's alert claims (by-alert-day) and each account's
+  # events of the day (by-account-day), one Query each; BatchGetItem above reads the suppression id
+  # of a suppressed alert's claim, which by-alert-day does not project.
+  statement {
+    sid     = "DigestIndexes"
+    effect  = "Allow"
+    actions = ["dynamodb:Query"]
+    resources = [
+      "${aws_dynamodb_table.this.arn}/index/by-alert-day",
+      "${aws_dynamodb_table.this.arn}/index/by-account-day",
+    ]
   }
 
   # The correlation rules' three sparse indexes (design 3.2), named one by one: Query only.
@@ -56,6 +69,17 @@ data "aws_iam_policy_document" "lambda" {
     effect    = "Allow"
     actions   = ["ssm:GetParameter"]
     resources = [aws_ssm_parameter.slack_webhook_url.arn]
+  }
+
+  # With var.routing: the routing document and exactly the destinations' webhook parameters.
+  dynamic "statement" {
+    for_each = local.routing_enabled ? [1] : []
+    content {
+      sid       = "RoutingParameters"
+      effect    = "Allow"
+      actions   = ["ssm:GetParameter"]
+      resources = concat(aws_ssm_parameter.routing[*].arn, [for parameter in aws_ssm_parameter.destination_webhook_url : parameter.arn], local.routing_given_arns)
+    }
   }
 
   # GetParameter(WithDecryption) on the SecureString.

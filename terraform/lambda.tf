@@ -38,6 +38,8 @@ resource "aws_lambda_function" "this" {
       # Account names beside ids in alerts: from Organizations through the role, else the map.
       ACCOUNT_NAMES_ROLE_ARN = var.account_names_role_arn == null ? "" : var.account_names_role_arn
       ACCOUNT_NAMES_JSON     = length(var.account_names) == 0 ? "" : jsonencode(var.account_names)
+      # The routing document's SecureString (var.routing); empty: every alert to the one webhook.
+      ROUTING_PARAMETER = local.routing_enabled ? aws_ssm_parameter.routing[0].name : ""
     }
   }
 

@@ -97,3 +97,13 @@ output "event_bus_policy" {
   description = "The central bus's resource policy (JSON) in organization mode; null without organization_id."
   value       = one(aws_cloudwatch_event_bus_policy.organization[*].policy)
 }
+
+output "digest_schedule_arn" {
+  description = "ARN of the EventBridge Scheduler schedule that posts the daily digest (null when digest_enabled is false)."
+  value       = one(aws_scheduler_schedule.digest[*].arn)
+}
+
+output "digest_dlq_url" {
+  description = "URL of the queue holding digest invocations the Scheduler could not make (null when digest_enabled is false)."
+  value       = one(aws_sqs_queue.digest_dlq[*].url)
+}

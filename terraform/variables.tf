@@ -158,6 +158,58 @@ variable "slack_webhook_url_version" {
   }
 }
 
+variable "routing" {
+  description = "ROUTING_PARAMETER: route alerts to several Slack destinations by severity, rule and account (null: every alert goes to slack_webhook_url, as before). destinations: name -> { webhook_parameter = name or ARN of a SecureString you created (encrypted with this module's KMS key), or omit it and Terraform creates /<name_prefix>/webhooks/<name> from routing_webhook_urls[name] (webhook_url_version: bump to write a new URL) }. routes: every route whose conditions (severity: critical, high, medium; rule: rule ids; account: 12-digit ids) all hold adds its destinations (to); 'digest' means listed in the daily digest only, 'webhook' is slack_webhook_url. default: where an alert no route matches goes. digest: the destination the daily digest is posted to. Terraform writes the document (parameter names only, never a URL) to the SecureString /<name_prefix>/routing."
+  type = object({
+    destinations = optional(map(object({
+      webhook_parameter   = optional(string)
+      webhook_url_version = optional(number, 1)
+    })), {})
+    routes = optional(list(object({
+      severity = optional(list(string))
+      rule     = optional(list(string))
+      account  = optional(list(string))
+      to       = list(string)
+    })), [])
+    default = optional(list(string), ["webhook"])
+    digest  = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.routing == null ? true : alltrue([for name in keys(var.routing.destinations) : can(regex("^[a-z0-9][a-z0-9_-]{0,63}$", name)) && !contains(["digest", "webhook"], name)])
+    error_message = "routing: destination names are 1-64 of a-z 0-9 _ - starting with a letter or digit; digest and webhook are reserved."
+  }
+
+  validation {
+    condition     = var.routing == null ? true : alltrue(flatten([for route in var.routing.routes : [for name in route.to : contains(concat(keys(var.routing.destinations), ["digest", "webhook"]), name)]])) && alltrue([for name in var.routing.default : contains(concat(keys(var.routing.destinations), ["digest", "webhook"]), name)]) && length(var.routing.default) > 0
+    error_message = "routing: every route's to and the default name declared destinations, digest or webhook (default not empty)."
+  }
+
+  validation {
+    condition     = var.routing == null ? true : alltrue([for route in var.routing.routes : length(route.to) > 0 && alltrue([for severity in coalesce(route.severity, ["critical"]) : contains(["critical", "high", "medium"], severity)]) && alltrue([for account in coalesce(route.account, ["000000000000"]) : can(regex("^[0-9]{12}$", account))])])
+    error_message = "routing: each route has a non-empty to; severity values are critical, high or medium; account values are 12-digit account ids."
+  }
+
+  validation {
+    condition     = var.routing == null ? true : alltrue([for route in var.routing.routes : alltrue([for rule in coalesce(route.rule, ["root-sign-in"]) : contains(["root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"], rule)])])
+    error_message = "routing: rule values are rule ids (root-sign-in, sign-in-without-mfa, repeated-failed-sign-ins, root-activity, root-access-key-created, mfa-device-removed, login-profile-changed, trail-tampering, root-password-recovery, sign-in-after-failures, password-spray, mfa-challenge-failed, new-source-network)."
+  }
+
+  validation {
+    condition     = var.routing == null ? true : (var.routing.digest == null ? true : contains(concat(keys(var.routing.destinations), ["webhook"]), var.routing.digest))
+    error_message = "routing: digest names a declared destination or webhook."
+  }
+}
+
+variable "routing_webhook_urls" {
+  description = "Webhook URL of each routing destination whose parameter Terraform creates (those without webhook_parameter), by destination name. Write-only, like slack_webhook_url: never in plan or state. Bump the destination's webhook_url_version to write a new URL."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
+
 variable "create_trail" {
   description = "Create a multi-region CloudTrail trail and its S3 bucket. Set false when the account already has a trail recording management events in every region (an organization trail counts): EventBridge receives the sign-in events from any trail."
   type        = bool
@@ -301,5 +353,81 @@ variable "new_network_lookback_days" {
   validation {
     condition     = floor(var.new_network_lookback_days) == var.new_network_lookback_days && var.new_network_lookback_days >= 0 && var.new_network_lookback_days <= 3650
     error_message = "new_network_lookback_days: a whole number from 0 to 3650 (0 turns new-source-network off)."
+  }
+}
+
+variable "suppressions" {
+  description = "Suppressions kept in code review (signin-monitor suppress adds others at run time): each silences the alerts of one rule (or all) whose event time is in [from, until) and whose event matches every scope given (principal, source_ip as a CIDR, account_id; at least one). id: sup- and lowercase letters, digits or dashes, unique; from/until: UTC as 2026-12-01T08:00:00Z, until after from and at most 90 days later unless no_expiry_limit; reason and by: who wants it and why. Written as items of the activity table (pk SUPPRESSIONS)."
+  type = list(object({
+    id              = string
+    rule            = string
+    principal       = optional(string)
+    source_ip       = optional(string)
+    account_id      = optional(string)
+    from            = string
+    until           = string
+    reason          = string
+    by              = string
+    no_expiry_limit = optional(bool, false)
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for s in var.suppressions : s.id])) == length(var.suppressions) && alltrue([for s in var.suppressions : can(regex("^sup-[a-z0-9][a-z0-9-]{0,62}$", s.id))])
+    error_message = "suppressions: every id is sup- followed by lowercase letters, digits or dashes (at most 66 characters), and unique."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : contains(["all", "root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins", "root-activity", "root-access-key-created", "mfa-device-removed", "login-profile-changed", "trail-tampering", "root-password-recovery", "sign-in-after-failures", "password-spray", "mfa-challenge-failed", "new-source-network"], s.rule)])
+    error_message = "suppressions: rule is all or a rule id (see alert_rules)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : (s.principal != null || s.source_ip != null || s.account_id != null) && (s.account_id == null || can(regex("^[0-9]{12}$", s.account_id))) && (s.source_ip == null || can(cidrhost(s.source_ip, 0))) && (s.principal == null || try(length(s.principal) > 0, false))])
+    error_message = "suppressions: each needs at least one scope: principal, source_ip (a CIDR such as 203.0.113.0/24 or 203.0.113.5/32) or account_id (12 digits)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", s.from)) && can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", s.until)) && try(timecmp(s.until, s.from) > 0, false) && (s.no_expiry_limit || try(timecmp(s.until, timeadd(s.from, "2160h")) <= 0, false))])
+    error_message = "suppressions: from and until are UTC times like 2026-12-01T08:00:00Z, until after from and at most 90 days (2160h) later unless no_expiry_limit = true."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.suppressions : length(trimspace(s.reason)) > 0 && length(trimspace(s.by)) > 0 && length(s.reason) <= 1024 && length(s.by) <= 1024])
+    error_message = "suppressions: reason and by are 1 to 1024 characters, not blank."
+  }
+}
+
+variable "digest_enabled" {
+  description = "Post a daily digest (alerts by account and rule, suppressed and medium alerts, sign-ins without MFA, top failing principals and addresses of the previous UTC day) to the routing document's digest destination (else the alert webhook), from an EventBridge Scheduler schedule. One message a day; false: no schedule, no role, no queue."
+  type        = bool
+  default     = true
+}
+
+variable "digest_schedule" {
+  description = "When the digest is posted: an EventBridge Scheduler expression, cron(minutes hours day-of-month month day-of-week year) or rate(...), read in digest_schedule_timezone. The digest is always of the UTC day before the scheduled time."
+  type        = string
+  default     = "cron(0 7 * * ? *)"
+
+  validation {
+    condition     = can(regex("^(cron|rate)\\(.+\\)$", var.digest_schedule))
+    error_message = "digest_schedule: an EventBridge Scheduler expression such as cron(0 7 * * ? *) or rate(1 day)."
+  }
+}
+
+variable "digest_schedule_timezone" {
+  description = "IANA time zone digest_schedule is read in (for example Europe/Berlin: 07:00 local time all year)."
+  type        = string
+  default     = "UTC"
+}
+
+variable "digest_accounts" {
+  description = "The 12-digit accounts the digest reads (one DynamoDB query per account and day). Empty (the default): the function's own account, the keys of account_names, and every account the day's windowed alerts name; list the member accounts in organization mode, since listing the accounts that had events would be a table scan."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.digest_accounts : can(regex("^[0-9]{12}$", id))])
+    error_message = "digest_accounts: a list of 12-digit account ids."
   }
 }

@@ -40,7 +40,17 @@ from tests.factories import ACCOUNT, api_eventbridge, console_login, eventbridge
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 WEBHOOK = "https://hooks.example.invalid/services/T0000/B0000/cli-test-secret"
-ALERT_KEYS = {"rule", "severity", "event_id", "principal", "account_id", "event_time", "slack"}
+#: The contract keys of design §8, and (issue 14) ``suppressed_by``: the suppression's id or null.
+ALERT_KEYS = {
+    "rule",
+    "severity",
+    "event_id",
+    "principal",
+    "account_id",
+    "event_time",
+    "slack",
+    "suppressed_by",
+}
 
 #: What the shipped samples raise with the default settings, in event-time order.
 SAMPLE_ALERTS = [

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 import handler
 from signin_monitor.cli import main as cli_main
-from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
+from signin_monitor.config import LAMBDA_VARIABLES
 from signin_monitor.errors import ConfigError, StoreRetryableError
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.slack import SlackWebhookNotifier
@@ -33,6 +33,7 @@ from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.concurrency import run_together
 from tests.factories import api_eventbridge, console_login, eventbridge
+from tests.lambda_env import lambda_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "signin-activity"
@@ -63,16 +64,7 @@ class FakeSlack:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto with the table and the SecureString parameter; the Lambda's environment."""
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACTIVITY_TABLE": TABLE,
-        "SLACK_WEBHOOK_PARAMETER": PARAMETER,
-    }.items():
-        monkeypatch.setenv(name, value)
+    lambda_environment(monkeypatch, ACTIVITY_TABLE=TABLE, SLACK_WEBHOOK_PARAMETER=PARAMETER)
     with mock_aws():
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
         boto3.client("ssm", region_name="us-east-1").put_parameter(

@@ -14,11 +14,17 @@ one query of the failures around it), +2 per alert (claim + mark; a windowed cla
 ``TransactWriteItems``), and a duplicate delivery of an alerted event repeats the put (and the
 query) and one refused claim, never the mark. Arrival order changes none of these counts: a
 late failure that completes a window costs what the failure completing it in order costs.
+
+A claimed alert costs one more read (issue 14): the ``Query`` of the ``SUPPRESSIONS`` partition,
+made between the claim and the mark, at most once per invocation (``deliver`` refreshes the
+suppressions as the handler does at the start of each) and never for an event without an alert
+or an alert whose claim is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -44,6 +50,8 @@ SUCCESS_READS = ["Query", "Query", "Query"]
 #: The reads a failure adds after repeated-failed-sign-ins' own: later successes, the spray.
 FAILURE_READS = ["Query", "Query"]
 SECTION_3_RULES = ("root-sign-in", "sign-in-without-mfa", "repeated-failed-sign-ins")
+#: The read of the suppressions after a claim succeeds (once per invocation).
+SUPPRESSIONS_READ = "Query"
 
 
 @pytest.fixture
@@ -87,6 +95,8 @@ def counter(client: DynamoDBClient) -> Iterator[CallCounter]:
 def deliver(pipeline: Pipeline, counter: CallCounter, record: dict[str, Any]) -> list[str]:
     """Process one delivery of ``record`` and return the DynamoDB operations it called."""
     counter.reset()
+    if pipeline.suppressions is not None:
+        pipeline.suppressions.refresh()  # as handler.handler does: one invocation per delivery
     pipeline.process(parse_record(record))
     return list(counter.operations)
 
@@ -122,7 +132,7 @@ def test_root_success_costs_put_claim_and_mark(
     # WHEN it is delivered
     operations = deliver(pipeline, counter, console_login(identity_type="Root"))
     # THEN 1 put + 2 for the alert (claim, then mark sent) + the correlation reads
-    assert operations == ["PutItem", "PutItem", "UpdateItem", *SUCCESS_READS]
+    assert operations == ["PutItem", "PutItem", SUPPRESSIONS_READ, "UpdateItem", *SUCCESS_READS]
     assert len(notifier.sent) == 1
 
 
@@ -139,6 +149,7 @@ def test_failure_crossing_threshold_costs_two_plus_two(
         "PutItem",
         "Query",
         "TransactWriteItems",
+        SUPPRESSIONS_READ,
         "UpdateItem",
         *FAILURE_READS,
     ]
@@ -186,6 +197,7 @@ def test_late_failure_completing_a_window_costs_what_the_fourth_in_order_costs(
         "PutItem",
         "Query",
         "TransactWriteItems",
+        SUPPRESSIONS_READ,
         "UpdateItem",
         *FAILURE_READS,
     ]
@@ -228,6 +240,7 @@ def test_retry_after_a_failed_post_costs_two_transactions(
         "Query",
         "TransactWriteItems",
         "TransactWriteItems",
+        SUPPRESSIONS_READ,
         "UpdateItem",
         *FAILURE_READS,
     ]
@@ -242,7 +255,14 @@ def test_root_failure_costs_put_query_claim_and_mark(
     # WHEN it is delivered
     operations = deliver(pipeline, counter, record)
     # THEN put, the failure query, then the root-failure window's claim and mark
-    assert operations == ["PutItem", "TransactWriteItems", "UpdateItem", "Query", *FAILURE_READS]
+    assert operations == [
+        "PutItem",
+        "TransactWriteItems",
+        SUPPRESSIONS_READ,
+        "UpdateItem",
+        "Query",
+        *FAILURE_READS,
+    ]
     assert len(notifier.sent) == 1
 
 
@@ -287,7 +307,7 @@ def test_a_success_from_a_new_network_costs_four_reads_and_its_alert(
     # THEN the known one costs the three reads of a success (the latest is from this network)
     assert known == ["PutItem", *SUCCESS_READS]
     # AND the new one a fourth read (is this network among them?) and a one-off claim + mark
-    assert new == ["PutItem", *SUCCESS_READS, "Query", "PutItem", "UpdateItem"]
+    assert new == ["PutItem", *SUCCESS_READS, "Query", "PutItem", SUPPRESSIONS_READ, "UpdateItem"]
     assert len(notifier.sent) == 1
 
 
@@ -301,7 +321,14 @@ def test_a_success_after_four_failures_costs_one_count_and_its_windowed_claim(
     operations = deliver(pipeline, counter, console_login(user="bob", minutes=5))
     # THEN his failures are read once (over the threshold: no hidden-name read), the windowed
     # claim and mark, then new-source-network's read (his first success: nothing to compare)
-    assert operations == ["PutItem", "Query", "TransactWriteItems", "UpdateItem", "Query"]
+    assert operations == [
+        "PutItem",
+        "Query",
+        "TransactWriteItems",
+        SUPPRESSIONS_READ,
+        "UpdateItem",
+        "Query",
+    ]
     assert len(notifier.sent) == 2
 
 
@@ -321,6 +348,32 @@ def test_the_sixth_principal_of_a_spray_costs_the_failure_reads_and_one_claim(
         "Query",
         *FAILURE_READS,
         "TransactWriteItems",
+        SUPPRESSIONS_READ,
         "UpdateItem",
     ]
     assert len(notifier.sent) == 1
+
+
+def test_a_suppressed_root_success_costs_what_a_posted_one_costs_and_posts_nothing(
+    client: DynamoDBClient, pipeline: Pipeline, counter: CallCounter, notifier: CollectingNotifier
+) -> None:
+    # GIVEN a suppression of root's sign-ins around the factories' base time
+    from signin_monitor.suppressions import new_suppression
+
+    store = DynamoDbStore(TABLE_NAME, client=client)
+    start = parse_record(console_login(identity_type="Root")).event_time
+    store.add_suppression(
+        new_suppression(
+            rule="root-sign-in",
+            principal="root",
+            reason="drill",
+            author="alice",
+            valid_from=start - timedelta(hours=1),
+            until=start + timedelta(hours=1),
+        )
+    )
+    # WHEN a root sign-in inside it is delivered
+    operations = deliver(pipeline, counter, console_login(identity_type="Root"))
+    # THEN put, claim, the suppressions' read, the mark (suppressed), the reads; no post
+    assert operations == ["PutItem", "PutItem", SUPPRESSIONS_READ, "UpdateItem", *SUCCESS_READS]
+    assert notifier.sent == []

@@ -21,13 +21,13 @@ from moto import mock_aws
 
 import handler
 from signin_monitor.cli import main as cli_main
-from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.errors import UnstorableRecordError
 from signin_monitor.events import SignInEvent
 from signin_monitor.store.dynamodb import DynamoDbStore
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.concurrency import dynamodb_client_for
 from tests.factories import console_login, eventbridge
+from tests.lambda_env import lambda_environment
 
 TABLE = "unstorable-activity"
 
@@ -42,14 +42,7 @@ def _long_keys() -> list[dict[str, Any]]:
 
 
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    lambda_environment(monkeypatch)
 
 
 @pytest.fixture

@@ -20,7 +20,17 @@ from ..config import Settings
 from ..errors import ConfigError, OutputClosedError, SigninMonitorError
 from ..logs import quiet_http_logs
 from ..terminal import error
-from . import coverage, create_table, history, replay, report, resend, test_alert
+from . import (
+    coverage,
+    create_table,
+    digest,
+    history,
+    replay,
+    report,
+    resend,
+    suppress,
+    test_alert,
+)
 from .common import ExitStatus, Parser, silence_stdout
 
 __all__ = ["ExitStatus", "build_parser", "main"]
@@ -34,6 +44,8 @@ COMMANDS: Final[dict[str, ModuleType]] = {
     "create-table": create_table,
     "report": report,
     "coverage": coverage,
+    "suppress": suppress,
+    "digest": digest,
 }
 
 

@@ -29,9 +29,10 @@ from ..errors import (
     UnstorableRecordError,
 )
 from ..events import TRUNCATED_KEY, SignInEvent, format_time
-from ..pipeline import DeliveryStatus
+from ..pipeline import Delivery, DeliveryStatus, Pipeline
 from ..sources import find_files, read_events
 from ..store import ActivityStore
+from ..suppressions import Suppression
 from ..terminal import error, safe
 from .common import (
     ExitStatus,
@@ -188,9 +189,10 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
                 elif delivery.status is DeliveryStatus.FAILED:
                     failed += 1
                 progress.clear()
-                if notifier is not printer:
-                    # Posted (or not) to Slack: the line reports it.
-                    print_alert(delivery.alert, delivery.payload, args.json)
+                if notifier is not printer or delivery.status is DeliveryStatus.SUPPRESSED:
+                    # Posted (or not) to Slack, or suppressed (nothing posts it): the line says so.
+                    suppression = suppression_of(pipeline, delivery)
+                    print_alert(delivery.alert, delivery.payload, args.json, suppressed=suppression)
     except OutputClosedError as closed:
         stopped = closed
         silence_stdout()
@@ -245,9 +247,24 @@ def print_reading_notes(reading: dict[str, int], settings: Settings) -> None:
         )
 
 
-def print_alert(alert: Alert, payload: dict[str, Any], as_json: bool) -> None:
+def suppression_of(pipeline: Pipeline, delivery: Delivery) -> Suppression | None:
+    """The suppression that kept a delivery from being posted (already read: no store call)."""
+    if delivery.suppressed_by is None or pipeline.suppressions is None:
+        return None
+    return pipeline.suppressions.find(delivery.suppressed_by)
+
+
+def print_alert(
+    alert: Alert,
+    payload: dict[str, Any],
+    as_json: bool,
+    *,
+    suppressed: Suppression | None = None,
+) -> None:
     """One alert's line on stdout, flushed; its fields come from the alert's own event (for a
-    windowed rule, maybe another stored event than the one being processed)."""
+    windowed rule, maybe another stored event than the one being processed). A suppressed
+    alert (not posted) names its suppression: ``suppressed_by`` in JSON (null on every other
+    alert), ``suppressed by <id> (<reason>)`` at the end of the readable line."""
     event = alert.event
     if as_json:
         line = {
@@ -258,13 +275,17 @@ def print_alert(alert: Alert, payload: dict[str, Any], as_json: bool) -> None:
             "account_id": event.account_id,
             "event_time": event.time_text,
             "slack": payload,
+            "suppressed_by": None if suppressed is None else suppressed.id,
         }
         write_line(json.dumps(line))
         return
     mfa = {True: "yes", False: "no", None: "unknown"}[event.mfa_used]
+    note = (
+        "" if suppressed is None else f"  suppressed by {suppressed.id} ({safe(suppressed.reason)})"
+    )
     write_line(
         f"{event.time_text}  {alert.severity.value.upper():<8}  {alert.rule_id:<24}"
         f"  account {safe(event.account_id)}  principal {safe(event.principal)}"
         f"  result {event.result or 'unknown'}  mfa {mfa}  ip {safe(event.source_ip)}"
-        f"  region {safe(event.region)}  event {safe(event.event_id)}"
+        f"  region {safe(event.region)}  event {safe(event.event_id)}{note}"
     )

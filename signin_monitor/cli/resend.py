@@ -27,7 +27,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         description=(
             "Post every alert whose delivery failed for good (a revoked hook, an archived "
             "channel) to the configured webhook, oldest first, each once: the exact message "
-            "that failed. Alerts that fail again stay listed for the next resend."
+            "that failed. Alerts that fail again stay listed for the next resend. With a "
+            "routing document (ROUTING_FILE or ROUTING_PARAMETER), each alert goes to the "
+            "destination that refused it, and only there."
         ),
         epilog="Example: SLACK_WEBHOOK_URL=https://hooks.slack.com/... signin-monitor resend "
         "--db /tmp/audit.db",
@@ -39,8 +41,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Re-post every undelivered alert under the delivery lock; exit 1 if any still fails."""
-    if settings.slack_webhook_url is None and settings.slack_webhook_parameter is None:
-        error("resend posts to Slack: set SLACK_WEBHOOK_URL or SLACK_WEBHOOK_PARAMETER")
+    routed = settings.routing_file is not None or settings.routing_parameter is not None
+    if not settings.webhook_configured and not routed:
+        error(
+            "resend posts to Slack: set SLACK_WEBHOOK_URL or SLACK_WEBHOOK_PARAMETER "
+            "(or a routing document: ROUTING_FILE or ROUTING_PARAMETER)"
+        )
         return ExitStatus.USAGE
     notifier = build_notifier(settings, fallback=CollectingNotifier())
     counts = dict.fromkeys(ResendStatus, 0)
@@ -62,14 +68,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     "event_time": format_time(alert.event_time),
                     "status": result.status.value,
                     "reason": result.reason,
+                    "destination": result.destination,
                     "slack": alert.payload,
                 }
                 write_line(json.dumps(line))
             else:
                 reason = f"  ({safe(result.reason)})" if result.reason else ""
+                to = f"  to {safe(result.destination)}" if result.destination else ""
                 write_line(
                     f"{format_time(alert.event_time)}  {result.status.value:<8}"
-                    f"  {alert.rule_id:<24}  event {safe(alert.event_id)}{reason}"
+                    f"  {alert.rule_id:<24}  event {safe(alert.event_id)}{to}{reason}"
                 )
     total = sum(counts.values())
     print(

@@ -15,7 +15,6 @@ holds the period in memory.
 from __future__ import annotations
 
 import heapq
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,11 +23,14 @@ from datetime import time as dt_time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import StoreError
 from ..events import SignInEvent, format_time
-from ..store.alert_index import BY_ALERT_DAY, alert_day_key
 from ..store.base import ActivityStore, HistoryQuery
-from ..store.schema import time_sort_key
+from ..store.day_reads import (
+    AlertRecord,
+    dynamodb_alerts_of_day,
+    open_read_only,
+    sqlite_alert_claims,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -40,9 +42,6 @@ __all__ = [
     "ReportSource",
     "SqliteSource",
 ]
-
-# Sorts after "#": index sort keys are "<time>#<id>", so "<until>$" ends a range after every id.
-_AFTER_ALL_IDS = "$"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,21 +74,6 @@ class Period:
             "until": format_time(self.until),
             "accounts": list(self.accounts) or "all",
         }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlertRecord:
-    """One alert claim: the rule, its scope, the event it is about, and how its delivery ended.
-
-    ``reason`` is filled where the store keeps one (undelivered alerts), else ``None``.
-    """
-
-    rule_id: str
-    scope: str
-    event_id: str
-    event_time: str
-    status: str
-    reason: str | None = None
 
 
 class ReportSource(Protocol):
@@ -133,17 +117,7 @@ class SqliteSource:
     def __init__(self, path: str | Path, period: Period) -> None:
         self.path = str(path)
         self.period = period
-        if not Path(self.path).is_file():
-            raise StoreError(f"no SQLite store at {self.path}")
-        try:
-            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=10000")
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot read SQLite store {self.path}: {error}") from None
-        if "activity" not in tables:
-            raise StoreError(f"{self.path} is not a signin-monitor store (no activity table)")
+        self._db, tables = open_read_only(self.path)
         self._has_claims = "alert_claims" in tables
         self._store: ActivityStore | None = None
 
@@ -173,23 +147,12 @@ class SqliteSource:
     def alerts(self) -> Iterator[AlertRecord]:
         """Rows of ``alert_claims`` in the period (a ``reason`` column is read if present)."""
         if not self._has_claims:
-            return
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(alert_claims)")}
-        reason = "reason" if "reason" in columns else "NULL"
-        sql = (
-            f"SELECT pk, rule_id, event_id, event_time, status, {reason} FROM alert_claims"  # noqa: S608
-            " WHERE event_time >= ? AND event_time <= ? ORDER BY event_time, event_id"
+            return iter(())
+        return sqlite_alert_claims(
+            self._db,
+            since=format_time(self.period.since),
+            until=format_time(self.period.until),
         )
-        params = (format_time(self.period.since), format_time(self.period.until))
-        for pk, rule_id, event_id, event_time, status, why in self._db.execute(sql, params):
-            yield AlertRecord(
-                rule_id=rule_id,
-                scope=_scope(pk, rule_id),
-                event_id=event_id,
-                event_time=event_time,
-                status=status,
-                reason=why,
-            )
 
     def close(self) -> None:
         """Close the read-only connection (and the store, if account queries opened it)."""
@@ -230,33 +193,12 @@ class DynamoDbSource:
 
     def alerts(self) -> Iterator[AlertRecord]:
         """One paginated ``Query`` of ``by-alert-day`` per UTC day of the period."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        low = time_sort_key(format_time(self.period.since), "")
-        high = format_time(self.period.until) + _AFTER_ALL_IDS
+        low, high = format_time(self.period.since), format_time(self.period.until)
         for day in self.period.days():
-            request: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": BY_ALERT_DAY,
-                "KeyConditionExpression": "alert_day = :day AND time_sk BETWEEN :low AND :high",
-                "ExpressionAttributeValues": {
-                    ":day": {"S": alert_day_key(day)},
-                    ":low": {"S": low},
-                    ":high": {"S": high},
-                },
-            }
-            while True:
-                try:
-                    page = self._client.query(**request)
-                except (ClientError, BotoCoreError) as error:
-                    raise StoreError(
-                        f"cannot read alerts from {self.table_name}: {error}"
-                    ) from None
-                for item in page.get("Items", []):
-                    yield _alert_from_item(item)
-                if "LastEvaluatedKey" not in page:
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for _pk, record in dynamodb_alerts_of_day(
+                self._client, self.table_name, day, low=low, high=high
+            ):
+                yield record
 
     def close(self) -> None:
         """Nothing to release beyond the store."""
@@ -270,23 +212,3 @@ def open_source(
     if table:
         return DynamoDbSource(table, period)
     return SqliteSource(db or default_db, period)
-
-
-def _scope(pk: str, rule_id: str) -> str:
-    prefix = f"ALERT#{rule_id}#"
-    return pk.removeprefix(prefix) if pk.startswith(prefix) else pk
-
-
-def _alert_from_item(item: dict[str, Any]) -> AlertRecord:
-    def text(name: str) -> str:
-        return str(item.get(name, {}).get("S", ""))
-
-    rule_id = text("rule_id")
-    return AlertRecord(
-        rule_id=rule_id,
-        scope=_scope(text("pk"), rule_id),
-        event_id=text("event_id"),
-        event_time=text("event_time"),
-        status=text("status"),
-        reason=item.get("reason", {}).get("S"),
-    )

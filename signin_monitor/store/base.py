@@ -31,6 +31,11 @@ class ClaimStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: Claimed but not posted: a suppression covered it (``mark_alert`` reason = its id). The
+    #: claim still covers its window like any other.
+    SUPPRESSED = "suppressed"
+    #: Claimed and not posted: the routing document sends it to the daily digest only.
+    DIGEST_ONLY = "digest-only"
 
 
 class ClaimOutcome(StrEnum):
@@ -147,7 +152,8 @@ class ActivityStore(Protocol):
 
         ``PENDING`` releases the lease: the post failed transiently and the next delivery of
         the event may retry at once. ``FAILED`` with a ``payload`` also keeps the alert as
-        undelivered (``undelivered_alerts``), with ``reason``.
+        undelivered (``undelivered_alerts``), with ``reason``. ``SUPPRESSED`` keeps ``reason``
+        (the suppression's id) on the claim.
         """
         ...
 

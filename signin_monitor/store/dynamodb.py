@@ -28,6 +28,8 @@ Round trips per operation:
   (newest first) or ``by-network`` (``Select=COUNT``).
 * ``history``: ``Query`` only, never ``Scan``: 3 (one per kind) for principal and account,
   1 for principal or source IP alone, 1 per UTC day for an account alone; each paginated.
+* ``suppressions``: 1 consistent ``Query`` of the ``SUPPRESSIONS`` partition
+  (``suppressions_dynamodb``); the pipeline asks once per invocation, after a claim succeeds.
 * ``resend`` (command line only): ``undelivered_alerts`` 1 ``Query`` of the ``UNDELIVERED``
   partition; ``claim_resend`` 1 ``UpdateItem``; ``finish_resend`` 1 ``UpdateItem`` and, when
   sent, 1 ``DeleteItem`` (``dynamodb_admin``).
@@ -82,6 +84,9 @@ if TYPE_CHECKING:
         QueryInputTypeDef,
         TransactWriteItemTypeDef,
     )
+
+    from ..suppressions import Suppression
+    from .suppressions_dynamodb import DynamoDbSuppressions
 
     Item = dict[str, AttributeValueTypeDef]
 
@@ -467,6 +472,9 @@ class DynamoDbStore:
         if status is ClaimStatus.PENDING:
             update += ", claimed_at = :released"
             values[":released"] = {"N": "0"}
+        if status is ClaimStatus.SUPPRESSED and reason is not None:
+            update += ", reason = :reason"  # the suppression's id (report, digest)
+            values[":reason"] = {"S": reason}
         try:
             self._client.update_item(
                 TableName=self.table_name,
@@ -636,6 +644,24 @@ class DynamoDbStore:
 
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no connection worth closing explicitly."""
+
+    # Suppressions (issue 14) live in their own module; add and remove are the command line's.
+    def add_suppression(self, suppression: Suppression, *, expires_at: int | None = None) -> bool:
+        """Store a suppression; False if one with its id exists (``DynamoDbSuppressions``)."""
+        return self._suppression_items().add_suppression(suppression, expires_at=expires_at)
+
+    def suppressions(self) -> list[Suppression]:
+        """Every stored suppression, expired ones too, by id: one consistent ``Query``."""
+        return self._suppression_items().suppressions()
+
+    def remove_suppression(self, suppression_id: str) -> bool:
+        """Delete a suppression; False if none has that id."""
+        return self._suppression_items().remove_suppression(suppression_id)
+
+    def _suppression_items(self) -> DynamoDbSuppressions:
+        from .suppressions_dynamodb import DynamoDbSuppressions
+
+        return DynamoDbSuppressions(self._client, self.table_name)
 
     def has_console_sign_in(
         self, account_id: str, principal: str, *, after: datetime, until: datetime

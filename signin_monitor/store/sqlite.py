@@ -20,6 +20,7 @@ from ..alerts import Alert
 from ..errors import StoreError, UnstorableRecordError
 from ..events import SignInEvent, format_time, parse_time
 from ..networks import network_of
+from ..suppressions import Suppression
 from . import schema
 from .base import (
     DEFAULT_CLAIM_LEASE_SECONDS,
@@ -28,6 +29,7 @@ from .base import (
     HistoryQuery,
     UndeliveredAlert,
 )
+from .suppressions_sqlite import SqliteSuppressions
 from .windows import StoredClaim, Verdict, judge, neighbour_buckets
 
 __all__ = ["SqliteStore", "events_in_period"]
@@ -81,7 +83,7 @@ CREATE TABLE IF NOT EXISTS undelivered (
     failed_at REAL NOT NULL
 ) WITHOUT ROWID;
 """
-_ADDED_CLAIM_COLUMNS = {"token": "TEXT"}
+_ADDED_CLAIM_COLUMNS = {"token": "TEXT", "reason": "TEXT"}
 # Added with API calls (design §3.1); rows of an older file are sign-in events.
 _ADDED_ACTIVITY_COLUMNS = {
     "kind": "TEXT NOT NULL DEFAULT 'sign-in'",
@@ -383,11 +385,19 @@ class SqliteStore:
         with _immediate(self._db):
             if status is ClaimStatus.FAILED and payload is not None:
                 _put_undelivered(self._db, alert, payload, reason, self._clock())
+            # A suppressed claim keeps the suppression's id as its reason (report, digest).
+            why = reason if status is ClaimStatus.SUPPRESSED else None
             self._db.execute(
-                "UPDATE alert_claims SET status = ?,"
+                "UPDATE alert_claims SET status = ?, reason = ?,"
                 " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
                 " WHERE pk = ? AND event_id = ?",
-                (status.value, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+                (
+                    status.value,
+                    why,
+                    released,
+                    schema.alert_pk(*alert.claim_key),
+                    alert.event.event_id,
+                ),
             )
 
     def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
@@ -491,6 +501,21 @@ class SqliteStore:
         """Commit what is batched and close the connection."""
         self._commit_batch()
         self._db.close()
+
+    # Suppressions (issue 14) live in their own module, on this connection.
+    def add_suppression(self, suppression: Suppression, *, expires_at: int | None = None) -> bool:
+        """Store a suppression; False if one with its id exists (``SqliteSuppressions``)."""
+        self._commit_batch()
+        return SqliteSuppressions(self._db).add_suppression(suppression, expires_at=expires_at)
+
+    def suppressions(self) -> list[Suppression]:
+        """Every stored suppression, expired ones too, by id."""
+        return SqliteSuppressions(self._db).suppressions()
+
+    def remove_suppression(self, suppression_id: str) -> bool:
+        """Delete a suppression; False if none has that id."""
+        self._commit_batch()
+        return SqliteSuppressions(self._db).remove_suppression(suppression_id)
 
     def has_console_sign_in(
         self, account_id: str, principal: str, *, after: datetime, until: datetime

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 import handler
-from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb_admin import create_table
 from tests.factories import console_login, eventbridge
 from tests.fuzz.strategies import MARKER, WEBHOOK, dumps, records
+from tests.lambda_env import lambda_environment
 
 TABLE = "fuzz-activity"
 PARAMETER = "/signin-monitor/fuzz-webhook"
@@ -30,17 +30,12 @@ PARAMETER = "/signin-monitor/fuzz-webhook"
 def lambda_handler() -> Iterator[list[dict[str, Any]]]:
     """One cold start under moto for the module (a fixture per example would dominate)."""
     saved = pytest.MonkeyPatch()
-    for name in (*LAMBDA_VARIABLES, *LOCAL_ONLY_VARIABLES, "AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        saved.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACTIVITY_TABLE": TABLE,
-        "SLACK_WEBHOOK_PARAMETER": PARAMETER,
-        "LOG_LEVEL": "DEBUG",
-    }.items():
-        saved.setenv(name, value)
+    lambda_environment(
+        saved,
+        ACTIVITY_TABLE=TABLE,
+        SLACK_WEBHOOK_PARAMETER=PARAMETER,
+        LOG_LEVEL="DEBUG",
+    )
     posted: list[dict[str, Any]] = []
 
     def slack(request: httpx.Request) -> httpx.Response:

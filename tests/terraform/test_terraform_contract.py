@@ -892,6 +892,7 @@ def test_table_is_on_demand_recoverable_encrypted_and_protected() -> None:
 
 _NOT_IN_LAMBDA = {
     Path("signin_monitor/store/sqlite.py"),
+    Path("signin_monitor/store/suppressions_sqlite.py"),  # SQLite's execute(), not DynamoDB's
     Path("signin_monitor/store/dynamodb_admin.py"),
     Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
     # signin-monitor coverage: run by an operator in the management or delegated-admin account.
@@ -902,7 +903,17 @@ _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/cli"), Path("signin_monitor/repo
 
 # Store methods only the command line calls
 # (test_cli_only_methods_are_never_called_by_the_lambda holds it).
-_CLI_ONLY_METHODS = frozenset({"history", "undelivered_alerts", "claim_resend", "finish_resend"})
+# Suppressions are added and removed by `signin-monitor suppress` only; the Lambda lists them.
+_CLI_ONLY_METHODS = frozenset(
+    {
+        "history",
+        "undelivered_alerts",
+        "claim_resend",
+        "finish_resend",
+        "add_suppression",
+        "remove_suppression",
+    }
+)
 
 _TRANSACTIONS = {
     "transact_write_items": {
@@ -1063,6 +1074,8 @@ def test_lambda_policy_resources_are_the_table_the_parameter_and_the_key() -> No
 
 #: The indexes the Lambda's rules query (design 3.2); the audit indexes stay `history`'s alone.
 _LAMBDA_INDEXES = {"BY_FAILURE_SOURCE", "BY_SUCCESS", "BY_NETWORK"}
+#: The indexes the scheduled digest reads (store/day_reads.py): a day of alerts, an account's day.
+_DIGEST_INDEXES = {"BY_ALERT_DAY", "BY_ACCOUNT_DAY"}
 
 
 def test_function_role_reaches_the_table_and_only_the_indexes_its_rules_query() -> None:
@@ -1074,7 +1087,7 @@ def test_function_role_reaches_the_table_and_only_the_indexes_its_rules_query() 
     policy = _data("aws_iam_policy_document", "lambda")
     statements = _statements(policy)
     granted = {r for s in statements for r in s["resources"] if "index" in r}
-    names = {getattr(schema, constant) for constant in _LAMBDA_INDEXES}
+    names = {getattr(schema, constant) for constant in _LAMBDA_INDEXES | _DIGEST_INDEXES}
     assert granted == {f"${{aws_dynamodb_table.this.arn}}/index/{name}" for name in names}
     for statement in statements:
         if any("index" in r for r in statement["resources"]):
@@ -1087,6 +1100,22 @@ def test_function_role_reaches_the_table_and_only_the_indexes_its_rules_query() 
         if isinstance(node, ast.Attribute) and node.attr.startswith("BY_")
     }
     assert named == _LAMBDA_INDEXES, "the Lambda's store code names another index: grant it"
+    digest_code = _lambda_code(REPO / "signin_monitor" / "store" / "day_reads.py")
+    digest_named = {
+        node.attr
+        for node in _nodes(digest_code)
+        if isinstance(node, ast.Attribute) and node.attr.startswith("BY_")
+    } | {
+        node.id
+        for node in _nodes(digest_code)
+        if isinstance(node, ast.Name) and node.id.startswith("BY_")
+    }
+    assert digest_named == _DIGEST_INDEXES, "the digest's reads name another index: grant it"
+    digest = _statement(policy, "DigestIndexes")
+    assert digest["resources"] == [
+        f"${{aws_dynamodb_table.this.arn}}/index/{getattr(schema, name)}"
+        for name in ("BY_ALERT_DAY", "BY_ACCOUNT_DAY")
+    ]
 
 
 def test_the_index_check_sees_history_when_it_is_not_excluded() -> None:
