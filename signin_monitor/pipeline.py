@@ -164,6 +164,10 @@ class Pipeline:
             )
             return outcome
 
+    def deliver(self, alert: Alert, *, deadline: float | None = None) -> Delivery | None:
+        """Claim and post one alert a rule raised (replay's engine runs the rules itself)."""
+        return self._deliver(alert, deadline)
+
     def _deliver(self, alert: Alert, deadline: float | None) -> Delivery | None:
         alert, claim = self._claim(alert)
         with event_keys(rule=alert.rule_id, claim=claim.value):

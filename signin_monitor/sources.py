@@ -32,14 +32,17 @@ import zlib
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Generic, TypeVar
 
 from .errors import MalformedRecordError, NotSignInEventError, SkippedFileError
 from .events import SignInEvent, parse_eventbridge, parse_record
 
+_Item = TypeVar("_Item")
+
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
     "InputRecord",
+    "TimeSorter",
     "find_files",
     "read_events",
     "read_records",
@@ -663,32 +666,65 @@ def sort_by_time(
     """Events in event-time order (input order among equal times), holding at most
     ``chunk_size`` events in memory: larger inputs are sorted in runs spilled to temporary files.
     """
-    run: list[tuple[str, int, SignInEvent]] = []
-    spilled: list[IO[bytes]] = []
-    try:
-        for sequence, event in enumerate(events):
-            run.append((event.time_text, sequence, event))
-            if len(run) >= chunk_size:
-                spilled.append(_spill(run))
-                run = []
+    sorter: TimeSorter[SignInEvent] = TimeSorter(chunk_size=chunk_size)
+    with sorter:
+        for event in events:
+            sorter.add(event.time_text, event)
+        yield from sorter
+
+
+class TimeSorter(Generic[_Item]):
+    """Items added with their time text, given back in (time text, order added) order.
+
+    At most ``chunk_size`` items are held in memory: past that, sorted runs are pickled to
+    temporary files and merged back (a stable merge: added order among equal times). Use it
+    as a context manager so the files are closed however the reading ends.
+    """
+
+    def __init__(self, *, chunk_size: int) -> None:
+        self.chunk_size = max(1, chunk_size)
+        self._run: list[tuple[str, int, _Item]] = []
+        self._spilled: list[IO[bytes]] = []
+        self._added = 0
+
+    def __len__(self) -> int:
+        return self._added
+
+    def add(self, time_text: str, item: _Item) -> None:
+        """Add one item; spill the run held in memory when it is full."""
+        self._run.append((time_text, self._added, item))
+        self._added += 1
+        if len(self._run) >= self.chunk_size:
+            self._spilled.append(_spill(self._run))
+            self._run = []
+
+    def __iter__(self) -> Iterator[_Item]:
+        run, self._run = self._run, []
         run.sort(key=_sort_key)
-        if not spilled:
-            for _, _, event in run:
-                yield event
+        if not self._spilled:
+            for _, _, item in run:
+                yield item
             return
-        streams = [_unspill(handle) for handle in spilled]
-        for _, _, event in heapq.merge(*streams, iter(run), key=_sort_key):
-            yield event
-    finally:
-        for handle in spilled:
+        streams: list[Iterator[tuple[str, int, _Item]]] = [
+            _unspill(handle) for handle in self._spilled
+        ]
+        for _, _, item in heapq.merge(*streams, iter(run), key=_sort_key):
+            yield item
+
+    def __enter__(self) -> TimeSorter[_Item]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self._spilled:
             handle.close()
+        self._spilled = []
 
 
-def _sort_key(item: tuple[str, int, SignInEvent]) -> tuple[str, int]:
+def _sort_key(item: tuple[str, int, Any]) -> tuple[str, int]:
     return item[0], item[1]
 
 
-def _spill(run: list[tuple[str, int, SignInEvent]]) -> IO[bytes]:
+def _spill(run: list[tuple[str, int, Any]]) -> IO[bytes]:
     run.sort(key=_sort_key)
     handle = tempfile.TemporaryFile(prefix="signin-monitor-sort-")  # noqa: SIM115 (closed by caller)
     for item in run:
@@ -698,7 +734,7 @@ def _spill(run: list[tuple[str, int, SignInEvent]]) -> IO[bytes]:
     return handle
 
 
-def _unspill(handle: IO[bytes]) -> Iterator[tuple[str, int, SignInEvent]]:
+def _unspill(handle: IO[bytes]) -> Iterator[Any]:
     while True:
         try:
             yield pickle.load(handle)  # noqa: S301 (our own temporary file)

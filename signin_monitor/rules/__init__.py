@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
-from .base import FailureHistory, Rule
+from .base import FailureHistory, Rule, SelectiveRule
 from .login_profile_changed import LoginProfileChanged
 from .mfa_challenge_failed import MfaChallengeFailed
 from .mfa_device_removed import MfaDeviceRemoved
@@ -31,6 +31,7 @@ __all__ = [
     "RootPasswordRecovery",
     "RootSignIn",
     "Rule",
+    "SelectiveRule",
     "SignInAfterFailures",
     "SignInWithoutMfa",
     "TrailTampering",

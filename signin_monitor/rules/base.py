@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
 from ..store.schema import alert_scope
 
-__all__ = ["FailureHistory", "Rule", "event_alert"]
+__all__ = ["FailureHistory", "Rule", "SelectiveRule", "event_alert"]
 
 
 class FailureHistory(Protocol):
@@ -92,6 +92,28 @@ class Rule(Protocol):
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert this event raises, or None."""
+        ...
+
+
+@runtime_checkable
+class SelectiveRule(Protocol):
+    """What a rule may declare so replay evaluates it only where it can matter.
+
+    Replay stores every record but runs a rule only on the events ``alerts_on`` admits, and
+    answers its history questions from a window it loads once: every question about an
+    event at t must lie within [t - ``reach``, t + ``reach``]. A rule that declares neither
+    is run on every event, with the whole stored history in reach. A selective rule does not
+    read ``raw`` on a ConsoleLogin record (replay lets those go once they are stored).
+    """
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """False when no event of that kind (``sign-in``, ``api-call``) and ``eventName`` can
+        raise its alert, whatever the history holds."""
+        ...
+
+    @property
+    def reach(self) -> timedelta:
+        """How far before or after the event's time its history questions look."""
         ...
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import HIDDEN_USER, SignInEvent
+from ..events import CONSOLE_LOGIN, HIDDEN_USER, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -26,6 +27,12 @@ class MfaChallengeFailed:
     window: timedelta
     id: str = "mfa-challenge-failed"
     severity: Severity = Severity.HIGH
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a failed IAMUser or Root ConsoleLogin whose MFAUsed is Yes."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..networks import network_of
 from ..store.schema import alert_scope
 from .base import FailureHistory
@@ -30,6 +30,15 @@ class NewSourceNetwork:
     lookback: timedelta
     id: str = "new-source-network"
     severity: Severity = Severity.MEDIUM
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.lookback
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a success from a network the principal's recent successes never used."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -32,6 +32,15 @@ class RepeatedFailedSignIns:
     window: timedelta
     id: str = "repeated-failed-sign-ins"
     severity: Severity = Severity.HIGH
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for the earliest anchor this failure completes, later ones as fallbacks."""

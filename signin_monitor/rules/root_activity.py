@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..alerts import Alert, Severity
-from ..events import SIGNIN_EVENT_SOURCE, SignInEvent
+from ..events import API_CALL, SIGNIN_EVENT_SOURCE, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -27,6 +27,15 @@ class RootActivity:
     window: timedelta
     id: str = "root-activity"
     severity: Severity = Severity.CRITICAL
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return kind == API_CALL
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root API call unless a root console sign-in of the account covers it."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
@@ -20,6 +22,12 @@ class RootPasswordRecovery:
 
     id: str = "root-password-recovery"
     severity: Severity = Severity.HIGH
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == "PasswordRecoveryRequested"
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful PasswordRecoveryRequested by root."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory, event_alert
 
@@ -27,6 +28,12 @@ class RootSignIn:
     window: timedelta
     id: str = "root-sign-in"
     severity: Severity = Severity.CRITICAL
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root ConsoleLogin: per event on success, per window on failure."""

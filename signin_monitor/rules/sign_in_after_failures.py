@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Final
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
 from .base import FailureHistory
 
@@ -38,6 +38,15 @@ class SignInAfterFailures:
     window: timedelta
     id: str = "sign-in-after-failures"
     severity: Severity = Severity.CRITICAL
+
+    @property
+    def reach(self) -> timedelta:
+        """How far from the event's time its history questions look, either way."""
+        return self.window + _SECOND
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for a success over the threshold, or for one a late failure completes."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
 
 from ..alerts import Alert, Severity
-from ..events import SignInEvent
+from ..events import CONSOLE_LOGIN, SignInEvent
 from .base import FailureHistory, event_alert
 
 __all__ = ["SignInWithoutMfa"]
@@ -21,6 +23,12 @@ class SignInWithoutMfa:
 
     id: str = "sign-in-without-mfa"
     severity: Severity = Severity.HIGH
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name == CONSOLE_LOGIN
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful IAMUser ConsoleLogin whose MFAUsed is No."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from datetime import timedelta
+from typing import ClassVar, Final
 
 from ..alerts import Alert, Severity
 from ..events import SignInEvent
@@ -20,6 +21,12 @@ class TrailTampering:
 
     id: str = "trail-tampering"
     severity: Severity = Severity.CRITICAL
+    #: It asks the history nothing.
+    reach: ClassVar[timedelta] = timedelta(0)
+
+    def alerts_on(self, kind: str, event_name: str) -> bool:
+        """Whether an event of that kind and name can raise its alert (``SelectiveRule``)."""
+        return event_name in _CALLS
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful StopLogging, DeleteTrail, UpdateTrail or PutEventSelectors."""

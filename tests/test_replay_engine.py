@@ -1,0 +1,486 @@
+"""Replay's engine gives what processing one event at a time gives (issue 13).
+
+The straightforward path (every event sorted, ``Pipeline.process`` each: store, then every rule
+asking the store) is the reference. The engine (bulk writes in file order, the rules only over
+the events that can alert, an in-memory history) must leave the same rows (every column, the
+raw record too) and the same claims, and raise the same alerts in the same order with the same
+``--json`` lines: on generated corpora with bursts, sprays, successes after failures, new
+networks, root activity, API calls and duplicates, in files out of time order, on a fresh
+store and on one filled before (by part of the same records, or by another corpus that
+overlaps them).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from signin_monitor.alerts import Alert
+from signin_monitor.app import build_pipeline
+from signin_monitor.cli.replay import print_alert
+from signin_monitor.cli.replay_engine import ReplayEngine
+from signin_monitor.config import Settings
+from signin_monitor.errors import UnstorableRecordError
+from signin_monitor.events import SignInEvent
+from signin_monitor.pipeline import Pipeline
+from signin_monitor.sources import find_files, read_events, sort_by_time
+from signin_monitor.store import ActivityStore
+from signin_monitor.store.dynamodb import DynamoDbStore
+from signin_monitor.store.dynamodb_admin import create_table
+from signin_monitor.store.sqlite import SqliteStore
+from tests.factories import BASE_TIME, api_call, console_login
+
+USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
+ACCOUNTS = ("111122223333", "444455556666")
+#: The stores' claim clock: fixed, so the claims of both paths compare field by field.
+NOW = (BASE_TIME + timedelta(days=30)).timestamp()
+
+
+class RecordingNotifier:
+    """Posting an alert is keeping its payload."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
+        self.sent.append(payload)
+
+
+# --- the corpus --------------------------------------------------------------------------------
+
+
+def corpus(seed: int, *, size: int = 400, hours: float = 12) -> list[dict[str, Any]]:
+    """Records of a few accounts over ``hours``: every kind of scene the rules look for."""
+    rng = random.Random(seed)
+    records: list[dict[str, Any]] = []
+
+    def minutes() -> float:
+        return rng.uniform(0, hours * 60)
+
+    def ip() -> str:
+        return rng.choice(
+            ("198.51.100.7", "198.51.100.9", "203.0.113.4", "192.0.2.55", "2001:db8::1")
+        )
+
+    while len(records) < size:
+        scene = rng.random()
+        account = rng.choice(ACCOUNTS)
+        start = minutes()
+        if scene < 0.25:  # a burst of failures, maybe a success after it
+            user = rng.choice((*USERS[:4], "HIDDEN_DUE_TO_SECURITY_REASONS"))
+            source = ip()
+            for i in range(rng.randint(2, 8)):
+                records.append(
+                    console_login(
+                        user=user,
+                        result="Failure",
+                        minutes=start + i * rng.choice((0, 0.5, 3, 20)),
+                        account=account,
+                        source_ip=source,
+                        mfa=rng.choice(("No", "No", "Yes")),
+                    )
+                )
+            if user != "HIDDEN_DUE_TO_SECURITY_REASONS" and rng.random() < 0.6:
+                records.append(
+                    console_login(
+                        user=user,
+                        minutes=start + rng.uniform(-5, 40),
+                        account=account,
+                        source_ip=source,
+                    )
+                )
+        elif scene < 0.35:  # a spray: one address, many names
+            source = ip()
+            for i, user in enumerate(rng.sample(USERS, rng.randint(4, 8))):
+                records.append(
+                    console_login(
+                        user=user,
+                        result="Failure",
+                        minutes=start + i * rng.choice((0, 1, 7)),
+                        account=account,
+                        source_ip=source,
+                    )
+                )
+        elif scene < 0.65:  # ordinary successes, from known and new networks
+            records.append(
+                console_login(
+                    user=rng.choice(USERS),
+                    minutes=start,
+                    account=account,
+                    source_ip=rng.choice((ip(), ip(), "AWS Internal")),
+                    mfa=rng.choice(("Yes", "Yes", "No", None)),
+                    identity_type=rng.choice(("IAMUser", "IAMUser", "IAMUser", "AssumedRole")),
+                )
+            )
+        elif scene < 0.75:  # root: sign-ins, failures, then calls
+            root_result = rng.choice(("Success", "Failure"))
+            records.append(
+                console_login(
+                    identity_type="Root",
+                    result=root_result,
+                    minutes=start,
+                    account=account,
+                    source_ip=rng.choice((ip(), "AWS Internal")),
+                )
+            )
+            for _ in range(rng.randint(0, 3)):
+                records.append(
+                    api_call(
+                        rng.choice(("ListBuckets", "CreateAccessKey", "GetAccountSummary")),
+                        event_source=rng.choice(("s3.amazonaws.com", "iam.amazonaws.com")),
+                        minutes=start + rng.uniform(-30, 90),
+                        account=account,
+                        error_code=rng.choice((None, None, "AccessDenied")),
+                    )
+                )
+        elif scene < 0.85:  # credential and trail changes by users
+            name, source_name = rng.choice(
+                (
+                    ("DeactivateMFADevice", "iam.amazonaws.com"),
+                    ("CreateLoginProfile", "iam.amazonaws.com"),
+                    ("UpdateLoginProfile", "iam.amazonaws.com"),
+                    ("StopLogging", "cloudtrail.amazonaws.com"),
+                    ("PutEventSelectors", "cloudtrail.amazonaws.com"),
+                )
+            )
+            records.append(
+                api_call(
+                    name,
+                    event_source=source_name,
+                    identity_type=rng.choice(("IAMUser", "Root", "AssumedRole")),
+                    user=rng.choice(USERS),
+                    minutes=start,
+                    account=account,
+                    read_only=False,
+                    error_code=rng.choice((None, None, "AccessDenied")),
+                )
+            )
+        else:  # sign-in events no rule alerts on, and a root password recovery
+            name = rng.choice(
+                ("CheckMfa", "SwitchRole", "GetSigninToken", "PasswordRecoveryRequested")
+            )
+            record = console_login(
+                user=rng.choice(USERS),
+                identity_type=rng.choice(("IAMUser", "Root")),
+                minutes=start,
+                account=account,
+                event_name=name,
+            )
+            if name == "PasswordRecoveryRequested":
+                record["responseElements"] = {"PasswordRecoveryRequested": "Success"}
+            records.append(record)
+    # Duplicates: the same records again (CloudTrail delivers some twice), some in the same second.
+    records.extend(rng.sample(records, len(records) // 10))
+    rng.shuffle(records)
+    return records
+
+
+def write_files(folder: Path, records: list[dict[str, Any]], rng: random.Random) -> Path:
+    """The records in a few CloudTrail files, each time-ordered, the files overlapping in time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    streams: list[list[dict[str, Any]]] = [[] for _ in range(5)]
+    for record in records:
+        rng.choice(streams).append(record)
+    for number, stream in enumerate(streams):
+        stream.sort(key=lambda r: r["eventTime"])
+        (folder / f"part-{rng.randint(0, 999):03d}-{number}.json").write_text(
+            json.dumps({"Records": stream})
+        )
+    return folder
+
+
+def events_of(folder: Path) -> Iterator[SignInEvent]:
+    for entry in find_files([str(folder)]):
+        for item in read_events([entry]):  # type: ignore[list-item]
+            if isinstance(item, SignInEvent):
+                yield item
+
+
+# --- the two paths -----------------------------------------------------------------------------
+
+Outcome = list[tuple[str, str, str, str]]
+
+
+def settings() -> Settings:
+    return Settings.from_env({"NEW_NETWORK_LOOKBACK_DAYS": "2"})
+
+
+def straightforward(pipeline: Pipeline, folder: Path) -> Outcome:
+    """Today's path: sort everything, process each event."""
+    seen: Outcome = []
+    for event in sort_by_time(events_of(folder)):
+        try:
+            outcome = pipeline.process(event)
+        except UnstorableRecordError:
+            continue
+        seen.extend(_lines(outcome.deliveries))
+    return seen
+
+
+def engine(pipeline: Pipeline, folder: Path) -> Outcome:
+    replay = ReplayEngine(pipeline, write_batch=37)
+    for _ in replay.store_events(events_of(folder)):
+        pass
+    seen: Outcome = []
+    for outcome in replay.evaluate():
+        seen.extend(_lines(outcome.deliveries))
+    return seen
+
+
+def _lines(deliveries: Any) -> Outcome:
+    lines = []
+    for delivery in deliveries:
+        alert = delivery.alert
+        lines.append(
+            (alert.rule_id, alert.event.event_id, delivery.status.value, _json_line(delivery))
+        )
+    return lines
+
+
+def _json_line(delivery: Any) -> str:
+    """The ``replay --json`` line of the delivery, as ``print_alert`` writes it."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_alert(delivery.alert, delivery.payload, True)
+    return out.getvalue()
+
+
+Path_ = Callable[[Pipeline, Path], Outcome]
+
+
+def run(store: ActivityStore, folder: Path, path: Path_) -> tuple[Outcome, list[dict[str, Any]]]:
+    notifier = RecordingNotifier()
+    pipeline = build_pipeline(settings(), store=store, notifier=notifier)
+    seen = path(pipeline, folder)
+    return seen, notifier.sent
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+def sqlite_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every activity row (all columns) and every claim, in key order."""
+    db = sqlite3.connect(path)
+    try:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(activity)")]
+        activity = db.execute(
+            f"SELECT {', '.join(columns)} FROM activity ORDER BY pk, sk"  # noqa: S608
+        ).fetchall()
+        claims = db.execute(
+            "SELECT pk, rule_id, event_id, event_time, status, claimed_at FROM alert_claims"
+            " ORDER BY pk"
+        ).fetchall()
+    finally:
+        db.close()
+    return activity, claims
+
+
+def sqlite_store(path: Path) -> SqliteStore:
+    return SqliteStore(path, clock=lambda: NOW, batch_size=1000)
+
+
+def compare_on_sqlite(tmp_path: Path, folder: Path, before: Path | None, path: Path_) -> None:
+    """Both paths on a copy of the same store; the same rows, claims and alerts."""
+    results = []
+    for name, replay in (("reference", straightforward), ("engine", path)):
+        db = tmp_path / f"{name}.db"
+        store = sqlite_store(db)
+        try:
+            if before is not None:
+                run(store, before, straightforward)
+            seen, sent = run(store, folder, replay)
+            again, _ = run(store, folder, replay)  # idempotent: nothing new the second time
+        finally:
+            store.close()
+        results.append((seen, sent, again, sqlite_rows(db)))
+    (seen, sent, again, rows), (engine_seen, engine_sent, engine_again, engine_rows) = results
+    assert seen, "the corpus raises alerts"
+    assert engine_seen == seen
+    assert engine_sent == sent
+    assert engine_again == again
+    assert engine_rows[0] == rows[0]
+    assert engine_rows[1] == rows[1]
+
+
+SEEDS = [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_engine_matches_one_event_at_a_time_on_a_fresh_store(tmp_path: Path, seed: int) -> None:
+    # GIVEN a generated corpus in files out of time order
+    folder = write_files(tmp_path / "corpus", corpus(seed), random.Random(seed))
+    # WHEN both paths replay it into a fresh store, then again
+    # THEN rows, claims, alerts and --json lines agree
+    compare_on_sqlite(tmp_path, folder, None, engine)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_engine_matches_on_a_store_filled_by_part_of_the_records(tmp_path: Path, seed: int) -> None:
+    # GIVEN a corpus, a random part of which was replayed before
+    rng = random.Random(seed)
+    records = corpus(seed)
+    before = write_files(tmp_path / "before", rng.sample(records, len(records) // 3), rng)
+    folder = write_files(tmp_path / "corpus", records, rng)
+    # WHEN both paths replay the whole corpus on a store holding that part
+    # THEN they agree
+    compare_on_sqlite(tmp_path, folder, before, engine)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_engine_matches_on_a_store_filled_by_an_overlapping_corpus(
+    tmp_path: Path, seed: int
+) -> None:
+    # GIVEN another corpus over an overlapping time range, replayed before
+    rng = random.Random(seed)
+    before = write_files(tmp_path / "before", corpus(seed + 100, hours=16), rng)
+    folder = write_files(tmp_path / "corpus", corpus(seed), rng)
+    # WHEN both paths replay this corpus on that store
+    # THEN they agree
+    compare_on_sqlite(tmp_path, folder, before, engine)
+
+
+def test_engine_spilling_its_sort_and_forgetting_matches_too(tmp_path: Path) -> None:
+    # GIVEN a corpus and an engine that holds only 50 events in memory, and lets go of the
+    # history out of reach every 7 events
+    rng = random.Random(7)
+    # (over six days: past the two days of the longest reach, so rows are let go)
+    before = write_files(tmp_path / "before", corpus(8, size=150, hours=144), rng)
+    folder = write_files(tmp_path / "corpus", corpus(7, size=600, hours=144), rng)
+
+    def spilling(pipeline: Pipeline, folder: Path) -> Outcome:
+        replay = ReplayEngine(pipeline, write_batch=10, memory_events=50, forget_every=7)
+        for _ in replay.store_events(events_of(folder)):
+            pass
+        return [line for outcome in replay.evaluate() for line in _lines(outcome.deliveries)]
+
+    # WHEN it replays it, THEN it agrees with the straightforward path
+    compare_on_sqlite(tmp_path, folder, before, spilling)
+
+
+def test_a_history_that_sees_later_events_is_caught(tmp_path: Path) -> None:
+    # GIVEN an engine broken on purpose: every event of the run is in the history at once
+    rng = random.Random(3)
+    folder = write_files(tmp_path / "corpus", corpus(3), rng)
+
+    def clairvoyant(pipeline: Pipeline, folder: Path) -> Outcome:
+        replay = ReplayEngine(pipeline)
+        kept = [
+            w.event for w in replay.store_events(events_of(folder)) if not isinstance(w, Exception)
+        ]
+        real_add = type(replay)._load_history
+
+        def load_everything(self: ReplayEngine, first: str, last: str) -> Any:
+            history = real_add(self, first, last)
+            for event in kept:
+                if event.event_name == "ConsoleLogin":
+                    from signin_monitor.cli.replay_engine import success_network
+
+                    history.add(event, success_network(event))
+            history.add = lambda event, network: None  # type: ignore[method-assign]
+            return history
+
+        replay._load_history = load_everything.__get__(replay)  # type: ignore[method-assign]
+        return [line for outcome in replay.evaluate() for line in _lines(outcome.deliveries)]
+
+    # WHEN it is compared with the straightforward path, THEN the comparison fails
+    with pytest.raises(AssertionError):
+        compare_on_sqlite(tmp_path, folder, None, clairvoyant)
+
+
+class _Plain:
+    """A rule that declares nothing (not a ``SelectiveRule``): replay must run it everywhere."""
+
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.severity = rule.severity
+
+    def evaluate(self, event: SignInEvent, history: Any) -> Alert | None:
+        return self.rule.evaluate(event, history)  # type: ignore[no-any-return]
+
+
+def test_rules_that_declare_nothing_are_run_on_every_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN rules that do not say which events they alert on nor how far they look
+    real = build_pipeline
+
+    def plain_pipeline(*args: Any, **kwargs: Any) -> Pipeline:
+        pipeline = real(*args, **kwargs)
+        pipeline.rules = tuple(_Plain(rule) for rule in pipeline.rules)
+        return pipeline
+
+    monkeypatch.setattr(sys.modules[__name__], "build_pipeline", plain_pipeline)
+    rng = random.Random(21)
+    before = write_files(tmp_path / "before", corpus(22, size=150), rng)
+    folder = write_files(tmp_path / "corpus", corpus(21), rng)
+    # WHEN both paths replay a corpus on a filled store, THEN they agree
+    compare_on_sqlite(tmp_path, folder, before, engine)
+
+
+# --- DynamoDB (moto) ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+def dynamodb_items(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item, claims without their time and token (each path claims at its own moment)."""
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            items.append({k: v for k, v in item.items() if k not in ("claimed_at", "token")})
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+@pytest.mark.parametrize("filled", [False, True])
+def test_engine_matches_one_event_at_a_time_on_dynamodb(
+    dynamodb: Any, tmp_path: Path, filled: bool
+) -> None:
+    # GIVEN a small corpus (and, maybe, part of it replayed before), on two tables
+    rng = random.Random(11)
+    records = corpus(11, size=120, hours=4)
+    before = write_files(tmp_path / "before", rng.sample(records, 40), rng) if filled else None
+    folder = write_files(tmp_path / "corpus", records, rng)
+    results = []
+    for name, replay in (("reference", straightforward), ("engine", engine)):
+        create_table(dynamodb, name)
+        store = DynamoDbStore(name, client=dynamodb, clock=lambda: NOW)
+        if before is not None:
+            run(store, before, straightforward)
+        seen, sent = run(store, folder, replay)
+        results.append((seen, sent, dynamodb_items(dynamodb, name)))
+    # WHEN both paths replay it, THEN items, claims and alerts agree
+    (seen, sent, items), (engine_seen, engine_sent, engine_items) = results
+    assert seen
+    assert engine_seen == seen
+    assert engine_sent == sent
+    assert engine_items == items
