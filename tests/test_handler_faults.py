@@ -32,10 +32,17 @@ ALERTS = 25
 
 
 def _faults(proxy: FaultProxy) -> None:
-    """Lose answers after the write: claims (both ways), one record and one mark."""
+    """Lose answers after the write: claims (both ways), records and one mark.
+
+    The Lambda writes each record with its own PutItem; a replay writes them in bulk (one
+    BatchGetItem of the keys, one BatchWriteItem of the new items): each path meets 2 of the 4
+    record faults, so either injects 9.
+    """
     proxy.add(Fault("PutItem", '"ALERT#', nth=frozenset({2, 9, 20}), mode="500"))
     proxy.add(Fault("PutItem", '"ALERT#', nth=frozenset({5, 14, 24}), mode="reset"))
     proxy.add(Fault("PutItem", '"ACCOUNT#', nth=frozenset({3, 11}), mode="500"))
+    proxy.add(Fault("BatchGetItem", '"ACCOUNT#', nth=frozenset({1}), mode="reset"))
+    proxy.add(Fault("BatchWriteItem", '"ACCOUNT#', nth=frozenset({1}), mode="500"))
     proxy.add(Fault("UpdateItem", '"ALERT#', nth=frozenset({7}), mode="reset"))
 
 

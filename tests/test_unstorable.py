@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,21 @@ def _refuse(event_id: str) -> Any:
     return record
 
 
+def _refuse_in_bulk(event_id: str) -> Any:
+    """A ``DynamoDbStore.record_many`` that refuses a batch holding the event before writing
+    any of it, as the real one refuses an item over 400 KB (the replay then goes one by one)."""
+    original = DynamoDbStore.record_many
+
+    def record_many(
+        self: DynamoDbStore, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> list[bool]:
+        if any(event.event_id == event_id for event in events):
+            raise UnstorableRecordError(f"event {event_id} cannot be stored: item too large")
+        return original(self, events, expires_at=expires_at)
+
+    return record_many
+
+
 def test_the_handler_stores_events_with_oversized_key_values(lambda_env: None) -> None:
     results = [handler.handler(eventbridge(record), None) for record in _long_keys()]
     assert [r["status"] for r in results] == ["stored"] * 4
@@ -117,6 +132,7 @@ def test_replay_on_dynamodb_counts_a_refused_event_as_malformed_and_goes_on(
 ) -> None:
     refused = console_login(identity_type="Root", minutes=0)
     monkeypatch.setattr(DynamoDbStore, "record", _refuse(refused["eventID"]))
+    monkeypatch.setattr(DynamoDbStore, "record_many", _refuse_in_bulk(refused["eventID"]))
     status = _replay(cli_table, [refused, console_login(identity_type="Root", minutes=1)], tmp_path)
     output = capsys.readouterr()
     assert len(output.out.splitlines()) == 1  # the other event's alert
