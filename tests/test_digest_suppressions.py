@@ -1,9 +1,6 @@
-"""The digest with real suppressions (h14-suppress's ``suppress add``), once both have merged.
-
-Skipped where the suppressions are not in the tree yet; after the merge it proves the done-when
-of issue 14: a planned root login silenced from the command line is listed in the digest with
-whose suppression it is and why, escaped.
-"""
+"""The digest with real suppressions (``suppress add``): issue 14's done-when, a planned root
+login silenced from the command line is listed in the digest with whose suppression it is and
+why, escaped, and the next unplanned one still alerts."""
 
 from __future__ import annotations
 
@@ -16,8 +13,6 @@ import pytest
 from signin_monitor.cli import main
 from tests.factories import ACCOUNT
 from tests.test_digest import TABLE, dynamodb
-
-pytest.importorskip("signin_monitor.suppressions", reason="suppressions are not merged yet")
 
 __all__ = ["dynamodb"]  # the moto fixture, shared with tests/test_digest.py
 
