@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -385,11 +386,16 @@ def _bound_raw_text(
     raw: dict[str, Any], *, limit: int = MAX_RAW_BYTES
 ) -> tuple[dict[str, Any], list[str], str]:
     """``bound_raw`` and the compact JSON of its result (the text the store writes)."""
-    text = json.dumps(raw, separators=(",", ":"), default=str)
+    text = _RAW_ENCODER.encode(raw)
     if len(text) <= limit:
         return raw, [], text
     kept, cut = _cut_raw(raw, limit)
-    return kept, cut, json.dumps(kept, separators=(",", ":"), default=str)
+    return kept, cut, _RAW_ENCODER.encode(kept)
+
+
+#: What ``json.dumps(value, separators=(",", ":"), default=str)`` builds on every call, built
+#: once (the same text: ``json.dumps`` is this encoder's ``encode``).
+_RAW_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 def _cut_raw(raw: dict[str, Any], limit: int) -> tuple[dict[str, Any], list[str]]:
@@ -464,8 +470,13 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> Activity:
-    """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``."""
+def parse_eventbridge(
+    event: Any, *, source: str = "<event>", position: str = "", fast: bool = True
+) -> Activity:
+    """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``.
+
+    ``fast=False`` validates the record with the model, as ``parse_record`` does.
+    """
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(event).__name__}", source=source, position=position
@@ -479,11 +490,17 @@ def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = ""
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     # The envelope was selected as it is: its detail is validated without a second selection.
-    return _validate_record(envelope.detail, source=source, position=position)
+    return _validate_record(envelope.detail, source=source, position=position, fast=fast)
 
 
-def parse_record(record: Any, *, source: str = "<event>", position: str = "") -> Activity:
-    """Select one CloudTrail record with the patterns, then validate and normalize it."""
+def parse_record(
+    record: Any, *, source: str = "<event>", position: str = "", fast: bool = True
+) -> Activity:
+    """Select one CloudTrail record with the patterns, then validate and normalize it.
+
+    ``fast=False`` validates every record with the model (the reference; see
+    ``_validate_record``): the result, or the error, is the same either way.
+    """
     if not isinstance(record, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(record).__name__}",
@@ -493,11 +510,23 @@ def parse_record(record: Any, *, source: str = "<event>", position: str = "") ->
     skip = select(record)
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
-    return _validate_record(record, source=source, position=position)
+    return _validate_record(record, source=source, position=position, fast=fast)
 
 
-def _validate_record(record: dict[str, Any], *, source: str, position: str) -> Activity:
-    """Validate a selected CloudTrail record and normalize it."""
+def _validate_record(
+    record: dict[str, Any], *, source: str, position: str, fast: bool = True
+) -> Activity:
+    """Validate a selected CloudTrail record and normalize it.
+
+    A record of the plain shape CloudTrail writes (``_plain_record``) is normalized from
+    its fields as they are; any other goes through the model, so every error and every
+    odd case is the model's. ``fast=False`` takes the model's way for every record (the
+    reference the fast path is tested against).
+    """
+    if fast:
+        plain = _plain_record(record)
+        if plain is not None:
+            return _normalize(plain, record)
     if _too_deep(record):
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
@@ -509,7 +538,271 @@ def _validate_record(record: dict[str, Any], *, source: str, position: str) -> A
     return _normalize(parsed, record)
 
 
-def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
+class _SessionFields(Protocol):
+    """What ``_normalize`` reads of a session context (``SessionContext`` or its plain twin)."""
+
+    @property
+    def assumed_root(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, Any] | None: ...
+
+
+class _IdentityFields(Protocol):
+    """What ``_normalize`` reads of a ``userIdentity`` (``UserIdentity`` or its plain twin)."""
+
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def user_name(self) -> str | None: ...
+    @property
+    def arn(self) -> str | None: ...
+    @property
+    def principal_id(self) -> str | None: ...
+    @property
+    def account_id(self) -> str | None: ...
+    @property
+    def invoked_by(self) -> str | None: ...
+    @property
+    def session_context(self) -> _SessionFields | None: ...
+
+
+class _RecordFields(Protocol):
+    """What ``_normalize`` reads of a record (``CloudTrailRecord`` or its plain twin)."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_time(self) -> datetime: ...
+    @property
+    def event_name(self) -> str: ...
+    @property
+    def event_source(self) -> str: ...
+    @property
+    def aws_region(self) -> str | None: ...
+    @property
+    def source_ip_address(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str | None: ...
+    @property
+    def recipient_account_id(self) -> str | None: ...
+    @property
+    def user_identity(self) -> _IdentityFields: ...
+    @property
+    def response_elements(self) -> dict[str, Any] | None: ...
+    @property
+    def additional_event_data(self) -> dict[str, Any] | None: ...
+    @property
+    def service_event_details(self) -> dict[str, Any] | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def read_only(self) -> bool | None: ...
+    @property
+    def request_parameters(self) -> dict[str, Any] | None: ...
+
+
+@dataclass(slots=True)
+class _PlainSession:
+    assumed_root: str | None
+    attributes: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class _PlainIdentity:
+    type: str | None = None
+    user_name: str | None = None
+    arn: str | None = None
+    principal_id: str | None = None
+    account_id: str | None = None
+    invoked_by: str | None = None
+    session_context: _PlainSession | None = None
+
+
+@dataclass(slots=True)
+class _PlainRecord:
+    """A record's fields exactly as ``CloudTrailRecord`` would hold them (see ``_plain_record``)."""
+
+    event_id: str
+    event_time: datetime
+    event_name: str
+    event_source: str
+    aws_region: str | None
+    source_ip_address: str | None
+    user_agent: str | None
+    recipient_account_id: str | None
+    user_identity: _PlainIdentity
+    response_elements: dict[str, Any] | None
+    additional_event_data: dict[str, Any] | None
+    service_event_details: dict[str, Any] | None
+    error_message: str | None
+    error_code: str | None
+    read_only: bool | None
+    request_parameters: dict[str, Any] | None
+
+
+def _python_names(model: type[BaseModel]) -> frozenset[str]:
+    """The fields' Python names that differ from their alias: with ``populate_by_name`` the
+    model reads a key of that name too, so a record holding one is left to the model."""
+    return frozenset(
+        name for name, info in model.model_fields.items() if info.alias not in (None, name)
+    )
+
+
+_RECORD_NAMES: Final = _python_names(CloudTrailRecord)
+_IDENTITY_NAMES: Final = _python_names(UserIdentity)
+_SESSION_NAMES: Final = _python_names(SessionContext)
+_STR_ONLY: Final = frozenset({str})
+_UNBOUNDED: Final = sys.maxsize
+_ABSENT: Final[Any] = object()
+_OPTIONAL_TEXTS: Final = (
+    "sourceIPAddress",
+    "userAgent",
+    "recipientAccountId",
+    "errorMessage",
+    "eventType",
+)
+_OPTIONAL_OBJECTS: Final = (
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "requestParameters",
+)
+_IDENTITY_TEXTS: Final = ("type", "userName", "arn", "principalId", "accountId")
+
+
+def _plain_record(record: dict[str, Any]) -> _PlainRecord | None:
+    """The fields of a record the model would accept as they are, read without it; None for
+    any record of another shape (left to the model, which has the words for what is wrong).
+
+    Plain means: exact ``dict``/``str``/``bool`` types where the model reads them, keys the
+    model takes as they are (exact ASCII ``str`` for its own objects, since it refuses a lone
+    surrogate in an extra key; exact ``str`` in the ``dict[str, Any]`` fields), constrained
+    texts in ASCII (then characters are bytes and the length bounds are plain ``len``), an
+    ``eventTime`` ``parse_event_time`` reads, and nesting within ``MAX_DEPTH``. Nearly every
+    record CloudTrail writes is plain; tests/test_parse_fast_path.py holds the two ways equal.
+    """
+    if type(record) is not dict or not _plain_object_keys(record, _RECORD_NAMES):
+        return None
+    get = record.get
+    event_id = get("eventID")
+    event_name = get("eventName")
+    event_source = get("eventSource")
+    event_time = get("eventTime")
+    region = get("awsRegion")
+    error_code = get("errorCode")
+    read_only = get("readOnly")
+    if not (
+        _ascii_within(event_id, 1, 128)
+        and _ascii_within(event_name, 1, 128)
+        and type(event_source) is str
+        and type(event_time) is str
+        and (region is None or _ascii_within(region, 0, 64))
+        and (error_code is None or _ascii_within(error_code, 1, _UNBOUNDED))
+        and (read_only is None or type(read_only) is bool)
+    ):
+        return None
+    for key in _OPTIONAL_TEXTS:
+        text = get(key)
+        if text is not None and type(text) is not str:
+            return None
+    for key in _OPTIONAL_OBJECTS:
+        value = get(key)
+        if value is not None and not (type(value) is dict and {*map(type, value)} <= _STR_ONLY):
+            return None
+    identity = _plain_identity(get("userIdentity", _ABSENT))
+    if identity is None or _nested_past(record.values(), 1):
+        return None
+    try:
+        moment = parse_event_time(event_time)
+    except ValueError:
+        return None
+    return _PlainRecord(
+        event_id=event_id,
+        event_time=moment,
+        event_name=event_name,
+        event_source=event_source,
+        aws_region=region,
+        source_ip_address=get("sourceIPAddress"),
+        user_agent=get("userAgent"),
+        recipient_account_id=get("recipientAccountId"),
+        user_identity=identity,
+        response_elements=get("responseElements"),
+        additional_event_data=get("additionalEventData"),
+        service_event_details=get("serviceEventDetails"),
+        error_message=get("errorMessage"),
+        error_code=error_code,
+        read_only=read_only,
+        request_parameters=get("requestParameters"),
+    )
+
+
+def _plain_identity(value: Any) -> _PlainIdentity | None:
+    """``userIdentity`` as ``UserIdentity`` would hold it, or None when not plain."""
+    if value is _ABSENT:
+        return _PlainIdentity()  # the model's default
+    if type(value) is not dict or not _plain_object_keys(value, _IDENTITY_NAMES):
+        return None
+    get = value.get
+    for key in _IDENTITY_TEXTS:
+        text = get(key)
+        if text is not None and type(text) is not str:
+            return None
+    invoked_by = get("invokedBy")
+    if invoked_by is not None and not _ascii_within(invoked_by, 1, _UNBOUNDED):
+        return None
+    context = get("sessionContext")
+    session = None
+    if context is not None:
+        if type(context) is not dict or not _plain_object_keys(context, _SESSION_NAMES):
+            return None
+        assumed_root = context.get("assumedRoot")
+        attributes = context.get("attributes")
+        if (assumed_root is not None and type(assumed_root) is not str) or (
+            attributes is not None
+            and not (type(attributes) is dict and {*map(type, attributes)} <= _STR_ONLY)
+        ):
+            return None
+        session = _PlainSession(assumed_root=assumed_root, attributes=attributes)
+    return _PlainIdentity(
+        type=get("type"),
+        user_name=get("userName"),
+        arn=get("arn"),
+        principal_id=get("principalId"),
+        account_id=get("accountId"),
+        invoked_by=invoked_by,
+        session_context=session,
+    )
+
+
+def _plain_object_keys(value: dict[Any, Any], names: frozenset[str]) -> bool:
+    """Keys a model takes as they are: exact ASCII ``str``, none of them a field's Python name."""
+    return {*map(type, value)} <= _STR_ONLY and "".join(value).isascii() and names.isdisjoint(value)
+
+
+def _ascii_within(value: object, shortest: int, longest: int) -> TypeGuard[str]:
+    """An exact ASCII ``str`` of ``shortest`` to ``longest`` characters (= UTF-8 bytes)."""
+    return type(value) is str and value.isascii() and shortest <= len(value) <= longest
+
+
+def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
+    """``_too_deep`` for the container at ``depth`` holding ``children``, by recursion (at most
+    ``limit`` frames), looking only at the containers (tested equal to ``_too_deep``)."""
+    if depth > limit:
+        return True
+    for child in children:
+        if isinstance(child, _CONTAINERS) and _nested_past(
+            child.values() if isinstance(child, dict) else child, depth + 1, limit
+        ):
+            return True
+    return False
+
+
+_CONTAINERS: Final = (dict, list)
+
+
+def _normalize(record: _RecordFields, raw: dict[str, Any]) -> Activity:
     identity = record.user_identity
     cut: list[str] = []
     texts = _Texts(cut)
@@ -581,7 +874,7 @@ class _Texts:
         return None if text is None else self.field(name, text)
 
 
-def _principal(identity: UserIdentity, source_ip: str) -> str:
+def _principal(identity: _IdentityFields, source_ip: str) -> str:
     """The key failures are counted under; see ``SignInEvent``."""
     if identity.type == "Root":
         return ROOT_PRINCIPAL
@@ -600,7 +893,7 @@ def _principal(identity: UserIdentity, source_ip: str) -> str:
     return _bounded(name)
 
 
-def _result(record: CloudTrailRecord) -> Result | None:
+def _result(record: _RecordFields) -> Result | None:
     """Success or failure, read only from the response element named after the event."""
     for elements in (record.response_elements, record.service_event_details):
         value = (elements or {}).get(record.event_name)
