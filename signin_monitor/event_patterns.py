@@ -80,16 +80,16 @@ _MAX_KEY_CHARS: Final = 1024
 _remembered: dict[tuple[str | object, ...], str | None] = {}
 
 
-def matching_pattern(event: Mapping[str, Any]) -> str | None:
+def matching_pattern(event: Mapping[str, Any], *, remember: bool = True) -> str | None:
     """The name of the first pattern the EventBridge event matches, or None.
 
     The answer is a function of the few leaves the patterns read (``_leaf_paths``); when
     each of them is a plain string or absent, it is remembered under those values, so a
     replay matches each kind of record once rather than each record four times. Anything
     else (a leaf of another type, a mapping that is not a plain dict) is matched the long
-    way, with the same result.
+    way, with the same result, as is every event when ``remember`` is False (the reference).
     """
-    key = _key(event)
+    key = _key(event) if remember else None
     if key is None:
         return _first_match(event)
     try:

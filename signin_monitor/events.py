@@ -15,10 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final, Literal, Protocol, TypeGuard
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -91,6 +90,8 @@ _ISO_TIME: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
+#: The whole-second UTC form CloudTrail writes: ``2026-11-02T08:01:12Z``.
+_PLAIN_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _CUT_MARK: Final = "\u2026"
 _MAX_CUT_PATHS: Final = 20
 _MAX_PATH_CHARS: Final = 64
@@ -300,6 +301,21 @@ def parse_event_time(text: str) -> datetime:
     Raises ValueError, worded for the user, for any other form or a time outside
     [``EARLIEST_EVENT_TIME``, ``LATEST_EVENT_TIME``).
     """
+    if len(text) == _TIME_TEXT_LENGTH and _PLAIN_TIME.match(text) and text[11:13] < "24":
+        # The form CloudTrail writes, read by fromisoformat (C, a few times faster); what
+        # it refuses (Feb 30...) goes the long way for the words.
+        try:
+            moment = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        else:
+            if EARLIEST_EVENT_TIME <= moment < LATEST_EVENT_TIME:
+                return moment
+    return _parse_event_time_by_pattern(text)
+
+
+def _parse_event_time_by_pattern(text: str) -> datetime:
+    """``parse_event_time`` for every form (the reference its shortcut is tested against)."""
     match = _ISO_TIME.match(text)
     if match is None:
         raise ValueError("must be an ISO 8601 time like 2026-11-02T08:01:12Z")
@@ -335,19 +351,20 @@ def _out_of_range() -> str:
     )
 
 
-def select(value: Any) -> str | None:
+def select(value: Any, *, fast: bool = True) -> str | None:
     """Why a raw input value is not monitored, or None when it is one to validate.
 
     An EventBridge envelope (it has ``detail-type``) is matched as it is; a CloudTrail record
     as EventBridge would see it (``event_patterns.eventbridge_view``). Only the fields the
     patterns read are looked at, before any other field is checked: a record no pattern
     matches is skipped however it is shaped. A value that is not an object is left to
-    validation (malformed: it is no record at all).
+    validation (malformed: it is no record at all). ``fast=False`` matches without the
+    answers ``matching_pattern`` remembers (the reference).
     """
     if not isinstance(value, dict):
         return None
     event = value if "detail-type" in value else eventbridge_view(value)
-    if matching_pattern(event) is not None:
+    if matching_pattern(event, remember=fast) is not None:
         return None
     if "detail-type" in value:
         detail = value.get("detail")
@@ -475,14 +492,14 @@ def parse_eventbridge(
 ) -> Activity:
     """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``.
 
-    ``fast=False`` validates the record with the model, as ``parse_record`` does.
+    ``fast=False``: as in ``parse_record``.
     """
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(event).__name__}", source=source, position=position
         )
     # Only an envelope is matched: a value without ``detail-type`` is no EventBridge event.
-    skip = select(event) if "detail-type" in event else None
+    skip = select(event, fast=fast) if "detail-type" in event else None
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
     try:
@@ -498,8 +515,9 @@ def parse_record(
 ) -> Activity:
     """Select one CloudTrail record with the patterns, then validate and normalize it.
 
-    ``fast=False`` validates every record with the model (the reference; see
-    ``_validate_record``): the result, or the error, is the same either way.
+    ``fast=False`` takes the first, slower way of selecting and checking the nesting (the
+    reference; see ``select`` and ``_validate_record``): the result, or the error, is the
+    same either way.
     """
     if not isinstance(record, dict):
         raise MalformedRecordError(
@@ -507,7 +525,7 @@ def parse_record(
             source=source,
             position=position,
         )
-    skip = select(record)
+    skip = select(record, fast=fast)
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
     return _validate_record(record, source=source, position=position, fast=fast)
@@ -518,16 +536,10 @@ def _validate_record(
 ) -> Activity:
     """Validate a selected CloudTrail record and normalize it.
 
-    A record of the plain shape CloudTrail writes (``_plain_record``) is normalized from
-    its fields as they are; any other goes through the model, so every error and every
-    odd case is the model's. ``fast=False`` takes the model's way for every record (the
-    reference the fast path is tested against).
+    ``fast=False`` checks the nesting with the first, iterative ``_too_deep`` (the reference
+    ``_nested_past`` is tested against).
     """
-    if fast:
-        plain = _plain_record(record)
-        if plain is not None:
-            return _normalize(plain, record)
-    if _too_deep(record):
+    if _nested_past(record.values(), 1) if fast else _too_deep(record):
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
         )
@@ -536,254 +548,6 @@ def _validate_record(
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     return _normalize(parsed, record)
-
-
-class _SessionFields(Protocol):
-    """What ``_normalize`` reads of a session context (``SessionContext`` or its plain twin)."""
-
-    @property
-    def assumed_root(self) -> str | None: ...
-    @property
-    def attributes(self) -> dict[str, Any] | None: ...
-
-
-class _IdentityFields(Protocol):
-    """What ``_normalize`` reads of a ``userIdentity`` (``UserIdentity`` or its plain twin)."""
-
-    @property
-    def type(self) -> str | None: ...
-    @property
-    def user_name(self) -> str | None: ...
-    @property
-    def arn(self) -> str | None: ...
-    @property
-    def principal_id(self) -> str | None: ...
-    @property
-    def account_id(self) -> str | None: ...
-    @property
-    def invoked_by(self) -> str | None: ...
-    @property
-    def session_context(self) -> _SessionFields | None: ...
-
-
-class _RecordFields(Protocol):
-    """What ``_normalize`` reads of a record (``CloudTrailRecord`` or its plain twin)."""
-
-    @property
-    def event_id(self) -> str: ...
-    @property
-    def event_time(self) -> datetime: ...
-    @property
-    def event_name(self) -> str: ...
-    @property
-    def event_source(self) -> str: ...
-    @property
-    def aws_region(self) -> str | None: ...
-    @property
-    def source_ip_address(self) -> str | None: ...
-    @property
-    def user_agent(self) -> str | None: ...
-    @property
-    def recipient_account_id(self) -> str | None: ...
-    @property
-    def user_identity(self) -> _IdentityFields: ...
-    @property
-    def response_elements(self) -> dict[str, Any] | None: ...
-    @property
-    def additional_event_data(self) -> dict[str, Any] | None: ...
-    @property
-    def service_event_details(self) -> dict[str, Any] | None: ...
-    @property
-    def error_message(self) -> str | None: ...
-    @property
-    def error_code(self) -> str | None: ...
-    @property
-    def read_only(self) -> bool | None: ...
-    @property
-    def request_parameters(self) -> dict[str, Any] | None: ...
-
-
-@dataclass(slots=True)
-class _PlainSession:
-    assumed_root: str | None
-    attributes: dict[str, Any] | None
-
-
-@dataclass(slots=True)
-class _PlainIdentity:
-    type: str | None = None
-    user_name: str | None = None
-    arn: str | None = None
-    principal_id: str | None = None
-    account_id: str | None = None
-    invoked_by: str | None = None
-    session_context: _PlainSession | None = None
-
-
-@dataclass(slots=True)
-class _PlainRecord:
-    """A record's fields exactly as ``CloudTrailRecord`` would hold them (see ``_plain_record``)."""
-
-    event_id: str
-    event_time: datetime
-    event_name: str
-    event_source: str
-    aws_region: str | None
-    source_ip_address: str | None
-    user_agent: str | None
-    recipient_account_id: str | None
-    user_identity: _PlainIdentity
-    response_elements: dict[str, Any] | None
-    additional_event_data: dict[str, Any] | None
-    service_event_details: dict[str, Any] | None
-    error_message: str | None
-    error_code: str | None
-    read_only: bool | None
-    request_parameters: dict[str, Any] | None
-
-
-def _python_names(model: type[BaseModel]) -> frozenset[str]:
-    """The fields' Python names that differ from their alias: with ``populate_by_name`` the
-    model reads a key of that name too, so a record holding one is left to the model."""
-    return frozenset(
-        name for name, info in model.model_fields.items() if info.alias not in (None, name)
-    )
-
-
-_RECORD_NAMES: Final = _python_names(CloudTrailRecord)
-_IDENTITY_NAMES: Final = _python_names(UserIdentity)
-_SESSION_NAMES: Final = _python_names(SessionContext)
-_STR_ONLY: Final = frozenset({str})
-_UNBOUNDED: Final = sys.maxsize
-_ABSENT: Final[Any] = object()
-_OPTIONAL_TEXTS: Final = (
-    "sourceIPAddress",
-    "userAgent",
-    "recipientAccountId",
-    "errorMessage",
-    "eventType",
-)
-_OPTIONAL_OBJECTS: Final = (
-    "responseElements",
-    "additionalEventData",
-    "serviceEventDetails",
-    "requestParameters",
-)
-_IDENTITY_TEXTS: Final = ("type", "userName", "arn", "principalId", "accountId")
-
-
-def _plain_record(record: dict[str, Any]) -> _PlainRecord | None:
-    """The fields of a record the model would accept as they are, read without it; None for
-    any record of another shape (left to the model, which has the words for what is wrong).
-
-    Plain means: exact ``dict``/``str``/``bool`` types where the model reads them, keys the
-    model takes as they are (exact ASCII ``str`` for its own objects, since it refuses a lone
-    surrogate in an extra key; exact ``str`` in the ``dict[str, Any]`` fields), constrained
-    texts in ASCII (then characters are bytes and the length bounds are plain ``len``), an
-    ``eventTime`` ``parse_event_time`` reads, and nesting within ``MAX_DEPTH``. Nearly every
-    record CloudTrail writes is plain; tests/test_parse_fast_path.py holds the two ways equal.
-    """
-    if type(record) is not dict or not _plain_object_keys(record, _RECORD_NAMES):
-        return None
-    get = record.get
-    event_id = get("eventID")
-    event_name = get("eventName")
-    event_source = get("eventSource")
-    event_time = get("eventTime")
-    region = get("awsRegion")
-    error_code = get("errorCode")
-    read_only = get("readOnly")
-    if not (
-        _ascii_within(event_id, 1, 128)
-        and _ascii_within(event_name, 1, 128)
-        and type(event_source) is str
-        and type(event_time) is str
-        and (region is None or _ascii_within(region, 0, 64))
-        and (error_code is None or _ascii_within(error_code, 1, _UNBOUNDED))
-        and (read_only is None or type(read_only) is bool)
-    ):
-        return None
-    for key in _OPTIONAL_TEXTS:
-        text = get(key)
-        if text is not None and type(text) is not str:
-            return None
-    for key in _OPTIONAL_OBJECTS:
-        value = get(key)
-        if value is not None and not (type(value) is dict and {*map(type, value)} <= _STR_ONLY):
-            return None
-    identity = _plain_identity(get("userIdentity", _ABSENT))
-    if identity is None or _nested_past(record.values(), 1):
-        return None
-    try:
-        moment = parse_event_time(event_time)
-    except ValueError:
-        return None
-    return _PlainRecord(
-        event_id=event_id,
-        event_time=moment,
-        event_name=event_name,
-        event_source=event_source,
-        aws_region=region,
-        source_ip_address=get("sourceIPAddress"),
-        user_agent=get("userAgent"),
-        recipient_account_id=get("recipientAccountId"),
-        user_identity=identity,
-        response_elements=get("responseElements"),
-        additional_event_data=get("additionalEventData"),
-        service_event_details=get("serviceEventDetails"),
-        error_message=get("errorMessage"),
-        error_code=error_code,
-        read_only=read_only,
-        request_parameters=get("requestParameters"),
-    )
-
-
-def _plain_identity(value: Any) -> _PlainIdentity | None:
-    """``userIdentity`` as ``UserIdentity`` would hold it, or None when not plain."""
-    if value is _ABSENT:
-        return _PlainIdentity()  # the model's default
-    if type(value) is not dict or not _plain_object_keys(value, _IDENTITY_NAMES):
-        return None
-    get = value.get
-    for key in _IDENTITY_TEXTS:
-        text = get(key)
-        if text is not None and type(text) is not str:
-            return None
-    invoked_by = get("invokedBy")
-    if invoked_by is not None and not _ascii_within(invoked_by, 1, _UNBOUNDED):
-        return None
-    context = get("sessionContext")
-    session = None
-    if context is not None:
-        if type(context) is not dict or not _plain_object_keys(context, _SESSION_NAMES):
-            return None
-        assumed_root = context.get("assumedRoot")
-        attributes = context.get("attributes")
-        if (assumed_root is not None and type(assumed_root) is not str) or (
-            attributes is not None
-            and not (type(attributes) is dict and {*map(type, attributes)} <= _STR_ONLY)
-        ):
-            return None
-        session = _PlainSession(assumed_root=assumed_root, attributes=attributes)
-    return _PlainIdentity(
-        type=get("type"),
-        user_name=get("userName"),
-        arn=get("arn"),
-        principal_id=get("principalId"),
-        account_id=get("accountId"),
-        invoked_by=invoked_by,
-        session_context=session,
-    )
-
-
-def _plain_object_keys(value: dict[Any, Any], names: frozenset[str]) -> bool:
-    """Keys a model takes as they are: exact ASCII ``str``, none of them a field's Python name."""
-    return {*map(type, value)} <= _STR_ONLY and "".join(value).isascii() and names.isdisjoint(value)
-
-
-def _ascii_within(value: object, shortest: int, longest: int) -> TypeGuard[str]:
-    """An exact ASCII ``str`` of ``shortest`` to ``longest`` characters (= UTF-8 bytes)."""
-    return type(value) is str and value.isascii() and shortest <= len(value) <= longest
 
 
 def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
@@ -802,7 +566,7 @@ def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
 _CONTAINERS: Final = (dict, list)
 
 
-def _normalize(record: _RecordFields, raw: dict[str, Any]) -> Activity:
+def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
     identity = record.user_identity
     cut: list[str] = []
     texts = _Texts(cut)
@@ -865,6 +629,8 @@ class _Texts:
     cut: list[str]
 
     def field(self, name: str, text: str, *, limit: int = MAX_FIELD_BYTES) -> str:
+        if len(text) <= limit and text.isascii():
+            return text  # the common case, as the two calls below would return it
         cleaned, was_cut = _cut_utf8(_printable_utf8(text), limit)
         if was_cut:
             self.cut.append(name)
@@ -874,7 +640,7 @@ class _Texts:
         return None if text is None else self.field(name, text)
 
 
-def _principal(identity: _IdentityFields, source_ip: str) -> str:
+def _principal(identity: UserIdentity, source_ip: str) -> str:
     """The key failures are counted under; see ``SignInEvent``."""
     if identity.type == "Root":
         return ROOT_PRINCIPAL
@@ -893,7 +659,7 @@ def _principal(identity: _IdentityFields, source_ip: str) -> str:
     return _bounded(name)
 
 
-def _result(record: _RecordFields) -> Result | None:
+def _result(record: CloudTrailRecord) -> Result | None:
     """Success or failure, read only from the response element named after the event."""
     for elements in (record.response_elements, record.service_event_details):
         value = (elements or {}).get(record.event_name)
@@ -913,6 +679,8 @@ def _mfa_used(value: object) -> bool | None:
 
 def _clean(text: str) -> str:
     """Valid UTF-8 within ``MAX_FIELD_BYTES`` (fields pydantic already bounds in characters)."""
+    if len(text) <= MAX_FIELD_BYTES and text.isascii():
+        return text  # ASCII: one byte a character, nothing to replace
     return _cut_utf8(_printable_utf8(text), MAX_FIELD_BYTES)[0]
 
 
@@ -938,6 +706,8 @@ def _cut_utf8(text: str, limit: int) -> tuple[str, bool]:
 def _bounded(identifier: str) -> str:
     """Long identifiers keep a readable prefix and a digest of the whole value (so they stay
     distinct), within ``_MAX_IDENTIFIER_BYTES`` UTF-8 bytes."""
+    if len(identifier) <= _MAX_IDENTIFIER_BYTES and identifier.isascii():
+        return identifier  # what the lines below return for it
     text = _printable_utf8(identifier[: _MAX_IDENTIFIER_BYTES + 1])
     encoded = text.encode("utf-8")
     if len(identifier) <= _MAX_IDENTIFIER_BYTES and len(encoded) <= _MAX_IDENTIFIER_BYTES:

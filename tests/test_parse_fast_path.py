@@ -1,11 +1,12 @@
-"""The fast path of ``parse_record`` gives exactly what the model's way gives, for any input.
+"""The fast way of ``parse_record`` gives exactly what the first way gives, for any input.
 
-``parse_record(value)`` normalizes a plain record without the pydantic model and remembers
-which pattern each kind of record matched; ``parse_record(value, fast=False)`` validates
-every record with the model (the reference). Both must return equal ``Activity`` values
+``parse_record(value)`` remembers which pattern each kind of record matched and checks the
+nesting by recursion; ``parse_record(value, fast=False)`` matches every pattern and checks
+the nesting as it first did (the reference). Both must return equal ``Activity`` values
 (every field, the stored raw record and its text, what was cut) or raise the same error
 with the same message: on the samples, a bench corpus, hypothesis-mutated records and the
-hand-written edges below.
+hand-written edges below. The shortcuts both ways share (``parse_event_time``'s, the text
+helpers') are held to their first forms here too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gzip
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,8 +33,15 @@ from signin_monitor.events import (
     MAX_FIELD_BYTES,
     MAX_RAW_BYTES,
     Activity,
+    _bounded,
+    _clean,
+    _cut_utf8,
     _nested_past,
+    _parse_event_time_by_pattern,
+    _printable_utf8,
+    _Texts,
     _too_deep,
+    parse_event_time,
     parse_eventbridge,
     parse_record,
 )
@@ -277,6 +286,14 @@ def _edge_cases() -> Iterator[Any]:
         "1999-12-31T23:59:59Z",
         "2100-01-01T00:00:00Z",
         "2026-02-30T00:00:00Z",
+        "2026-11-02T24:00:00Z",
+        "2026-11-02T23:59:60Z",
+        "2026-11-02T23:60:00Z",
+        "2026-13-02T23:00:00Z",
+        "2099-12-31T23:59:59Z",
+        "2000-01-01T00:00:00Z",
+        "\u0662026-11-02T08:01:12Z",
+        "2026-11-02T08:01:12z",
         "2026-11-02 08:01:12",
         1730534472,
         None,
@@ -375,3 +392,68 @@ def test_what_selection_remembers_stays_bounded() -> None:
     with pytest.raises(MalformedRecordError):
         parse_record(huge)
     assert all(len(str(key)) < 100_000 for key in event_patterns._remembered)
+
+
+def _time_outcome(parse: Callable[[str], Any], text: str) -> tuple[str, Any]:
+    try:
+        moment = parse(text)
+    except ValueError as error:
+        return "error", str(error)
+    return "time", (moment, moment.tzinfo, moment.utcoffset())
+
+
+@given(
+    text=st.one_of(
+        st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z"),
+        st.from_regex(
+            r"\A(19|20|21)[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9]Z\Z"
+        ),
+        st.from_regex(
+            r"\A20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+        ),
+        st.text(st.characters(codec="utf-8"), max_size=24),
+        st.sampled_from(
+            [
+                "2026-11-02T08:01:12Z",
+                "2099-12-31T23:59:59Z",
+                "2100-01-01T00:00:00Z",
+                "1999-12-31T23:59:59Z",
+                "2000-01-01T00:00:00Z",
+            ]
+        ),
+    )
+)
+def test_the_event_time_shortcut_reads_as_the_pattern_does(text: str) -> None:
+    assert _time_outcome(parse_event_time, text) == _time_outcome(
+        _parse_event_time_by_pattern, text
+    )
+
+
+def _bounded_first(identifier: str) -> str:
+    """``_bounded`` as it was before its ASCII shortcut."""
+    text = _printable_utf8(identifier[:257])
+    encoded = text.encode("utf-8")
+    if len(identifier) <= 256 and len(encoded) <= 256:
+        return text
+    digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{encoded[: 256 - len(digest) - 1].decode('utf-8', 'ignore')}~{digest}"
+
+
+_texts = st.one_of(
+    st.text(st.characters(codec="utf-8"), max_size=20),
+    st.builds(
+        lambda char, size: char * size,
+        st.sampled_from(["a", "\u00e9", "\u4e2d", "\U0001f600", "\udcff"]),
+        st.sampled_from([0, 1, 63, 64, 65, 255, 256, 257, 1023, 1024, 1025, 4095, 4096, 4097]),
+    ),
+)
+
+
+@given(text=_texts, limit=st.sampled_from([256, 1024, MAX_FIELD_BYTES]))
+def test_the_text_shortcuts_return_what_the_long_way_does(text: str, limit: int) -> None:
+    cut: list[str] = []
+    expected, was_cut = _cut_utf8(_printable_utf8(text), limit)
+    assert _Texts(cut).field("f", text, limit=limit) == expected
+    assert cut == (["f"] if was_cut else [])
+    assert _clean(text) == _cut_utf8(_printable_utf8(text), MAX_FIELD_BYTES)[0]
+    assert _bounded(text) == _bounded_first(text)
