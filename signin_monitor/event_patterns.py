@@ -73,8 +73,78 @@ def eventbridge_view(record: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def matching_pattern(event: Mapping[str, Any]) -> str | None:
-    """The name of the first pattern the EventBridge event matches, or None."""
+#: Most answers ``matching_pattern`` keeps (a bound on memory whatever the input).
+_MAX_REMEMBERED: Final = 1024
+#: Longest text of one remembered key (hostile names are matched, not remembered).
+_MAX_KEY_CHARS: Final = 1024
+_remembered: dict[tuple[str | object, ...], str | None] = {}
+
+
+def matching_pattern(event: Mapping[str, Any], *, remember: bool = True) -> str | None:
+    """The name of the first pattern the EventBridge event matches, or None.
+
+    The answer is a function of the few leaves the patterns read (``_leaf_paths``); when
+    each of them is a plain string or absent, it is remembered under those values, so a
+    replay matches each kind of record once rather than each record four times. Anything
+    else (a leaf of another type, a mapping that is not a plain dict) is matched the long
+    way, with the same result, as is every event when ``remember`` is False (the reference).
+    """
+    key = _key(event) if remember else None
+    if key is None:
+        return _first_match(event)
+    try:
+        return _remembered[key]
+    except KeyError:
+        pass
+    name = _first_match(event)
+    if len(_remembered) >= _MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[key] = name
+    return name
+
+
+@cache
+def _leaf_paths() -> tuple[tuple[str, ...], ...]:
+    """Every path to a value list in the patterns (``("detail", "eventSource")``...)."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(pattern: Mapping[str, Any], prefix: tuple[str, ...]) -> None:
+        for key, wanted in pattern.items():
+            if isinstance(wanted, Mapping):
+                walk(wanted, (*prefix, key))
+            else:
+                paths.append((*prefix, key))
+
+    for pattern in load_patterns().values():
+        walk(pattern, ())
+    return tuple(dict.fromkeys(paths))
+
+
+def _key(event: Mapping[str, Any]) -> tuple[str | object, ...] | None:
+    """The values at ``_leaf_paths`` (``_MISSING`` for an absent one), when every one is a
+    plain ``str`` or absent and every object on the way a plain ``dict``; else None."""
+    key: list[str | object] = []
+    size = 0
+    for path in _leaf_paths():
+        value: Any = event
+        for part in path:
+            if type(value) is dict:
+                value = value.get(part, _MISSING)
+            elif value is _MISSING or not isinstance(value, Mapping):
+                value = _MISSING  # matches reads a non-object on the way as an empty one
+                break
+            else:
+                return None  # another Mapping type: matched the long way
+        if value is not _MISSING:
+            if type(value) is not str:
+                return None
+            size += len(value)
+        key.append(value)
+    return tuple(key) if size <= _MAX_KEY_CHARS else None
+
+
+def _first_match(event: Mapping[str, Any]) -> str | None:
+    """``matching_pattern`` without memory: every pattern in order (the reference)."""
     for name, pattern in load_patterns().items():
         if matches(pattern, event):
             return name

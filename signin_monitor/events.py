@@ -90,6 +90,8 @@ _ISO_TIME: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
+#: The whole-second UTC form CloudTrail writes: ``2026-11-02T08:01:12Z``.
+_PLAIN_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _CUT_MARK: Final = "\u2026"
 _MAX_CUT_PATHS: Final = 20
 _MAX_PATH_CHARS: Final = 64
@@ -299,6 +301,21 @@ def parse_event_time(text: str) -> datetime:
     Raises ValueError, worded for the user, for any other form or a time outside
     [``EARLIEST_EVENT_TIME``, ``LATEST_EVENT_TIME``).
     """
+    if len(text) == _TIME_TEXT_LENGTH and _PLAIN_TIME.match(text) and text[11:13] < "24":
+        # The form CloudTrail writes, read by fromisoformat (C, a few times faster); what
+        # it refuses (Feb 30...) goes the long way for the words.
+        try:
+            moment = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        else:
+            if EARLIEST_EVENT_TIME <= moment < LATEST_EVENT_TIME:
+                return moment
+    return _parse_event_time_by_pattern(text)
+
+
+def _parse_event_time_by_pattern(text: str) -> datetime:
+    """``parse_event_time`` for every form (the reference its shortcut is tested against)."""
     match = _ISO_TIME.match(text)
     if match is None:
         raise ValueError("must be an ISO 8601 time like 2026-11-02T08:01:12Z")
@@ -334,19 +351,20 @@ def _out_of_range() -> str:
     )
 
 
-def select(value: Any) -> str | None:
+def select(value: Any, *, fast: bool = True) -> str | None:
     """Why a raw input value is not monitored, or None when it is one to validate.
 
     An EventBridge envelope (it has ``detail-type``) is matched as it is; a CloudTrail record
     as EventBridge would see it (``event_patterns.eventbridge_view``). Only the fields the
     patterns read are looked at, before any other field is checked: a record no pattern
     matches is skipped however it is shaped. A value that is not an object is left to
-    validation (malformed: it is no record at all).
+    validation (malformed: it is no record at all). ``fast=False`` matches without the
+    answers ``matching_pattern`` remembers (the reference).
     """
     if not isinstance(value, dict):
         return None
     event = value if "detail-type" in value else eventbridge_view(value)
-    if matching_pattern(event) is not None:
+    if matching_pattern(event, remember=fast) is not None:
         return None
     if "detail-type" in value:
         detail = value.get("detail")
@@ -385,11 +403,16 @@ def _bound_raw_text(
     raw: dict[str, Any], *, limit: int = MAX_RAW_BYTES
 ) -> tuple[dict[str, Any], list[str], str]:
     """``bound_raw`` and the compact JSON of its result (the text the store writes)."""
-    text = json.dumps(raw, separators=(",", ":"), default=str)
+    text = _RAW_ENCODER.encode(raw)
     if len(text) <= limit:
         return raw, [], text
     kept, cut = _cut_raw(raw, limit)
-    return kept, cut, json.dumps(kept, separators=(",", ":"), default=str)
+    return kept, cut, _RAW_ENCODER.encode(kept)
+
+
+#: What ``json.dumps(value, separators=(",", ":"), default=str)`` builds on every call, built
+#: once (the same text: ``json.dumps`` is this encoder's ``encode``).
+_RAW_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 def _cut_raw(raw: dict[str, Any], limit: int) -> tuple[dict[str, Any], list[str]]:
@@ -464,14 +487,19 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = "") -> Activity:
-    """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``."""
+def parse_eventbridge(
+    event: Any, *, source: str = "<event>", position: str = "", fast: bool = True
+) -> Activity:
+    """Validate an EventBridge envelope and normalize the CloudTrail record in ``detail``.
+
+    ``fast=False``: as in ``parse_record``.
+    """
     if not isinstance(event, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(event).__name__}", source=source, position=position
         )
     # Only an envelope is matched: a value without ``detail-type`` is no EventBridge event.
-    skip = select(event) if "detail-type" in event else None
+    skip = select(event, fast=fast) if "detail-type" in event else None
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
     try:
@@ -479,26 +507,39 @@ def parse_eventbridge(event: Any, *, source: str = "<event>", position: str = ""
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     # The envelope was selected as it is: its detail is validated without a second selection.
-    return _validate_record(envelope.detail, source=source, position=position)
+    return _validate_record(envelope.detail, source=source, position=position, fast=fast)
 
 
-def parse_record(record: Any, *, source: str = "<event>", position: str = "") -> Activity:
-    """Select one CloudTrail record with the patterns, then validate and normalize it."""
+def parse_record(
+    record: Any, *, source: str = "<event>", position: str = "", fast: bool = True
+) -> Activity:
+    """Select one CloudTrail record with the patterns, then validate and normalize it.
+
+    ``fast=False`` takes the first, slower way of selecting and checking the nesting (the
+    reference; see ``select`` and ``_validate_record``): the result, or the error, is the
+    same either way.
+    """
     if not isinstance(record, dict):
         raise MalformedRecordError(
             f"expected a JSON object, got {type(record).__name__}",
             source=source,
             position=position,
         )
-    skip = select(record)
+    skip = select(record, fast=fast)
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
-    return _validate_record(record, source=source, position=position)
+    return _validate_record(record, source=source, position=position, fast=fast)
 
 
-def _validate_record(record: dict[str, Any], *, source: str, position: str) -> Activity:
-    """Validate a selected CloudTrail record and normalize it."""
-    if _too_deep(record):
+def _validate_record(
+    record: dict[str, Any], *, source: str, position: str, fast: bool = True
+) -> Activity:
+    """Validate a selected CloudTrail record and normalize it.
+
+    ``fast=False`` checks the nesting with the first, iterative ``_too_deep`` (the reference
+    ``_nested_past`` is tested against).
+    """
+    if _nested_past(record.values(), 1) if fast else _too_deep(record):
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
         )
@@ -507,6 +548,22 @@ def _validate_record(record: dict[str, Any], *, source: str, position: str) -> A
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
     return _normalize(parsed, record)
+
+
+def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
+    """``_too_deep`` for the container at ``depth`` holding ``children``, by recursion (at most
+    ``limit`` frames), looking only at the containers (tested equal to ``_too_deep``)."""
+    if depth > limit:
+        return True
+    for child in children:
+        if isinstance(child, _CONTAINERS) and _nested_past(
+            child.values() if isinstance(child, dict) else child, depth + 1, limit
+        ):
+            return True
+    return False
+
+
+_CONTAINERS: Final = (dict, list)
 
 
 def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
@@ -572,6 +629,8 @@ class _Texts:
     cut: list[str]
 
     def field(self, name: str, text: str, *, limit: int = MAX_FIELD_BYTES) -> str:
+        if len(text) <= limit and text.isascii():
+            return text  # the common case, as the two calls below would return it
         cleaned, was_cut = _cut_utf8(_printable_utf8(text), limit)
         if was_cut:
             self.cut.append(name)
@@ -620,6 +679,8 @@ def _mfa_used(value: object) -> bool | None:
 
 def _clean(text: str) -> str:
     """Valid UTF-8 within ``MAX_FIELD_BYTES`` (fields pydantic already bounds in characters)."""
+    if len(text) <= MAX_FIELD_BYTES and text.isascii():
+        return text  # ASCII: one byte a character, nothing to replace
     return _cut_utf8(_printable_utf8(text), MAX_FIELD_BYTES)[0]
 
 
@@ -645,6 +706,8 @@ def _cut_utf8(text: str, limit: int) -> tuple[str, bool]:
 def _bounded(identifier: str) -> str:
     """Long identifiers keep a readable prefix and a digest of the whole value (so they stay
     distinct), within ``_MAX_IDENTIFIER_BYTES`` UTF-8 bytes."""
+    if len(identifier) <= _MAX_IDENTIFIER_BYTES and identifier.isascii():
+        return identifier  # what the lines below return for it
     text = _printable_utf8(identifier[: _MAX_IDENTIFIER_BYTES + 1])
     encoded = text.encode("utf-8")
     if len(identifier) <= _MAX_IDENTIFIER_BYTES and len(encoded) <= _MAX_IDENTIFIER_BYTES:
