@@ -17,7 +17,13 @@ import os
 from typing import Any
 
 from signin_monitor import metrics
-from signin_monitor.app import LogNotifier, build_digest_notifier, build_notifier, build_pipeline
+from signin_monitor.app import (
+    LogNotifier,
+    build_digest_notifier,
+    build_notifier,
+    build_pipeline,
+    load_routing,
+)
 from signin_monitor.config import Settings
 from signin_monitor.digest.deliver import is_digest_event
 from signin_monitor.errors import (
@@ -178,6 +184,7 @@ def _handle_digest(
             event,
             store=pipeline.store,
             notifier=_digest_notifier(settings, pipeline),
+            destination=_digest_destination(settings, pipeline),
             known_accounts=known,
             account_names=pipeline.account_names,
             deadline=_deadline(context, pipeline),
@@ -210,6 +217,14 @@ def _digest_notifier(settings: Settings, pipeline: Pipeline) -> Notifier:
     if _digest is None:
         _digest = build_digest_notifier(settings, fallback=LogNotifier())
     return _digest
+
+
+def _digest_destination(settings: Settings, pipeline: Pipeline) -> str | None:
+    """The routing destination the digest goes to (None: where alerts go without routing)."""
+    if not isinstance(pipeline.notifier, RoutedNotifier):
+        return None
+    routing = load_routing(settings)
+    return None if routing is None else routing.digest_destination
 
 
 def _own_account(context: Any) -> list[str]:

@@ -20,6 +20,7 @@ import signin_monitor.app
 from signin_monitor.cli import main as cli_main
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.errors import ConfigError, RoutingError, SlackRetryableError
+from signin_monitor.resend import resend_undelivered
 from signin_monitor.routing import RoutedNotifier
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.store.dynamodb_admin import create_table
@@ -301,3 +302,40 @@ def test_the_scheduled_digest_is_posted_to_the_documents_digest_destination(
     assert after["security"] == before["security"]
     assert main_hook == []
     assert "Sign-in digest for" in json.dumps(hooks.accepted[URLS["paging"]][-1])
+
+
+def test_a_refused_digest_is_kept_for_its_destination_and_resent_only_there(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the document's digest destination (paging) refusing the digest for good
+    document = {**SSM_DOCUMENT, "digest": "paging"}
+    aws.put_parameter(Name=ROUTING, Value=json.dumps(document), Type="SecureString", Overwrite=True)
+    hooks = FakeHooks()
+    monkeypatch.setattr(
+        signin_monitor.app,
+        "SlackWebhookNotifier",
+        functools.partial(
+            SlackWebhookNotifier,
+            transport=httpx.MockTransport(hooks.handle),
+            sleep=lambda _: None,
+        ),
+    )
+    handler.reset()
+    handler.handler(_root_event(), None)
+    day = _root_event()["detail"]["eventTime"][:10]
+    before = hooks.counts()
+    hooks.fail("paging", 410)
+    # WHEN the Scheduler invokes the digest
+    handler.handler({"signin-monitor": "digest", "day": day, "accounts": ["111122223333"]}, None)
+    # THEN it is kept as undelivered for paging (not for the default webhook)
+    store = handler.get_pipeline().store
+    [kept] = [a for a in store.undelivered_alerts() if a.rule_id == "digest"]
+    assert kept.scope == f"{day}#to#paging"
+    # WHEN resend runs with the same routing THEN paging gets the digest, nobody else
+    router = handler.get_pipeline().notifier
+    [result] = [r for r in resend_undelivered(store, router) if r.alert.rule_id == "digest"]
+    assert result.destination == "paging"
+    after = hooks.counts()
+    assert after["paging"] == before["paging"] + 1
+    assert after["security"] == before["security"]
+    assert after["team-a"] == before["team-a"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..alerts import Alert, Severity
 from ..errors import MalformedRecordError, SlackPermanentError, SlackRetryableError
 from ..events import SignInEvent
+from ..routing import WEBHOOK, destination_alert
 from ..slack import Notifier
 from ..store import ActivityStore, ClaimOutcome, ClaimStatus
 from ..store.day_reads import DIGEST_RULE_ID
@@ -158,9 +159,13 @@ def post_digest(
     day: date,
     *,
     deadline: float | None = None,
+    destination: str | None = None,
 ) -> DigestStatus:
     """Claim the day's digest and post ``payload`` once; mark how it ended.
 
+    ``destination`` names the routing destination ``notifier`` posts to (None: today's
+    webhook): a refused digest is then kept under that destination's claim, as a refused
+    alert is, so ``signin-monitor resend`` posts it there and not to the default webhook.
     Raises nothing for Slack failures (see ``DigestStatus``); a store error, or anything else
     that stops the send (after releasing the claim), propagates.
     """
@@ -179,7 +184,13 @@ def post_digest(
             "digest not delivered: Slack refused it (kept for signin-monitor resend)",
             extra={"reason": str(error), "status_code": error.status_code},
         )
-        store.mark_alert(claim, ClaimStatus.FAILED, payload=payload, reason=str(error))
+        if destination is None or destination == WEBHOOK:
+            store.mark_alert(claim, ClaimStatus.FAILED, payload=payload, reason=str(error))
+        else:
+            store.mark_alert(claim, ClaimStatus.FAILED, reason=str(error))
+            target = destination_alert(claim, destination)
+            store.claim_alert(target)
+            store.mark_alert(target, ClaimStatus.FAILED, payload=payload, reason=str(error))
         return DigestStatus.FAILED
     except SlackRetryableError as error:
         logger.warning(
@@ -207,6 +218,7 @@ def scheduled_digest(
     suppressions: SuppressionLookup | None = None,
     account_names: AccountNames | None = None,
     deadline: float | None = None,
+    destination: str | None = None,
 ) -> tuple[DigestStatus, Digest]:
     """Gather the requested day (one key range per account), render it, post it once.
 
@@ -224,7 +236,14 @@ def scheduled_digest(
         suppressions=suppressions,
         account_names=account_names,
     )
-    status = post_digest(store, notifier, render_blocks(digest), request.day, deadline=deadline)
+    status = post_digest(
+        store,
+        notifier,
+        render_blocks(digest),
+        request.day,
+        deadline=deadline,
+        destination=destination,
+    )
     return status, digest
 
 
@@ -237,6 +256,7 @@ def run_digest_event(
     account_names: AccountNames | None = None,
     now: datetime | None = None,
     deadline: float | None = None,
+    destination: str | None = None,
 ) -> tuple[DigestStatus, dict[str, Any]]:
     """The Lambda's digest invocation: parse the event, read the day from the DynamoDB store,
     post it once. Returns how it ended and the invocation's summary.
@@ -258,6 +278,7 @@ def run_digest_event(
         known_accounts=known_accounts,
         suppressions=suppression_lookup(store),
         account_names=account_names,
+        destination=destination,
         deadline=deadline,
     )
     summary = {
