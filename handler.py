@@ -17,13 +17,7 @@ import os
 from typing import Any
 
 from signin_monitor import metrics
-from signin_monitor.app import (
-    LogNotifier,
-    build_digest_notifier,
-    build_notifier,
-    build_pipeline,
-    load_routing,
-)
+from signin_monitor.app import LogNotifier, build_notifier, build_pipeline, digest_target
 from signin_monitor.config import Settings
 from signin_monitor.digest.deliver import is_digest_event
 from signin_monitor.errors import (
@@ -37,8 +31,6 @@ from signin_monitor.errors import (
 from signin_monitor.events import parse_eventbridge
 from signin_monitor.logs import configure_logging, event_keys, quiet_http_logs
 from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
-from signin_monitor.routing import RoutedNotifier
-from signin_monitor.slack import Notifier
 
 logger = logging.getLogger("signin_monitor.handler")
 quiet_http_logs()
@@ -64,7 +56,6 @@ def _build() -> Pipeline:
 
 
 _pipeline: Pipeline | None = None
-_digest: Notifier | None = None
 _cold_start = True
 
 
@@ -78,9 +69,8 @@ def get_pipeline() -> Pipeline:
 
 def reset() -> None:
     """Forget the built pipeline so the next invocation reads the environment again."""
-    global _pipeline, _cold_start, _digest
+    global _pipeline, _cold_start
     _pipeline = None
-    _digest = None
     _cold_start = True
 
 
@@ -179,12 +169,13 @@ def _handle_digest(
     # the account-name map's, plus the accounts the day's windowed alerts name.
     settings = Settings.from_env(os.environ)
     known = [*_own_account(context), *(account for account, _name in settings.account_names)]
+    notifier, destination = digest_target(pipeline.notifier)
     try:
         status, summary = run_digest_event(
             event,
             store=pipeline.store,
-            notifier=_digest_notifier(settings, pipeline),
-            destination=_digest_destination(settings, pipeline),
+            notifier=notifier,
+            destination=destination,
             known_accounts=known,
             account_names=pipeline.account_names,
             deadline=_deadline(context, pipeline),
@@ -205,26 +196,6 @@ def _handle_digest(
         counts.add(metrics.ALERTS_RETRYING)
         raise SlackRetryableError("the digest could not be posted yet; retry the invocation")
     return summary
-
-
-def _digest_notifier(settings: Settings, pipeline: Pipeline) -> Notifier:
-    """Where the digest is posted: without a routing document, where alerts go (the webhook or
-    the log); with one, its ``digest`` destination (else the webhook, else the log), built once
-    per container, so it caches its webhook URL as alerts' notifiers do."""
-    if not isinstance(pipeline.notifier, RoutedNotifier):
-        return pipeline.notifier
-    global _digest
-    if _digest is None:
-        _digest = build_digest_notifier(settings, fallback=LogNotifier())
-    return _digest
-
-
-def _digest_destination(settings: Settings, pipeline: Pipeline) -> str | None:
-    """The routing destination the digest goes to (None: where alerts go without routing)."""
-    if not isinstance(pipeline.notifier, RoutedNotifier):
-        return None
-    routing = load_routing(settings)
-    return None if routing is None else routing.digest_destination
 
 
 def _own_account(context: Any) -> list[str]:

@@ -33,9 +33,9 @@ __all__ = [
     "LogNotifier",
     "build_account_names_from",
     "build_destination_notifier",
-    "build_digest_notifier",
     "build_notifier",
     "build_pipeline",
+    "digest_target",
     "load_routing",
 ]
 
@@ -148,19 +148,17 @@ def build_destination_notifier(
     return notifier
 
 
-def build_digest_notifier(
-    settings: Settings, *, fallback: Notifier, environ: Mapping[str, str] | None = None
-) -> Notifier:
-    """Where the daily digest is posted: the routing document's ``digest`` destination, else
-    today's webhook, else ``fallback``."""
-    routing = load_routing(settings)
-    if routing is not None and routing.digest_destination is not None:
-        notifier = routed_notifier(settings, routing, environ=environ).notifier_for(
-            routing.digest_destination
-        )
-        if notifier is not None:
-            return notifier
-    return _webhook_notifier(settings) or fallback
+def digest_target(alerts: Notifier) -> tuple[Notifier, str | None]:
+    """Where the daily digest is posted, from the notifier alerts go to (built once per cold
+    start, so nothing is read again): with a routing document, its ``digest`` destination
+    (and that destination's name), else today's webhook; without one, where alerts go."""
+    if not isinstance(alerts, RoutedNotifier):
+        return alerts, None
+    name = alerts.routing.digest_destination
+    notifier = None if name is None else alerts.notifier_for(name)
+    if name is not None and notifier is not None:
+        return notifier, name
+    return alerts.notifier_for(WEBHOOK) or LogNotifier(), None
 
 
 def _webhook_notifier(settings: Settings) -> Notifier | None:
