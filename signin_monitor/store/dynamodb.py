@@ -300,16 +300,9 @@ class DynamoDbStore:
                 _backoff(attempt)
             try:
                 response = self._client.batch_get_item(RequestItems=pending)
-            except ClientError as error:
-                if _error_code(error) == _VALIDATION:
-                    raise _RefusedBatchError from error
-                if _retryable(error):
-                    continue
-                raise _store_error("record_many", error) from error
-            except BotoCoreError as error:
-                raise _store_error("record_many", error) from error
-            except UnicodeError as error:
-                raise _RefusedBatchError from error
+            except (ClientError, BotoCoreError, UnicodeError) as error:
+                _raise_unless_retryable(error)
+                continue
             found.update(_key_text(item) for item in response["Responses"].get(self.table_name, []))
             pending = response.get("UnprocessedKeys") or {}
             if not pending:
@@ -327,16 +320,9 @@ class DynamoDbStore:
                 _backoff(attempt)
             try:
                 response = self._client.batch_write_item(RequestItems=pending)
-            except ClientError as error:
-                if _error_code(error) == _VALIDATION:
-                    raise _RefusedBatchError from error
-                if _retryable(error):
-                    continue
-                raise _store_error("record_many", error) from error
-            except BotoCoreError as error:
-                raise _store_error("record_many", error) from error
-            except UnicodeError as error:  # a lone surrogate cannot be sent as JSON in UTF-8
-                raise _RefusedBatchError from error
+            except (ClientError, BotoCoreError, UnicodeError) as error:
+                _raise_unless_retryable(error)
+                continue
             pending = response.get("UnprocessedItems") or {}
             if not pending:
                 return
@@ -1083,6 +1069,21 @@ def _retryable(error: ClientError) -> bool:
     """Throttling and 5xx (after botocore's own retries): worth another batch attempt."""
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return _error_code(error) in _RETRYABLE_CODES or status >= 500
+
+
+def _raise_unless_retryable(error: ClientError | BotoCoreError | UnicodeError) -> None:
+    """Return when a ``record_many`` batch request should be sent again (throttled, 5xx); else
+    raise: ``_RefusedBatchError`` for a request DynamoDB refuses as invalid or text that cannot
+    be sent as JSON in UTF-8 (a lone surrogate), so the batch goes one event at a time; a store
+    error for anything else."""
+    if isinstance(error, UnicodeError):
+        raise _RefusedBatchError from error
+    if isinstance(error, ClientError):
+        if _error_code(error) == _VALIDATION:
+            raise _RefusedBatchError from error
+        if _retryable(error):
+            return
+    raise _store_error("record_many", error) from error
 
 
 def _backoff(attempt: int) -> None:
