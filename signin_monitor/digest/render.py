@@ -10,7 +10,7 @@ fixed handful) and 3,000 characters per text, a list too long ending with "+N mo
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ..slack import HEADER_LIMIT, TEXT_LIMIT, escape
 from ..terminal import safe
@@ -56,7 +56,7 @@ def render_blocks(digest: Digest) -> dict[str, Any]:
         ),
         _section(
             "Suppressed alerts",
-            [_suppressed_mrkdwn(digest, item) for item in digest.suppressed],
+            [_suppressed_line(digest, item) for item in digest.suppressed],
             empty="None.",
         ),
         _section(
@@ -145,15 +145,21 @@ def _section(
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}}
 
 
-def _where(digest: Digest, alert: DigestAlert) -> str:
+class _Show(Protocol):
+    """How a value is shown: ``_code`` (Slack, escaped inline code) or ``_plain`` (a terminal)."""
+
+    def __call__(self, value: object, *, limit: int = _VALUE_LIMIT) -> str: ...
+
+
+def _where(digest: Digest, alert: DigestAlert, show: _Show = _code) -> str:
     """``alice in prod (1111…) from 198.51.100.7 at <time>`` (the parts that are known)."""
     parts = []
     if alert.principal is not None:
-        parts.append(_code(alert.principal))
-    parts.append("in " + _code(digest.account_label(alert.account_id), limit=_ACCOUNT_LIMIT))
+        parts.append(show(alert.principal))
+    parts.append("in " + show(digest.account_label(alert.account_id), limit=_ACCOUNT_LIMIT))
     if alert.source_ip is not None:
-        parts.append("from " + _code(alert.source_ip))
-    parts.append("at " + _code(alert.event_time))
+        parts.append("from " + show(alert.source_ip))
+    parts.append("at " + show(alert.event_time))
     return " ".join(parts)
 
 
@@ -161,16 +167,15 @@ def _alert_mrkdwn(digest: Digest, alert: DigestAlert) -> str:
     return f"{_code(alert.rule_id)} {_where(digest, alert)} ({escape(alert.status, limit=20)})"
 
 
-def _suppressed_mrkdwn(digest: Digest, item: SuppressedAlert) -> str:
-    line = f"{_code(item.alert.rule_id)} {_where(digest, item.alert)}: "
+def _suppressed_line(digest: Digest, item: SuppressedAlert, show: _Show = _code) -> str:
+    """The suppressed alert, and whose suppression it was and why (what is known of it)."""
+    line = f"{show(item.alert.rule_id)} {_where(digest, item.alert, show)}: "
     if item.suppression_id is None:
         return line + "suppression unknown"
-    line += f"suppression {_code(item.suppression_id)}"
+    line += f"suppression {show(item.suppression_id)}"
     if item.author is None and item.reason is None:
         return line + " (details unavailable)"
-    return (
-        line + f" by {_code(item.author or '?')}: {_code(item.reason or '', limit=_REASON_LIMIT)}"
-    )
+    return line + f" by {show(item.author or '?')}: {show(item.reason or '', limit=_REASON_LIMIT)}"
 
 
 def render_text(digest: Digest) -> str:
@@ -204,12 +209,12 @@ def render_text(digest: Digest) -> str:
     )
     block(
         "Suppressed alerts",
-        [_suppressed_text(digest, item) for item in digest.suppressed],
+        [_suppressed_line(digest, item, _plain) for item in digest.suppressed],
         empty="None.",
     )
     block(
         "Medium alerts",
-        [f"{_plain(a.rule_id)} {_where_text(digest, a)} ({a.status})" for a in digest.medium],
+        [f"{_plain(a.rule_id)} {_where(digest, a, _plain)} ({a.status})" for a in digest.medium],
         empty="None.",
     )
     block(
@@ -230,25 +235,3 @@ def render_text(digest: Digest) -> str:
         empty="No failed sign-ins.",
     )
     return "\n".join(out)
-
-
-def _where_text(digest: Digest, alert: DigestAlert) -> str:
-    parts = []
-    if alert.principal is not None:
-        parts.append(_plain(alert.principal))
-    parts.append("in " + _plain(digest.account_label(alert.account_id), limit=_ACCOUNT_LIMIT))
-    if alert.source_ip is not None:
-        parts.append("from " + _plain(alert.source_ip))
-    parts.append("at " + _plain(alert.event_time))
-    return " ".join(parts)
-
-
-def _suppressed_text(digest: Digest, item: SuppressedAlert) -> str:
-    line = f"{_plain(item.alert.rule_id)} {_where_text(digest, item.alert)}: "
-    if item.suppression_id is None:
-        return line + "suppression unknown"
-    line += f"suppression {_plain(item.suppression_id)}"
-    if item.author is None and item.reason is None:
-        return line + " (details unavailable)"
-    reason = _plain(item.reason or "", limit=_REASON_LIMIT)
-    return line + f" by {_plain(item.author or '?')}: {reason}"
