@@ -181,13 +181,13 @@ def _read_fast(path: Path) -> list[Outcome]:
         records = _DOCUMENT_DECODER.decode(data).Records
     except (*_DECODE_ERRORS, RecursionError, MemoryError):
         raise _FirstWayError from None
-    # Records is the only member, written once, records separated by a bare comma: exactly
-    # the records the first way streams, and nothing after them it would report.
-    start = opening.end()
-    joined = b",".join(records)
-    if data[start : start + len(joined)] != joined or not _CLOSING.fullmatch(
-        data, start + len(joined)
-    ):
+    # The records' texts joined by bare commas must end where the array's closing does, with
+    # nothing but "]}" after: then Records is the only member, written once, and the records
+    # are separated by bare commas (exactly what the first way streams, nothing after them it
+    # would report). Whitespace between records, another member or a second Records would
+    # leave a record's last character, or a key, in what follows.
+    end = opening.end() + sum(len(raw) for raw in records) + max(len(records) - 1, 0)
+    if not _CLOSING.fullmatch(data, end):
         raise _FirstWayError
     source = str(path)
     # What only a few records hold is looked for in each only when the file holds it at all.
