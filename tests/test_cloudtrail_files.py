@@ -148,7 +148,7 @@ _IDENTITY = _LOGIN["userIdentity"]
 RECORD_CASES: dict[str, tuple[list[Any], bool]] = {
     "deep nesting, just inside": ([_with(_LOGIN, requestParameters=_deep(MAX_DEPTH - 2))], False),
     "deep nesting, just past": ([_with(_LOGIN, requestParameters=_deep(MAX_DEPTH))], False),
-    "deep nesting, unreadable": ([_LOGIN, '{"a":' * 5000 + "1" + "}" * 5000, _CALL], True),
+    "deep nesting, unreadable": ([_LOGIN, '{"a":' * 100_000 + "1" + "}" * 100_000, _CALL], True),
     "a 4,301-digit number": ([_LOGIN, _with(_CALL, big="@"), _LOGIN], True),
     # Readable, but the check on samples is conservative (any run past half the limit).
     "a 4,300-digit number": ([_with(_LOGIN, big="#"), _CALL], True),
