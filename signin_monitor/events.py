@@ -214,7 +214,7 @@ class Activity:
 
     ``raw`` is the record as a dict. An activity read from a CloudTrail file by replay's fast
     reader holds only its text (``raw_text``) until ``raw`` is first read: the store writes the
-    text, and no rule reads ``raw``, so most records are never decoded twice.
+    text and no rule reads ``raw``, so most such records are never decoded into a dict.
     """
 
     event_id: str
