@@ -80,6 +80,9 @@ EM_AARCH64 = 0xB7
 RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil"}
 )
+# Runtime dependencies of the command line only: the Lambda never imports them (replay's fast
+# reader, signin_monitor/cloudtrail_files.py, uses msgspec), so they stay out of the zip.
+CLI_ONLY = frozenset({"msgspec"})
 # Install-time bookkeeping: paths, hashes and installer names that vary or mean nothing in a zip.
 DROPPED_DIST_INFO_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
@@ -176,7 +179,8 @@ def _display(path: Path) -> str:
 
 
 def runtime_requirements(project_root: Path) -> list[str]:
-    """pyproject's runtime dependencies minus what the Lambda runtime already provides."""
+    """pyproject's runtime dependencies minus what the Lambda runtime already provides and
+    what only the command line imports."""
     pyproject = project_root / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
@@ -188,7 +192,7 @@ def runtime_requirements(project_root: Path) -> list[str]:
         match = _NAME.match(dep)
         if match is None:
             raise BuildError(f"cannot read the name of dependency {dep!r} in {pyproject}")
-        if normalize(match.group(1)) not in RUNTIME_PROVIDED:
+        if normalize(match.group(1)) not in RUNTIME_PROVIDED | CLI_ONLY:
             kept.append(dep.strip())
     return sorted(kept, key=str.lower)
 

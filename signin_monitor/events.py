@@ -3,7 +3,9 @@
 pydantic validates the AWS shapes (with the AWS spellings as aliases); ``Activity`` is the
 normalized, immutable form every other module works with: a console sign-in event or an API
 call (its ``kind``). ``SignInEvent`` is the same class under its first name. Unknown fields are
-kept in ``raw``.
+kept in ``raw``; a record read from a CloudTrail file is stored as the text the file holds
+(``raw_json``), an EventBridge event's ``detail`` as compact JSON. ``normalize_record`` is the
+one normalization, for these models and for replay's faster reader (``cloudtrail_files``).
 
 Records are selected first, with the EventBridge patterns of the deployment
 (``event_patterns``): one no pattern matches is "not monitored" whatever else is wrong with it,
@@ -12,12 +14,14 @@ and only a selected record is validated.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -41,15 +45,20 @@ __all__ = [
     "ActivityKind",
     "CloudTrailRecord",
     "EventBridgeEnvelope",
+    "IdentityFields",
+    "RecordFields",
     "Result",
+    "SessionFields",
     "SignInEvent",
     "bound_raw",
     "format_time",
+    "normalize_record",
     "parse_event_time",
     "parse_eventbridge",
     "parse_record",
     "parse_time",
     "select",
+    "storable_text",
 ]
 
 SIGNIN_EVENT_SOURCE: Final = "signin.amazonaws.com"
@@ -68,9 +77,11 @@ ROOT_PRINCIPAL: Final = "root"
 _MAX_IDENTIFIER_BYTES: Final = 256
 #: Every other normalized text field (user agent, ARN, error message...): cut, marked with "…".
 MAX_FIELD_BYTES: Final = 4096
-#: The stored raw record as ``raw_json`` writes it (ASCII, ``\uXXXX`` escapes). 300 KB leaves
-#: room under DynamoDB's 400 KB item for the keys, the normalized fields (about 10 x 4 KB at
-#: most) and attribute names; past it the parts audits need least are cut (see ``bound_raw``).
+#: The stored raw record as ``raw_json`` gives it, in UTF-8 bytes: the record's text as its file
+#: holds it, or compact JSON (ASCII, ``\uXXXX`` escapes) when there is no such text or it is
+#: larger. 300 KB leaves room under DynamoDB's 400 KB item for the keys, the normalized fields
+#: (about 10 x 4 KB at most) and attribute names; past it the parts audits need least are cut
+#: (see ``bound_raw``).
 MAX_RAW_BYTES: Final = 300_000
 #: Nesting a record may have. CloudTrail's deepest (requestParameters of some services) stay
 #: under 20; deeper is hostile or corrupt, and would break json/pickle recursion further on.
@@ -200,6 +211,10 @@ class Activity:
     for assumed roles, for both kinds, so a principal's history holds its sign-ins and calls.
     ``event_time`` is UTC, whole seconds, from the record (never the clock). The API-call
     fields (``error_code`` to ``request_user_name``) are defaults for sign-in events.
+
+    ``raw`` is the record as a dict. An activity read from a CloudTrail file by replay's fast
+    reader holds only its text (``raw_text``) until ``raw`` is first read: the store writes the
+    text and no rule reads ``raw``, so most such records are never decoded into a dict.
     """
 
     event_id: str
@@ -220,10 +235,14 @@ class Activity:
     #: What was cut to fit a store: raw record paths (as in ``raw[TRUNCATED_KEY]``) and the
     #: names of normalized fields shortened to their byte bound. Empty for nearly every event.
     truncated: tuple[str, ...] = field(default=(), compare=False, repr=False)
-    #: ``raw`` as the compact JSON ``raw_json`` returns, when normalization already wrote it
-    #: (bounding the raw record needs its size), valid while ``raw`` is ``raw_text_of``.
+    #: What ``raw_json`` returns, when normalization already has it: the record's text in its
+    #: file, or the compact JSON written to bound its size. Valid while ``raw`` is
+    #: ``raw_text_of``, or while ``raw`` is not read yet (``raw_text_of`` None, see above).
     raw_text: str | None = field(default=None, compare=False, repr=False)
     raw_text_of: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: The record's ``eventType`` (``AwsApiCall``, ``AwsServiceEvent``...), None without one. Not
+    #: compared: a store's rows do not keep it.
+    event_type: str | None = field(default=None, compare=False, repr=False)
     kind: ActivityKind = SIGN_IN
     event_source: str = SIGNIN_EVENT_SOURCE
     #: The call's ``errorCode`` (None: it succeeded).
@@ -235,6 +254,10 @@ class Activity:
     assumed_root: bool = False
     #: ``requestParameters.userName``: the user a call acted on (None: the caller itself).
     request_user_name: str | None = None
+    #: ``time_text`` once computed (or given by normalization, which reads it from the record):
+    #: keys, sorting and output ask for it several times per event. Not an argument, so a copy
+    #: with another ``event_time`` (``dataclasses.replace``) computes its own.
+    _time_text: str | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def is_api_call(self) -> bool:
@@ -249,7 +272,11 @@ class Activity:
     @property
     def time_text(self) -> str:
         """``event_time`` as the fixed-width ISO 8601 text used in keys and output."""
-        return format_time(self.event_time)
+        text = self._time_text
+        if text is None:
+            text = format_time(self.event_time)
+            object.__setattr__(self, "_time_text", text)
+        return text
 
     @property
     def is_console_login(self) -> bool:
@@ -267,14 +294,62 @@ class Activity:
         return self.identity_type == "Root"
 
     def raw_json(self) -> str:
-        """The original record as compact JSON (non-ASCII escaped, so any store accepts it)."""
-        if self.raw_text is not None and self.raw_text_of is self.raw:
-            return self.raw_text  # written once while normalizing: no second encoding
+        """The stored form of the record: its text as its file holds it when normalization had
+        it (and it fits ``MAX_RAW_BYTES``), else compact JSON (non-ASCII escaped)."""
+        text = self.raw_text
+        if text is not None:
+            if self.raw_text_of is None:
+                try:
+                    object.__getattribute__(self, "raw")
+                except AttributeError:
+                    return text  # raw not decoded yet: the text is the record
+            elif self.raw_text_of is self.raw:
+                return text  # written once while normalizing: no second encoding
         return json.dumps(self.raw, separators=(",", ":"), default=str)
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would accept any attribute name otherwise
+
+        def __getattr__(self, name: str) -> Any:
+            """``raw`` of an activity normalized from its text alone, decoded on first read.
+
+            Only reached when the ``raw`` slot is empty (``normalize_record`` with
+            ``raw=None``); json.loads of the text is what reading the file gave the other way.
+            """
+            if name != "raw" or self.raw_text is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+                )
+            raw = json.loads(self.raw_text)
+            object.__setattr__(self, "raw", raw)
+            object.__setattr__(self, "raw_text_of", raw)
+            return raw
 
 
 #: The first name of ``Activity``, from when every event was a sign-in; kept for callers.
 SignInEvent = Activity
+
+
+def _setting_constructor(cls: type[Activity]) -> Callable[..., Activity]:
+    """A constructor of ``cls`` taking every field (``_time_text`` too) by keyword, that sets
+    them through the slots' own descriptors.
+
+    The frozen dataclass's ``__init__`` sets each of its 28 fields with ``object.__setattr__``
+    (a lookup and a generic call each): most of the time normalization took. This one, made
+    from ``dataclasses.fields`` as dataclasses makes ``__init__``, builds the same object in
+    less than half the time (a test holds it equal, field by field, to ``__init__``'s).
+    """
+    names = [item.name for item in dataclasses.fields(cls)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    namespace.update({f"_set_{name}": getattr(cls, name).__set__ for name in names})
+    lines = [f"def new(*, {', '.join(names)}):", "    self = _new(_cls)"]
+    lines += [f"    _set_{name}(self, {name})" for name in names]
+    lines.append("    return self")
+    exec("\n".join(lines), namespace)  # noqa: S102 (our own field names, nothing read)
+    constructor: Callable[..., Activity] = namespace["new"]
+    return constructor
+
+
+_new_activity: Final = _setting_constructor(Activity)
 
 
 def format_time(moment: datetime) -> str:
@@ -305,7 +380,7 @@ def parse_event_time(text: str) -> datetime:
         # The form CloudTrail writes, read by fromisoformat (C, a few times faster); what
         # it refuses (Feb 30...) goes the long way for the words.
         try:
-            moment = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+            moment = datetime.fromisoformat(text)  # "Z": tzinfo is UTC (3.11+)
         except ValueError:
             pass
         else:
@@ -511,13 +586,19 @@ def parse_eventbridge(
 
 
 def parse_record(
-    record: Any, *, source: str = "<event>", position: str = "", fast: bool = True
+    record: Any,
+    *,
+    source: str = "<event>",
+    position: str = "",
+    fast: bool = True,
+    text: str | None = None,
 ) -> Activity:
     """Select one CloudTrail record with the patterns, then validate and normalize it.
 
-    ``fast=False`` takes the first, slower way of selecting and checking the nesting (the
-    reference; see ``select`` and ``_validate_record``): the result, or the error, is the
-    same either way.
+    ``text`` is the record's JSON text as its file holds it (``record`` is what it parses to):
+    the stored raw record when it fits ``MAX_RAW_BYTES``. ``fast=False`` takes the first,
+    slower way of selecting and checking the nesting (the reference; see ``select`` and
+    ``_validate_record``): the result, or the error, is the same either way.
     """
     if not isinstance(record, dict):
         raise MalformedRecordError(
@@ -528,11 +609,16 @@ def parse_record(
     skip = select(record, fast=fast)
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
-    return _validate_record(record, source=source, position=position, fast=fast)
+    return _validate_record(record, source=source, position=position, fast=fast, text=text)
 
 
 def _validate_record(
-    record: dict[str, Any], *, source: str, position: str, fast: bool = True
+    record: dict[str, Any],
+    *,
+    source: str,
+    position: str,
+    fast: bool = True,
+    text: str | None = None,
 ) -> Activity:
     """Validate a selected CloudTrail record and normalize it.
 
@@ -547,7 +633,7 @@ def _validate_record(
         parsed = CloudTrailRecord.model_validate(record)
     except ValidationError as error:
         raise MalformedRecordError(_describe(error), source=source, position=position) from None
-    return _normalize(parsed, record)
+    return normalize_record(parsed, event_time=parsed.event_time, raw=record, text=text)
 
 
 def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
@@ -566,7 +652,89 @@ def _nested_past(children: Any, depth: int, limit: int = MAX_DEPTH) -> bool:
 _CONTAINERS: Final = (dict, list)
 
 
-def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
+class SessionFields(Protocol):
+    """What normalization reads of ``userIdentity.sessionContext`` (``SessionContext``)."""
+
+    @property
+    def assumed_root(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, Any] | None: ...
+
+
+class IdentityFields(Protocol):
+    """What normalization reads of ``userIdentity`` (``UserIdentity``)."""
+
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def user_name(self) -> str | None: ...
+    @property
+    def arn(self) -> str | None: ...
+    @property
+    def principal_id(self) -> str | None: ...
+    @property
+    def account_id(self) -> str | None: ...
+    @property
+    def invoked_by(self) -> str | None: ...
+    @property
+    def session_context(self) -> SessionFields | None: ...
+
+
+class RecordFields(Protocol):
+    """What normalization reads of a validated record: ``CloudTrailRecord``, or the typed
+    decoding of replay's fast reader (``cloudtrail_files``), which keeps these names."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_name(self) -> str: ...
+    @property
+    def event_source(self) -> str: ...
+    @property
+    def aws_region(self) -> str | None: ...
+    @property
+    def source_ip_address(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str | None: ...
+    @property
+    def recipient_account_id(self) -> str | None: ...
+    @property
+    def user_identity(self) -> IdentityFields: ...
+    @property
+    def response_elements(self) -> dict[str, Any] | None: ...
+    @property
+    def additional_event_data(self) -> dict[str, Any] | None: ...
+    @property
+    def service_event_details(self) -> dict[str, Any] | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def event_type(self) -> str | None: ...
+    @property
+    def read_only(self) -> bool | None: ...
+    @property
+    def request_parameters(self) -> dict[str, Any] | None: ...
+
+
+def normalize_record(
+    record: RecordFields,
+    *,
+    event_time: datetime,
+    raw: dict[str, Any] | None,
+    text: str | None = None,
+    time_text: str | None = None,
+) -> Activity:
+    """The ``Activity`` of a validated, selected record (the one normalization there is).
+
+    ``event_time`` is its validated ``eventTime`` (aware); ``time_text`` that text when the
+    caller knows it is the plain whole-second form (``format_time`` of it, for free). ``text``
+    is the record's JSON text as its file holds it: stored as it is when it fits
+    ``MAX_RAW_BYTES`` and any store takes it, else the dict ``raw`` is bounded and encoded.
+    ``raw`` None (replay's fast reader) leaves the activity's ``raw`` to be decoded from
+    ``text`` on first read; the text must then fit.
+    """
     identity = record.user_identity
     cut: list[str] = []
     texts = _Texts(cut)
@@ -578,10 +746,19 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
         account = record.recipient_account_id or identity.account_id
     account_id = _bounded(account or "unknown")
     source_ip = _bounded(record.source_ip_address or "unknown")
-    # The validator already made it aware UTC, within the plausible range.
-    event_time = record.event_time.astimezone(UTC).replace(microsecond=0)
+    # The validator already made it aware, within the plausible range (and nearly always UTC
+    # whole seconds: kept as it is then).
+    if event_time.tzinfo is not UTC or event_time.microsecond:
+        event_time = event_time.astimezone(UTC).replace(microsecond=0)
     extra = record.additional_event_data or {}
-    stored_raw, raw_cut, raw_text = _bound_raw_text(raw)
+    stored_raw: dict[str, Any] | None
+    raw_cut: list[str]
+    if text is not None and storable_text(text):
+        stored_raw, raw_cut, raw_text = raw, [], text
+    elif raw is None:
+        raise ValueError("a record normalized without its dict needs a text that fits")
+    else:
+        stored_raw, raw_cut, raw_text = _bound_raw_text(raw)
     session = identity.session_context
     if is_sign_in:
         result = _result(record)
@@ -591,7 +768,10 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
         attributes = (session.attributes if session else None) or {}
         mfa_used = {"true": True, "false": False}.get(str(attributes.get("mfaAuthenticated")))
     target_user = (record.request_parameters or {}).get("userName")
-    return Activity(
+    if time_text is None or len(time_text) != _TIME_TEXT_LENGTH:
+        # Every eventTime that parses to 20 characters is the plain form: format_time's text.
+        time_text = format_time(event_time)
+    activity = _new_activity(
         event_id=_clean(record.event_id),
         event_time=event_time,
         event_name=_clean(record.event_name),
@@ -610,6 +790,7 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
         truncated=(*(f"raw.{path}" for path in raw_cut), *cut),
         raw_text=raw_text,
         raw_text_of=stored_raw,
+        event_type=record.event_type,
         kind=SIGN_IN if is_sign_in else API_CALL,
         event_source=texts.field("event_source", record.event_source, limit=256),
         error_code=texts.optional("error_code", record.error_code),
@@ -619,7 +800,24 @@ def _normalize(record: CloudTrailRecord, raw: dict[str, Any]) -> Activity:
         request_user_name=texts.optional(
             "request_user_name", target_user if isinstance(target_user, str) else None
         ),
+        _time_text=time_text,
     )
+    if stored_raw is None:
+        object.__delattr__(activity, "raw")  # decoded from raw_text on first read
+    return activity
+
+
+def storable_text(text: str) -> bool:
+    """True when a record's text can be stored as it is: within ``MAX_RAW_BYTES`` of UTF-8, and
+    valid UTF-8 (a lone surrogate, read from a file as surrogatepass gives it, is not)."""
+    if len(text) > MAX_RAW_BYTES:
+        return False  # every character is at least one byte
+    if text.isascii():
+        return True
+    try:
+        return len(text.encode("utf-8")) <= MAX_RAW_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 @dataclass(slots=True)
@@ -640,7 +838,7 @@ class _Texts:
         return None if text is None else self.field(name, text)
 
 
-def _principal(identity: UserIdentity, source_ip: str) -> str:
+def _principal(identity: IdentityFields, source_ip: str) -> str:
     """The key failures are counted under; see ``SignInEvent``."""
     if identity.type == "Root":
         return ROOT_PRINCIPAL
@@ -659,7 +857,7 @@ def _principal(identity: UserIdentity, source_ip: str) -> str:
     return _bounded(name)
 
 
-def _result(record: CloudTrailRecord) -> Result | None:
+def _result(record: RecordFields) -> Result | None:
     """Success or failure, read only from the response element named after the event."""
     for elements in (record.response_elements, record.service_event_details):
         value = (elements or {}).get(record.event_name)

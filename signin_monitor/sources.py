@@ -40,6 +40,7 @@ from .events import SignInEvent, parse_eventbridge, parse_record
 _Item = TypeVar("_Item")
 
 __all__ = [
+    "JSON_LINES_SUFFIXES",
     "MAX_DECOMPRESSED_BYTES",
     "InputRecord",
     "TimeSorter",
@@ -47,10 +48,12 @@ __all__ = [
     "read_events",
     "read_records",
     "sort_by_time",
+    "to_event",
 ]
 
 _FOLDER_SUFFIXES: Final = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
-_JSON_LINES_SUFFIXES: Final = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+#: Names read as JSON Lines whatever their content.
+JSON_LINES_SUFFIXES: Final = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 #: Decompressed bytes read from one gzip file at most. A real CloudTrail log file inflates to
 #: a few MB (tens at the busiest); 1 GiB is far past any, yet a gzip bomb (1 MB that inflates
@@ -69,11 +72,16 @@ _MAX_ARRAY_DEPTH: Final = 3
 
 @dataclass(frozen=True, slots=True)
 class InputRecord:
-    """One JSON value read from a file, with where it came from."""
+    """One JSON value read from a file, with where it came from.
+
+    ``text`` is the value's JSON text as the file holds it, for a CloudTrail record of a log
+    file (``Records[i]``) or of lookup-events (``CloudTrailEvent``): what the store keeps.
+    """
 
     source: str
     position: str
     data: Any
+    text: str | None = None
 
 
 def find_files(paths: Iterable[str | Path]) -> Iterator[Path | MalformedRecordError]:
@@ -171,7 +179,7 @@ def read_records(
     limit = MAX_DECOMPRESSED_BYTES if max_bytes is None else max_bytes
     try:
         with _open(path, limit) as stream:
-            if path.name.lower().endswith(_JSON_LINES_SUFFIXES):
+            if path.name.lower().endswith(JSON_LINES_SUFFIXES):
                 yield from _json_lines(source, stream)
                 return
             head = stream.read(_PEEK_BYTES)
@@ -373,7 +381,7 @@ def _array(
             if end < 0:
                 return
             if key == "Records":
-                yield InputRecord(source, where, value)
+                yield InputRecord(source, where, value, text.buffer[position:end])
             elif key == "Events":
                 yield _lookup_event(source, where, value)
             else:
@@ -508,7 +516,7 @@ def _lookup_event(source: str, position: str, item: Any) -> InputRecord | Malfor
             position=position,
         )
     try:
-        return InputRecord(source, position, json.loads(text))
+        return InputRecord(source, position, json.loads(text), text)
     except json.JSONDecodeError as error:
         return MalformedRecordError(
             f"CloudTrailEvent is not valid JSON: {error.msg}", source=source, position=position
@@ -634,7 +642,7 @@ def to_event(record: InputRecord) -> SignInEvent:
     if isinstance(data, dict) and "detail-type" in data:
         return parse_eventbridge(data, source=record.source, position=record.position)
     if isinstance(data, dict) and ("eventSource" in data or "eventID" in data):
-        return parse_record(data, source=record.source, position=record.position)
+        return parse_record(data, source=record.source, position=record.position, text=record.text)
     raise MalformedRecordError(
         "neither an EventBridge event nor a CloudTrail record",
         source=record.source,

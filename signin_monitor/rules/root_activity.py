@@ -44,7 +44,7 @@ class RootActivity:
             and event.is_root
             and event.event_source != SIGNIN_EVENT_SOURCE
             and event.invoked_by is None
-            and event.raw.get("eventType") != "AwsServiceEvent"
+            and event.event_type != "AwsServiceEvent"
         ):
             return None
         if history.has_console_sign_in(

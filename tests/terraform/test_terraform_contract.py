@@ -897,6 +897,8 @@ _NOT_IN_LAMBDA = {
     Path("signin_monitor/resend.py"),  # the `resend` command: never imported by the handler
     # signin-monitor coverage: run by an operator in the management or delegated-admin account.
     Path("signin_monitor/coverage.py"),
+    # replay's fast reader (msgspec, a dependency of the command line only, not in the zip).
+    Path("signin_monitor/cloudtrail_files.py"),
 }
 # Packages the Lambda never imports: the command line, and the audit report it runs.
 _NOT_IN_LAMBDA_PACKAGES = (Path("signin_monitor/cli"), Path("signin_monitor/report"))
