@@ -46,6 +46,8 @@ from ..pipeline import EventOutcome, Pipeline
 from ..rules import Rule, SelectiveRule
 from ..sources import TimeSorter
 from ..store import HistoryQuery, schema
+from ..store.sqlite import StagedRows
+from .replay_writer import BatchWriter
 
 __all__ = [
     "FORGET_EVERY",
@@ -55,6 +57,7 @@ __all__ = [
     "MemoryHistory",
     "ReplayEngine",
     "SeedableStore",
+    "StagingStore",
     "Written",
 ]
 
@@ -79,6 +82,32 @@ class BulkStore(Protocol):
         """``record`` for each event, in order; raises before writing any of them if one is
         unstorable."""
         ...
+
+
+@runtime_checkable
+class StagingStore(Protocol):
+    """A store whose bulk write splits in two (``SqliteStore``): the rows built and checked
+    without the store's connection, then written; so the two can run on different threads."""
+
+    def stage_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> StagedRows:
+        """The batch's rows, checked; raises before anything is written if one is unstorable."""
+        ...
+
+    def write_staged(self, staged: StagedRows) -> list[bool]:
+        """Write them; True for each row stored (False: its keys were already there)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One batch on its way to the writer thread and back."""
+
+    events: list[SignInEvent]
+    expires: list[int | None]
+    staged: StagedRows | None
+    one_by_one: bool
 
 
 @runtime_checkable
@@ -399,33 +428,64 @@ class ReplayEngine:
     ) -> Iterator[Written | UnstorableRecordError]:
         """Write every event (file order, a batch per transaction); keep those that matter.
 
+        The main thread reads the events and builds each batch's rows (``stage_many`` when
+        the store has it); one writer thread (``BatchWriter``) writes the batches, so the
+        store's own work overlaps the reading. The results come back in file order. The
+        store is the writer's until this generator ends: nothing else may use it meanwhile.
         The events are the engine's from then on: a kept sign-in's ``raw`` is let go.
         """
-        batch: list[SignInEvent] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) >= self.write_batch:
-                yield from self._write(batch)
-                batch = []
-        if batch:
-            yield from self._write(batch)
+        with BatchWriter(self._write) as writer:
+            batch: list[SignInEvent] = []
+            for event in events:
+                batch.append(event)
+                if len(batch) >= self.write_batch:
+                    writer.submit(self._prepare(batch))
+                    batch = []
+                    for job, outcomes in writer.ready():
+                        yield from self._written(job, outcomes)
+            if batch:
+                writer.submit(self._prepare(batch))
+            for job, outcomes in writer.finish():
+                yield from self._written(job, outcomes)
 
-    def _write(self, batch: list[SignInEvent]) -> Iterator[Written | UnstorableRecordError]:
+    def _prepare(self, batch: list[SignInEvent]) -> _Job:
+        """The main thread's part of a batch: expiries, and its rows staged if the store can."""
         expires = [self._expires_at(event) for event in batch]
-        outcomes: list[bool | UnstorableRecordError] = []
         store = self.store
-        if isinstance(store, BulkStore):
+        staged: StagedRows | None = None
+        one_by_one = not isinstance(store, BulkStore)
+        if isinstance(store, StagingStore):
             try:
-                outcomes.extend(store.record_many(batch, expires_at=expires))
+                staged = store.stage_many(batch, expires_at=expires)
+            except UnstorableRecordError:
+                one_by_one = True  # nothing of the batch was written: lose only that event
+        return _Job(batch, expires, staged, one_by_one)
+
+    def _write(self, job: _Job) -> tuple[_Job, list[bool | UnstorableRecordError]]:
+        """The writer thread's part: write the batch; one by one if it holds an unstorable
+        event, so only that event is lost."""
+        store = self.store
+        outcomes: list[bool | UnstorableRecordError] = []
+        if job.staged is not None and isinstance(store, StagingStore):
+            outcomes.extend(store.write_staged(job.staged))
+        elif not job.one_by_one and isinstance(store, BulkStore):
+            try:
+                outcomes.extend(store.record_many(job.events, expires_at=job.expires))
             except UnstorableRecordError:
                 outcomes = []  # nothing of the batch was written: one by one, to lose only it
         if not outcomes:
-            for event, expires_at in zip(batch, expires, strict=True):
+            for event, expires_at in zip(job.events, job.expires, strict=True):
                 try:
                     outcomes.append(store.record(event, expires_at=expires_at))
                 except UnstorableRecordError as unstorable:
                     outcomes.append(unstorable)
-        for event, outcome in zip(batch, outcomes, strict=True):
+        return job, outcomes
+
+    def _written(
+        self, job: _Job, outcomes: list[bool | UnstorableRecordError]
+    ) -> Iterator[Written | UnstorableRecordError]:
+        """Back in the main thread: each event's outcome, in file order; keep what matters."""
+        for event, outcome in zip(job.events, outcomes, strict=True):
             if isinstance(outcome, UnstorableRecordError):
                 yield outcome
                 continue
