@@ -24,7 +24,7 @@ import bisect
 import dataclasses
 import functools
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
@@ -425,7 +425,7 @@ class ReplayEngine:
 
     def store_events(
         self, events: Iterable[SignInEvent]
-    ) -> Iterator[Written | UnstorableRecordError]:
+    ) -> Generator[Written | UnstorableRecordError, None, None]:
         """Write every event (file order, a batch per transaction); keep those that matter.
 
         The main thread reads the events and builds each batch's rows (``stage_many`` when
