@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import operator
 import sys
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -617,6 +618,9 @@ _RECURRING: Final = (
 )
 
 
+_recurring_of: Final = operator.attrgetter(*_RECURRING)
+
+
 def _drop_raw(event: SignInEvent) -> None:
     """Let go of a written sign-in's raw record: it is in the store, and no rule reads it on a
     ConsoleLogin; kept, it would be most of the memory the sort holds.
@@ -624,14 +628,15 @@ def _drop_raw(event: SignInEvent) -> None:
     In place (the engine's caller hands over the events it reads): a copy per event cost
     more than the rules did. ``raw`` becomes ``{}``, as a store's rule reads give it.
     """
-    object.__setattr__(event, "raw", {})
-    object.__setattr__(event, "raw_text", None)
-    object.__setattr__(event, "raw_text_of", None)
+    put = object.__setattr__
+    put(event, "raw", {})
+    put(event, "raw_text", None)
+    put(event, "raw_text_of", None)
     # The same few accounts, names, addresses and browsers recur: one copy of each text.
-    for name in _RECURRING:
-        value = getattr(event, name)
+    intern = sys.intern
+    for name, value in zip(_RECURRING, _recurring_of(event), strict=True):
         if value is not None:
-            object.__setattr__(event, name, sys.intern(value))
+            put(event, name, intern(value))
 
 
 def _key(event: SignInEvent) -> tuple[str, str]:
