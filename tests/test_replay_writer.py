@@ -141,7 +141,7 @@ def test_a_staged_batch_that_is_not_the_batch_is_refused(tmp_path: Path) -> None
     store = SqliteStore(tmp_path / "shape.db")
     try:
         staged = store.stage_many(_events(3), expires_at=[None] * 3)
-        wrong = StagedRows(image=staged.image, first=(True,) * 4, rows=staged.rows * 2)
+        wrong = StagedRows(image=staged.image, first=(True,) * 6)
         with pytest.raises(StoreError, match="staged batch holds 3 rows, expected 6"):
             store.write_staged(wrong)
         assert store.write_staged(staged) == [True, True, True]

@@ -460,7 +460,23 @@ class ReplayEngine:
                 staged = store.stage_many(batch, expires_at=expires)
             except UnstorableRecordError:
                 one_by_one = True  # nothing of the batch was written: lose only that event
+            else:
+                # The staged rows hold the raw records: the sign-ins' own copies can go now,
+                # rather than when written (memory then holds far less per batch in flight).
+                for event in batch:
+                    if self._lets_go_of_raw(event):
+                        _drop_raw(event)
         return _Job(batch, expires, staged, one_by_one)
+
+    def _lets_go_of_raw(self, event: SignInEvent) -> bool:
+        """True for an event whose raw record no rule reads (a ConsoleLogin, unless a rule
+        does not say what it reads), still holding it."""
+        return (
+            event.event_name == CONSOLE_LOGIN
+            and not event.is_api_call
+            and not self._everything
+            and bool(event.raw)
+        )
 
     def _write(self, job: _Job) -> tuple[_Job, list[bool | UnstorableRecordError]]:
         """The writer thread's part: write the batch; one by one if it holds an unstorable
@@ -498,7 +514,7 @@ class ReplayEngine:
         name = event.event_name
         if name != CONSOLE_LOGIN and not self.rules_for(event):
             return
-        if name == CONSOLE_LOGIN and not event.is_api_call and not self._everything:
+        if self._lets_go_of_raw(event):
             _drop_raw(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:

@@ -151,6 +151,10 @@ _FROM_STAGE = (
     f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
     f" SELECT {_STAGE_COLUMNS} FROM stage.rows ORDER BY rowid"
 )
+_ONE_FROM_STAGE = (
+    f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
+    f" SELECT {_STAGE_COLUMNS} FROM stage.rows WHERE rowid = ?"
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -159,12 +163,12 @@ class StagedRows:
 
     ``image`` is the serialized staging database (row ``i`` of the batch has rowid ``i + 1``);
     ``first[i]`` is False when an earlier row of the batch has row ``i``'s keys (its insert
-    will do nothing); ``rows`` are kept for the row-by-row fallback.
+    will do nothing). The rows themselves are only in the image: a batch in flight holds one
+    copy of its raw records, not two.
     """
 
     image: bytes
     first: tuple[bool, ...]
-    rows: tuple[tuple[Any, ...], ...]
 
 
 class SqliteStore:
@@ -276,7 +280,7 @@ class SqliteStore:
         with _transaction(stage):
             stage.execute("DELETE FROM rows")  # empty again: the batch's rowids start at 1
             stage.executemany(_STAGE_INSERT, rows)
-        return StagedRows(image=stage.serialize(), first=first, rows=rows)
+        return StagedRows(image=stage.serialize(), first=first)
 
     def write_staged(self, staged: StagedRows) -> list[bool]:
         """Write a staged batch in one transaction; True for each row it stored, in order.
@@ -287,7 +291,7 @@ class SqliteStore:
         insert) or an earlier row of the batch has them; if the count of rows the insert made
         disagrees, the batch is rolled back and written again a row at a time.
         """
-        count = len(staged.rows)
+        count = len(staged.first)
         if count == 0:
             return []
         self._commit_batch()
@@ -305,15 +309,19 @@ class SqliteStore:
             stored = [
                 new and number not in held for number, new in enumerate(staged.first, start=1)
             ]
-            db.execute("SAVEPOINT staged")
             before = db.total_changes
             db.execute(_FROM_STAGE)
             if db.total_changes - before != sum(stored):
                 # The insert did not do what the keys said (a constraint OR IGNORE skips
                 # besides the keys, say): undone, and written a row at a time, each telling.
-                db.execute("ROLLBACK TO staged")
-                stored = [db.execute(_INSERT, row).rowcount == 1 for row in staged.rows]
-            db.execute("RELEASE staged")
+                # (Rolled back whole, not to a savepoint: a savepoint journals every page the
+                # insert touches, in memory, for a case that does not happen.)
+                db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+                stored = [
+                    db.execute(_ONE_FROM_STAGE, (number,)).rowcount == 1
+                    for number in range(1, count + 1)
+                ]
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
