@@ -5,7 +5,8 @@ Processing one event at a time (store, then every rule asking the store) gives e
 view of the store holding what it held before the run plus this run's events sorted up to
 this one. The engine gives the rules exactly that view, much faster:
 
-* Every record is written as it is read, a batch per transaction (``record_many``). Only
+* Every record is written as it is read, a batch per transaction (``record_many``), on one
+  writer thread (``replay_writer.BatchWriter``: SQLite's work overlaps the reading). Only
   the events a rule can alert on (``SelectiveRule.alerts_on``) and the ConsoleLogin records
   the rules' questions are about are kept, without their raw record, to be sorted.
 * The history the rules ask (``FailureHistory``) is answered from memory: the store's
