@@ -5,7 +5,8 @@ Processing one event at a time (store, then every rule asking the store) gives e
 view of the store holding what it held before the run plus this run's events sorted up to
 this one. The engine gives the rules exactly that view, much faster:
 
-* Every record is written as it is read, a batch per transaction (``record_many``). Only
+* Every record is written as it is read, a batch per transaction (``record_many``), on one
+  writer thread (``replay_writer.BatchWriter``: SQLite's work overlaps the reading). Only
   the events a rule can alert on (``SelectiveRule.alerts_on``) and the ConsoleLogin records
   the rules' questions are about are kept, without their raw record, to be sorted.
 * The history the rules ask (``FailureHistory``) is answered from memory: the store's
@@ -23,8 +24,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import operator
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
@@ -46,6 +48,8 @@ from ..pipeline import EventOutcome, Pipeline
 from ..rules import Rule, SelectiveRule
 from ..sources import TimeSorter
 from ..store import HistoryQuery, schema
+from ..store.sqlite import StagedRows
+from .replay_writer import BatchWriter
 
 __all__ = [
     "FORGET_EVERY",
@@ -55,6 +59,7 @@ __all__ = [
     "MemoryHistory",
     "ReplayEngine",
     "SeedableStore",
+    "StagingStore",
     "Written",
 ]
 
@@ -79,6 +84,32 @@ class BulkStore(Protocol):
         """``record`` for each event, in order; raises before writing any of them if one is
         unstorable."""
         ...
+
+
+@runtime_checkable
+class StagingStore(Protocol):
+    """A store whose bulk write splits in two (``SqliteStore``): the rows built and checked
+    without the store's connection, then written; so the two can run on different threads."""
+
+    def stage_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> StagedRows:
+        """The batch's rows, checked; raises before anything is written if one is unstorable."""
+        ...
+
+    def write_staged(self, staged: StagedRows) -> list[bool]:
+        """Write them; True for each row stored (False: its keys were already there)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One batch on its way to the writer thread and back."""
+
+    events: list[SignInEvent]
+    expires: list[int | None]
+    staged: StagedRows | None
+    one_by_one: bool
 
 
 @runtime_checkable
@@ -396,36 +427,83 @@ class ReplayEngine:
 
     def store_events(
         self, events: Iterable[SignInEvent]
-    ) -> Iterator[Written | UnstorableRecordError]:
+    ) -> Generator[Written | UnstorableRecordError, None, None]:
         """Write every event (file order, a batch per transaction); keep those that matter.
 
+        The main thread reads the events and builds each batch's rows (``stage_many`` when
+        the store has it); one writer thread (``BatchWriter``) writes the batches, so the
+        store's own work overlaps the reading. The results come back in file order. The
+        store is the writer's until this generator ends: nothing else may use it meanwhile.
         The events are the engine's from then on: a kept sign-in's ``raw`` is let go.
         """
-        batch: list[SignInEvent] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) >= self.write_batch:
-                yield from self._write(batch)
-                batch = []
-        if batch:
-            yield from self._write(batch)
+        with BatchWriter(self._write) as writer:
+            batch: list[SignInEvent] = []
+            for event in events:
+                batch.append(event)
+                if len(batch) >= self.write_batch:
+                    writer.submit(self._prepare(batch))
+                    batch = []
+                    for job, outcomes in writer.ready():
+                        yield from self._written(job, outcomes)
+            if batch:
+                writer.submit(self._prepare(batch))
+            for job, outcomes in writer.finish():
+                yield from self._written(job, outcomes)
 
-    def _write(self, batch: list[SignInEvent]) -> Iterator[Written | UnstorableRecordError]:
+    def _prepare(self, batch: list[SignInEvent]) -> _Job:
+        """The main thread's part of a batch: expiries, and its rows staged if the store can."""
         expires = [self._expires_at(event) for event in batch]
-        outcomes: list[bool | UnstorableRecordError] = []
         store = self.store
-        if isinstance(store, BulkStore):
+        staged: StagedRows | None = None
+        one_by_one = not isinstance(store, BulkStore)
+        if isinstance(store, StagingStore):
             try:
-                outcomes.extend(store.record_many(batch, expires_at=expires))
+                staged = store.stage_many(batch, expires_at=expires)
+            except UnstorableRecordError:
+                one_by_one = True  # nothing of the batch was written: lose only that event
+            else:
+                # The staged rows hold the raw records: the sign-ins' own copies can go now,
+                # rather than when written (memory then holds far less per batch in flight).
+                for event in batch:
+                    if self._lets_go_of_raw(event):
+                        _drop_raw(event)
+        return _Job(batch, expires, staged, one_by_one)
+
+    def _lets_go_of_raw(self, event: SignInEvent) -> bool:
+        """True for an event whose raw record no rule reads (a ConsoleLogin, unless a rule
+        does not say what it reads), still holding it."""
+        return (
+            event.event_name == CONSOLE_LOGIN
+            and not event.is_api_call
+            and not self._everything
+            and bool(event.raw)
+        )
+
+    def _write(self, job: _Job) -> tuple[_Job, list[bool | UnstorableRecordError]]:
+        """The writer thread's part: write the batch; one by one if it holds an unstorable
+        event, so only that event is lost."""
+        store = self.store
+        outcomes: list[bool | UnstorableRecordError] = []
+        if job.staged is not None and isinstance(store, StagingStore):
+            outcomes.extend(store.write_staged(job.staged))
+        elif not job.one_by_one and isinstance(store, BulkStore):
+            try:
+                outcomes.extend(store.record_many(job.events, expires_at=job.expires))
             except UnstorableRecordError:
                 outcomes = []  # nothing of the batch was written: one by one, to lose only it
         if not outcomes:
-            for event, expires_at in zip(batch, expires, strict=True):
+            for event, expires_at in zip(job.events, job.expires, strict=True):
                 try:
                     outcomes.append(store.record(event, expires_at=expires_at))
                 except UnstorableRecordError as unstorable:
                     outcomes.append(unstorable)
-        for event, outcome in zip(batch, outcomes, strict=True):
+        return job, outcomes
+
+    def _written(
+        self, job: _Job, outcomes: list[bool | UnstorableRecordError]
+    ) -> Iterator[Written | UnstorableRecordError]:
+        """Back in the main thread: each event's outcome, in file order; keep what matters."""
+        for event, outcome in zip(job.events, outcomes, strict=True):
             if isinstance(outcome, UnstorableRecordError):
                 yield outcome
                 continue
@@ -437,7 +515,7 @@ class ReplayEngine:
         name = event.event_name
         if name != CONSOLE_LOGIN and not self.rules_for(event):
             return
-        if name == CONSOLE_LOGIN and not event.is_api_call and not self._everything:
+        if self._lets_go_of_raw(event):
             _drop_raw(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:
@@ -557,6 +635,9 @@ _RECURRING: Final = (
 )
 
 
+_recurring_of: Final = operator.attrgetter(*_RECURRING)
+
+
 def _drop_raw(event: SignInEvent) -> None:
     """Let go of a written sign-in's raw record: it is in the store, and no rule reads it on a
     ConsoleLogin; kept, it would be most of the memory the sort holds.
@@ -564,14 +645,15 @@ def _drop_raw(event: SignInEvent) -> None:
     In place (the engine's caller hands over the events it reads): a copy per event cost
     more than the rules did. ``raw`` becomes ``{}``, as a store's rule reads give it.
     """
-    object.__setattr__(event, "raw", {})
-    object.__setattr__(event, "raw_text", None)
-    object.__setattr__(event, "raw_text_of", None)
+    put = object.__setattr__
+    put(event, "raw", {})
+    put(event, "raw_text", None)
+    put(event, "raw_text_of", None)
     # The same few accounts, names, addresses and browsers recur: one copy of each text.
-    for name in _RECURRING:
-        value = getattr(event, name)
+    intern = sys.intern
+    for name, value in zip(_RECURRING, _recurring_of(event), strict=True):
         if value is not None:
-            object.__setattr__(event, name, sys.intern(value))
+            put(event, name, intern(value))
 
 
 def _key(event: SignInEvent) -> tuple[str, str]:

@@ -6,19 +6,22 @@ both. WAL mode lets ``history`` read while a replay writes.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ..alerts import Alert
 from ..errors import StoreError, UnstorableRecordError
-from ..events import SignInEvent, format_time, parse_time
+from ..events import API_CALL, CONSOLE_LOGIN, SignInEvent, format_time, parse_time
 from ..networks import network_of
 from ..suppressions import Suppression
 from . import schema
@@ -32,7 +35,7 @@ from .base import (
 from .suppressions_sqlite import SqliteSuppressions
 from .windows import StoredClaim, Verdict, judge, neighbour_buckets
 
-__all__ = ["SqliteStore", "events_in_period"]
+__all__ = ["SqliteStore", "StagedRows", "events_in_period"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -129,6 +132,44 @@ _SELECT = f"SELECT {_AUDIT_COLUMNS}, raw FROM activity"  # noqa: S608 (constants
 # The audit fields without the raw record (a rule's read), ``raw`` read back as ``{}``.
 _SELECT_AUDIT = _SELECT.replace(", raw FROM", ", '{}' FROM")
 
+# Replay's bulk write (``stage_many`` / ``write_staged``): a batch's rows are first inserted into
+# an unindexed table of a private in-memory database, whose image the store's connection then
+# copies in with one statement. The untyped columns keep each value as it was bound, so the
+# rows stored are the ones ``_INSERT`` would store.
+_STAGE_COLUMNS = f"{_COLUMNS}, network"
+_STAGE_SCHEMA = f"CREATE TABLE rows ({_STAGE_COLUMNS})"
+_STAGE_INSERT = f"INSERT INTO rows VALUES ({', '.join('?' * 26)})"  # noqa: S608 (constants only)
+_STAGE_ATTACH = "ATTACH DATABASE ':memory:' AS stage"
+# One row: how many rows the image holds, its last rowid, and (as text) the rowids of the rows
+# whose keys the store already holds; one statement, so the writer thread asks for the GIL once.
+_STAGE_SHAPE = (
+    "SELECT count(*), coalesce(max(rowid), 0), (SELECT group_concat(s.rowid) FROM stage.rows s"
+    " WHERE EXISTS (SELECT 1 FROM main.activity a WHERE a.pk = s.pk AND a.sk = s.sk))"
+    " FROM stage.rows"
+)
+_FROM_STAGE = (
+    f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
+    f" SELECT {_STAGE_COLUMNS} FROM stage.rows ORDER BY rowid"
+)
+_ONE_FROM_STAGE = (
+    f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
+    f" SELECT {_STAGE_COLUMNS} FROM stage.rows WHERE rowid = ?"
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StagedRows:
+    """A batch ``stage_many`` built and checked, ready for ``write_staged``.
+
+    ``image`` is the serialized staging database (row ``i`` of the batch has rowid ``i + 1``);
+    ``first[i]`` is False when an earlier row of the batch has row ``i``'s keys (its insert
+    will do nothing). The rows themselves are only in the image: a batch in flight holds one
+    copy of its raw records, not two.
+    """
+
+    image: bytes
+    first: tuple[bool, ...]
+
 
 class SqliteStore:
     """An ``ActivityStore`` in one SQLite file (or ``:memory:``).
@@ -156,6 +197,9 @@ class SqliteStore:
         self.batch_size = max(1, batch_size)
         self._clock = clock
         self._batched = 0
+        # Replay's staging database (``stage_many``) and whether ``_db`` has it attached.
+        self._stage: sqlite3.Connection | None = None
+        self._stage_attached = False
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             # A new file gets 16 KiB pages (an existing one keeps its own): a replay writes
@@ -178,8 +222,7 @@ class SqliteStore:
         insert costs more than everything else a replay does. Reads on this connection see the
         open batch; a claim commits it first, so stored events are durable before any post.
         """
-        row = _row(event, expires_at)
-        _check_storable(event, row)
+        row = _storable_row(event, expires_at)
         if self.batch_size > 1 and not self._db.in_transaction:
             self._db.execute("BEGIN")
         try:
@@ -199,27 +242,91 @@ class SqliteStore:
 
         Every event is checked before anything is written: an unstorable one raises
         ``UnstorableRecordError`` with none of the batch stored, so the caller can record the
-        batch one by one and lose only that event.
+        batch one by one and lose only that event. (``stage_many`` then ``write_staged``.)
+        """
+        return self.write_staged(self.stage_many(events, expires_at=expires_at))
+
+    def stage_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> StagedRows:
+        """Build and check the batch's rows into a private in-memory database: no use of the
+        store's connection, so one thread can stage the next batch while another writes one.
+
+        Raises ``UnstorableRecordError`` (naming the event) if one of them cannot be stored.
+        Call it from one thread at a time (the staging database is the store's own).
         """
         if len(events) != len(expires_at):
             raise ValueError("record_many needs one expires_at per event")
-        rows = [_row(event, expires) for event, expires in zip(events, expires_at, strict=True)]
-        for event, row in zip(events, rows, strict=True):
-            _check_storable(event, row)
+        rows = tuple(
+            _storable_row(event, expires) for event, expires in zip(events, expires_at, strict=True)
+        )
+        keys = list(zip([row[0] for row in rows], [row[1] for row in rows], strict=True))
+        if len(set(keys)) == len(keys):
+            first = (True,) * len(keys)
+        else:
+            seen: set[tuple[str, str]] = set()
+            marks: list[bool] = []
+            for key in keys:
+                marks.append(key not in seen)
+                seen.add(key)
+            first = tuple(marks)
+        stage = self._stage
+        if stage is None:
+            stage = self._stage = sqlite3.connect(
+                ":memory:", isolation_level=None, check_same_thread=False
+            )
+            stage.execute(f"PRAGMA page_size={_PAGE_SIZE}")
+            stage.execute(_STAGE_SCHEMA)
+        with _transaction(stage):
+            stage.execute("DELETE FROM rows")  # empty again: the batch's rowids start at 1
+            stage.executemany(_STAGE_INSERT, rows)
+        return StagedRows(image=stage.serialize(), first=first)
+
+    def write_staged(self, staged: StagedRows) -> list[bool]:
+        """Write a staged batch in one transaction; True for each row it stored, in order.
+
+        One ``INSERT ... SELECT`` copies the staged rows, so SQLite does the work (every
+        index) with the GIL released, in few steps. The flags are exact: a row is stored
+        unless the store held its keys (asked in the same immediate transaction, before the
+        insert) or an earlier row of the batch has them; if the count of rows the insert made
+        disagrees, the batch is rolled back and written again a row at a time.
+        """
+        count = len(staged.first)
+        if count == 0:
+            return []
         self._commit_batch()
-        execute = self._db.execute
-        stored: list[bool] = []
-        self._db.execute("BEGIN")
+        db = self._db
+        if not self._stage_attached:
+            db.execute(_STAGE_ATTACH)
+            self._stage_attached = True
+        db.deserialize(staged.image, name="stage")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            for event, row in zip(events, rows, strict=True):
-                try:
-                    stored.append(execute(_INSERT, row).rowcount == 1)
-                except UnicodeError as error:  # a lone surrogate: SQLite takes only valid UTF-8
-                    raise _unstorable(event, "text that is not valid Unicode") from error
+            rows, last, present = db.execute(_STAGE_SHAPE).fetchone()
+            if rows != count or last != count:
+                raise StoreError(f"staged batch holds {rows} rows, expected {count}")
+            held = {int(rowid) for rowid in present.split(",")} if present else set()
+            stored = [
+                new and number not in held for number, new in enumerate(staged.first, start=1)
+            ]
+            before = db.total_changes
+            db.execute(_FROM_STAGE)
+            if db.total_changes - before != sum(stored):
+                # The insert did not do what the keys said (a constraint OR IGNORE skips
+                # besides the keys, say): undone, and written a row at a time, each telling.
+                # (Rolled back whole, not to a savepoint: a savepoint journals every page the
+                # insert touches, in memory, for a case that does not happen.)
+                db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+                stored = [
+                    db.execute(_ONE_FROM_STAGE, (number,)).rowcount == 1
+                    for number in range(1, count + 1)
+                ]
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
         return stored
 
     def row_mark(self) -> int:
@@ -501,6 +608,8 @@ class SqliteStore:
         """Commit what is batched and close the connection."""
         self._commit_batch()
         self._db.close()
+        if self._stage is not None:
+            self._stage.close()
 
     # Suppressions (issue 14) live in their own module, on this connection.
     def add_suppression(self, suppression: Suppression, *, expires_at: int | None = None) -> bool:
@@ -593,26 +702,49 @@ def _upgrade(db: sqlite3.Connection) -> None:
     db.executescript(_CORRELATION_SCHEMA)
 
 
+#: The same few accounts and principals recur through a replay: each partition key built once.
+_activity_pk: Final = functools.lru_cache(maxsize=8192)(schema.activity_pk)
+#: The same few addresses recur too (``ipaddress`` parsing is most of a row's cost otherwise).
+_network_of: Final = functools.lru_cache(maxsize=8192)(network_of)
+
+
 def _row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]:
-    """The values ``_INSERT`` writes for the event (``network`` last)."""
-    kind = schema.activity_sort_kind(
-        api_call=event.is_api_call, failed_console_login=event.is_failed_console_login
-    )
+    """The values ``_INSERT`` writes for the event (``network`` last).
+
+    The kind and network follow ``schema.activity_sort_kind`` and ``schema.correlation_keys``
+    (a successful ConsoleLogin from an IP address has a network), written out: this runs for
+    every record a replay stores.
+    """
+    name = event.event_name
+    result = event.result
+    if event.kind == API_CALL:
+        kind = schema.KIND_API
+    elif name == CONSOLE_LOGIN and result == "Failure":
+        kind = schema.KIND_FAILURE
+    else:
+        kind = schema.KIND_SIGNIN
     time_text = event.time_text
+    event_id = event.event_id
+    account_id = event.account_id
+    principal = event.principal
+    source_ip = event.source_ip
+    mfa_used = event.mfa_used
+    read_only = event.read_only
+    network = _network_of(source_ip) if name == CONSOLE_LOGIN and result == "Success" else None
     return (
-        schema.activity_pk(event.account_id, event.principal),
-        schema.activity_sk(kind, time_text, event.event_id),
-        event.event_id,
+        _activity_pk(account_id, principal),
+        f"{kind}#{time_text}#{schema.key_part(event_id, schema.MAX_EVENT_ID_BYTES)}",
+        event_id,
         time_text,
-        event.event_name,
-        event.account_id,
-        event.principal,
+        name,
+        account_id,
+        principal,
         event.identity_type,
         event.user_name,
         event.arn,
-        event.result,
-        None if event.mfa_used is None else int(event.mfa_used),
-        event.source_ip,
+        result,
+        None if mfa_used is None else int(mfa_used),
+        source_ip,
         event.user_agent,
         event.region,
         event.error_message,
@@ -621,31 +753,29 @@ def _row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]:
         event.kind,
         event.event_source,
         event.error_code,
-        None if event.read_only is None else int(event.read_only),
+        None if read_only is None else int(read_only),
         event.invoked_by,
         int(event.assumed_root),
         event.request_user_name,
-        _network(event),
+        network,
     )
 
 
-def _network(event: SignInEvent) -> str | None:
-    """The network of a successful ConsoleLogin from an IP address (see ``networks``), else None."""
-    if "network_key" not in schema.correlation_keys(event):
-        return None
-    return network_of(event.source_ip)
-
-
 @contextmanager
-def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+def _immediate(db: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
     """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
-    db.execute("BEGIN IMMEDIATE")
+    db.execute(begin)
     try:
         yield
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _transaction(db: sqlite3.Connection) -> contextlib.AbstractContextManager[None]:
+    """A deferred transaction (the staging database has no other writer)."""
+    return _immediate(db, "BEGIN")
 
 
 def _set_token(db: sqlite3.Connection, key: str) -> None:
@@ -690,13 +820,42 @@ def _delete_undelivered(db: sqlite3.Connection, alert: UndeliveredAlert) -> None
 
 
 _ROW_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
+_ITEM_VALUES: Final = len(_ROW_NAMES)
+#: What an item adds to its values' text: names and index keys (``schema.surely_fits``'s
+#: allowance) and its few numbers (at most 20 characters each).
+_ITEM_ALLOWANCE: Final = 20 * 1024 + 20 * 8
+
+
+def _storable_row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]:
+    """``_row``, checked as ``_check_storable`` checks it, in one pass over the row's text.
+
+    The values' text is joined once: ASCII text (nearly every record) is its own UTF-8 size,
+    so the exact count is needed only for a row near the item limit; text that is not valid
+    Unicode (a lone surrogate, which SQLite would refuse in the insert) is refused here too.
+    """
+    row = _row(event, expires_at)
+    text = "".join([value for value in row[:_ITEM_VALUES] if value.__class__ is str])
+    valid = True
+    if text.isascii():
+        size = len(text)
+    else:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            valid = False
+    if size + _ITEM_ALLOWANCE > schema.MAX_ITEM_BYTES:
+        _check_storable(event, row)
+    if not valid:
+        raise _unstorable(event, "text that is not valid Unicode")
+    return row
 
 
 def _check_storable(event: SignInEvent, row: tuple[Any, ...]) -> None:
     """Refuse what DynamoDB would refuse (over 400 KB with its index keys), so a replay on
     SQLite drops the same records the Lambda drops. (``row`` is ``_row``'s: ``network`` last,
     not part of the item's size, as ``correlation_keys`` adds its keys below.)"""
-    row = row[: len(_ROW_NAMES)]
+    row = row[:_ITEM_VALUES]
     if schema.surely_fits(row):
         return
     attributes: dict[str, object] = dict(zip(_ROW_NAMES, row, strict=True))
