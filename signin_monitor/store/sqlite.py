@@ -284,86 +284,91 @@ class SqliteStore:
         """
         if alert.window is not None:
             return self._claim_window((alert,))[1]
-        key = schema.alert_pk(*alert.claim_key)
-        event = alert.event
         now = self._clock()
         self._commit_batch()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            existing = self._db.execute(
-                "SELECT event_id, event_time, status, claimed_at FROM alert_claims WHERE pk = ?",
-                (key,),
-            ).fetchone()
-            outcome = _decide(existing, alert, lease_end=now - self.lease_seconds)
-            if outcome.should_send:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO alert_claims"
-                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING, now),
-                )
-                _set_token(self._db, key)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return outcome
+        with _immediate(self._db):
+            return self._claim_one(alert, now=now, lease_end=now - self.lease_seconds)
 
     def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
         """The first claimable of ``alert.candidates``, all judged in one immediate transaction."""
         return self._claim_window(alert.candidates)
 
+    def claim_many(self, alerts: Sequence[Alert]) -> list[tuple[Alert, ClaimOutcome]]:
+        """Claim the alerts in order in one immediate transaction (replay's batched claims):
+        each as ``claim_alert`` or ``claim_window`` would, with the alert claimed (a windowed
+        one's chosen anchor).
+
+        It stops before the first alert whose claim would read a claim of the same event
+        written by this call: that verdict depends on how the earlier alert's post ends (sent:
+        covered; released: a retry), so the caller posts and marks what was claimed, then calls
+        again with the rest. So the outcomes are those of claiming, posting and marking one
+        alert at a time. Never empty for a non-empty ``alerts``.
+        """
+        now = self._clock()
+        lease_end = now - self.lease_seconds
+        written: dict[str, str] = {}  # claim pk -> event id, of the claims written here
+        claimed: list[tuple[Alert, ClaimOutcome]] = []
+        self._commit_batch()
+        with _immediate(self._db):
+            for alert in alerts:
+                if claimed and _reads_own_claim(alert, written):
+                    break
+                if alert.window is None:
+                    chosen, outcome = alert, self._claim_one(alert, now=now, lease_end=lease_end)
+                else:
+                    chosen, outcome = self._claim_candidates(
+                        alert.candidates, now=now, lease_end=lease_end
+                    )
+                if outcome.should_send:
+                    written[schema.alert_pk(*chosen.claim_key)] = chosen.event.event_id
+                claimed.append((chosen, outcome))
+        return claimed
+
+    def _claim_one(self, alert: Alert, *, now: float, lease_end: float) -> ClaimOutcome:
+        """A one-off alert's claim, inside the caller's immediate transaction."""
+        key = schema.alert_pk(*alert.claim_key)
+        existing = self._db.execute(
+            "SELECT event_id, event_time, status, claimed_at FROM alert_claims WHERE pk = ?",
+            (key,),
+        ).fetchone()
+        outcome = _decide(existing, alert, lease_end=lease_end)
+        if outcome.should_send:
+            _write_claim(self._db, key, alert, now)
+        return outcome
+
     def _claim_window(self, candidates: Sequence[Alert]) -> tuple[Alert, ClaimOutcome]:
-        """Judge each anchor on the claims of its neighbour slots; write the first one taken.
+        """``_claim_candidates`` in its own immediate transaction.
 
         ``BEGIN IMMEDIATE`` makes the reads and the write one step: no other writer can claim a
         neighbour slot in between.
         """
         now = self._clock()
-        lease_end = now - self.lease_seconds
         self._commit_batch()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            chosen, outcome = candidates[0], ClaimOutcome.SUPPRESSED
-            for candidate in candidates:
-                verdict = judge(candidate, self._window_claims(candidate), lease_end=lease_end)
-                if verdict is Verdict.COVERED:
-                    continue
-                chosen = candidate
-                if verdict is Verdict.BUSY:
-                    outcome = ClaimOutcome.BUSY
-                    break
-                event = candidate.event
-                key = schema.alert_pk(*candidate.claim_key)
-                self._db.execute(
-                    "INSERT OR REPLACE INTO alert_claims"
-                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        key,
-                        candidate.rule_id,
-                        event.event_id,
-                        event.time_text,
-                        ClaimStatus.PENDING,
-                        now,
-                    ),
-                )
-                _set_token(self._db, key)
-                outcome = ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
-                break
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return chosen, outcome
+        with _immediate(self._db):
+            return self._claim_candidates(candidates, now=now, lease_end=now - self.lease_seconds)
+
+    def _claim_candidates(
+        self, candidates: Sequence[Alert], *, now: float, lease_end: float
+    ) -> tuple[Alert, ClaimOutcome]:
+        """Judge each anchor on the claims of its neighbour slots; write the first one taken."""
+        for candidate in candidates:
+            verdict = judge(candidate, self._window_claims(candidate), lease_end=lease_end)
+            if verdict is Verdict.COVERED:
+                continue
+            if verdict is Verdict.BUSY:
+                return candidate, ClaimOutcome.BUSY
+            _write_claim(self._db, schema.alert_pk(*candidate.claim_key), candidate, now)
+            return candidate, (
+                ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
+            )
+        return candidates[0], ClaimOutcome.SUPPRESSED
 
     def _window_claims(self, alert: Alert) -> list[StoredClaim]:
         """The stored claims of the anchor's slot and the slots on either side."""
-        keys = [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
         rows = self._db.execute(
             "SELECT event_id, event_time, status, claimed_at FROM alert_claims"
             " WHERE pk IN (?, ?, ?)",
-            keys,
+            _neighbour_keys(alert),
         )
         return [StoredClaim(*row) for row in rows]
 
@@ -648,10 +653,45 @@ def _immediate(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+def _write_claim(db: sqlite3.Connection, key: str, alert: Alert, now: float) -> None:
+    """Write the alert's pending claim under ``key``, with a fresh token, as ``DynamoDbStore``
+    does (kept for parity: SQLite never loses a response, so nothing here reads it back)."""
+    event = alert.event
+    db.execute(
+        "INSERT OR REPLACE INTO alert_claims"
+        " (pk, rule_id, event_id, event_time, status, claimed_at, token)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            key,
+            alert.rule_id,
+            event.event_id,
+            event.time_text,
+            ClaimStatus.PENDING,
+            now,
+            uuid.uuid4().hex,
+        ),
+    )
+
+
 def _set_token(db: sqlite3.Connection, key: str) -> None:
-    """Give the claim a fresh token, as ``DynamoDbStore`` does (kept for parity: SQLite never
-    loses a response, so nothing here reads it back)."""
+    """Give the claim a fresh token, as ``_write_claim`` does (``claim_resend``)."""
     db.execute("UPDATE alert_claims SET token = ? WHERE pk = ?", (uuid.uuid4().hex, key))
+
+
+def _neighbour_keys(alert: Alert) -> list[str]:
+    """The claim keys of a windowed alert's slot and the slots on either side."""
+    return [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
+
+
+def _reads_own_claim(alert: Alert, written: dict[str, str]) -> bool:
+    """Whether claiming ``alert`` would read a claim of its own event among ``written``."""
+    if alert.window is None:
+        return written.get(schema.alert_pk(*alert.claim_key)) == alert.event.event_id
+    return any(
+        written.get(key) == candidate.event.event_id
+        for candidate in alert.candidates
+        for key in _neighbour_keys(candidate)
+    )
 
 
 def _marker_sk(alert: UndeliveredAlert) -> str:
