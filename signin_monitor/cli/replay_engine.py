@@ -39,6 +39,7 @@ from typing import Final, Protocol, runtime_checkable
 from ..alerts import Alert
 from ..errors import UnstorableRecordError
 from ..events import (
+    API_CALL,
     CONSOLE_LOGIN,
     EARLIEST_EVENT_TIME,
     LATEST_EVENT_TIME,
@@ -168,22 +169,23 @@ class MemoryHistory:
             return  # no question is about any other row
         self._added += 1
         order = self._added
-        moment = _whole(event.event_time)
+        moment = event.event_time
+        if moment.microsecond:
+            moment = moment.replace(microsecond=0)
         account_id = event.account_id
+        result = event.result
         who = (account_id, event.principal)
         principal = self._of_principal.get(who)
         if principal is None:
             principal = self._of_principal[who] = _Principal()
-        kind = schema.activity_sort_kind(
-            api_call=event.is_api_call, failed_console_login=event.is_failed_console_login
-        )
-        if kind == schema.KIND_FAILURE:
-            # The store's key order: time, then the id as its key text holds it.
-            id_key = schema.key_part(event.event_id, schema.MAX_EVENT_ID_BYTES)
-            principal.failures.add((moment, id_key, order), event)
-        elif kind == schema.KIND_SIGNIN and event.result == "Success":
-            _insert(principal.sign_ins, moment)
-        if event.result == "Failure":
+        # The row's kind (``schema.activity_sort_kind``): an API call's keys are no question's.
+        if event.kind != API_CALL:
+            if result == "Failure":  # FAILURE keys: time, then the id as its key text holds it
+                id_key = schema.key_part(event.event_id, schema.MAX_EVENT_ID_BYTES)
+                principal.failures.add((moment, id_key, order), event)
+            elif result == "Success":  # SIGNIN keys of successes
+                _insert(principal.sign_ins, moment)
+        if result == "Failure":
             shown = _project(event, _FAILURE_SOURCE) if self._projected else event
             source = (account_id, event.source_ip)
             rows = self._from_source.get(source)

@@ -352,23 +352,24 @@ class SqliteStore:
     ) -> tuple[Alert, ClaimOutcome]:
         """Judge each anchor on the claims of its neighbour slots; write the first one taken."""
         for candidate in candidates:
-            verdict = judge(candidate, self._window_claims(candidate), lease_end=lease_end)
+            keys = _neighbour_keys(candidate)
+            verdict = judge(candidate, self._window_claims(keys), lease_end=lease_end)
             if verdict is Verdict.COVERED:
                 continue
             if verdict is Verdict.BUSY:
                 return candidate, ClaimOutcome.BUSY
-            _write_claim(self._db, schema.alert_pk(*candidate.claim_key), candidate, now)
+            _write_claim(self._db, keys[1], candidate, now)  # its own slot's key
             return candidate, (
                 ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
             )
         return candidates[0], ClaimOutcome.SUPPRESSED
 
-    def _window_claims(self, alert: Alert) -> list[StoredClaim]:
-        """The stored claims of the anchor's slot and the slots on either side."""
+    def _window_claims(self, keys: list[str]) -> list[StoredClaim]:
+        """The stored claims under ``keys`` (an anchor's slot and the slots on either side)."""
         rows = self._db.execute(
             "SELECT event_id, event_time, status, claimed_at FROM alert_claims"
             " WHERE pk IN (?, ?, ?)",
-            _neighbour_keys(alert),
+            keys,
         )
         return [StoredClaim(*row) for row in rows]
 
@@ -679,7 +680,7 @@ def _set_token(db: sqlite3.Connection, key: str) -> None:
 
 
 def _neighbour_keys(alert: Alert) -> list[str]:
-    """The claim keys of a windowed alert's slot and the slots on either side."""
+    """The claim keys of a windowed alert's slots b - 1, b (its own) and b + 1."""
     return [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
 
 
