@@ -306,7 +306,7 @@ class SqliteStore:
         """
         now = self._clock()
         lease_end = now - self.lease_seconds
-        written: dict[str, str] = {}  # claim pk -> event id, of the claims written here
+        written: set[tuple[str, str]] = set()  # (rule, event id) of the claims written here
         claimed: list[tuple[Alert, ClaimOutcome]] = []
         self._commit_batch()
         with _immediate(self._db):
@@ -320,7 +320,7 @@ class SqliteStore:
                         alert.candidates, now=now, lease_end=lease_end
                     )
                 if outcome.should_send:
-                    written[schema.alert_pk(*chosen.claim_key)] = chosen.event.event_id
+                    written.add((chosen.rule_id, chosen.event.event_id))
                 claimed.append((chosen, outcome))
         return claimed
 
@@ -684,15 +684,15 @@ def _neighbour_keys(alert: Alert) -> list[str]:
     return [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
 
 
-def _reads_own_claim(alert: Alert, written: dict[str, str]) -> bool:
-    """Whether claiming ``alert`` would read a claim of its own event among ``written``."""
-    if alert.window is None:
-        return written.get(schema.alert_pk(*alert.claim_key)) == alert.event.event_id
-    return any(
-        written.get(key) == candidate.event.event_id
-        for candidate in alert.candidates
-        for key in _neighbour_keys(candidate)
-    )
+def _reads_own_claim(alert: Alert, written: set[tuple[str, str]]) -> bool:
+    """Whether claiming ``alert`` may read a claim of its own event among ``written``.
+
+    A claim is keyed on its rule (and scope), and holds the id of the event it was written
+    for; so a claim of the same rule written for the same event is the only one that can be
+    it. (Checked on (rule, event) alone, without building keys: a stop too many only costs a
+    transaction.)
+    """
+    return any((c.rule_id, c.event.event_id) in written for c in alert.candidates)
 
 
 def _marker_sk(alert: UndeliveredAlert) -> str:
