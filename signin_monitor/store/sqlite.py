@@ -387,24 +387,23 @@ class SqliteStore:
         transaction.
         """
         released = status is ClaimStatus.PENDING
+        # A suppressed claim keeps the suppression's id as its reason (report, digest).
+        why = reason if status is ClaimStatus.SUPPRESSED else None
+        update = (
+            "UPDATE alert_claims SET status = ?, reason = ?,"
+            " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
+            " WHERE pk = ? AND event_id = ?",
+            (status.value, why, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+        )
         self._commit_batch()
-        with _immediate(self._db):
-            if status is ClaimStatus.FAILED and payload is not None:
+        if status is ClaimStatus.FAILED and payload is not None:
+            with _immediate(self._db):
                 _put_undelivered(self._db, alert, payload, reason, self._clock())
-            # A suppressed claim keeps the suppression's id as its reason (report, digest).
-            why = reason if status is ClaimStatus.SUPPRESSED else None
-            self._db.execute(
-                "UPDATE alert_claims SET status = ?, reason = ?,"
-                " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
-                " WHERE pk = ? AND event_id = ?",
-                (
-                    status.value,
-                    why,
-                    released,
-                    schema.alert_pk(*alert.claim_key),
-                    alert.event.event_id,
-                ),
-            )
+                self._db.execute(*update)
+        else:
+            # One statement is its own transaction (autocommit): as atomic and as durable as
+            # BEGIN ... COMMIT around it, two round trips fewer (a mark follows every post).
+            self._db.execute(*update)
 
     def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
         """The undelivered alerts, oldest event first."""
