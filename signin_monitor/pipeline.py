@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from .alerts import Alert
 from .errors import SlackPermanentError, SlackRetryableError
@@ -37,13 +37,30 @@ if TYPE_CHECKING:
     from .accounts import AccountNames
     from .suppressions import SuppressionSource
 
-__all__ = ["RELEASE_MARGIN_SECONDS", "Delivery", "DeliveryStatus", "EventOutcome", "Pipeline"]
+__all__ = [
+    "RELEASE_MARGIN_SECONDS",
+    "BatchClaimStore",
+    "Delivery",
+    "DeliveryStatus",
+    "EventOutcome",
+    "Pipeline",
+]
 
 logger = logging.getLogger(__name__)
 
 #: A send stops this long before its deadline or its claim's lease ends: time left to release
 #: the claim (mark it pending) and raise, so a retry posts it, rather than be killed mid-send.
 RELEASE_MARGIN_SECONDS: Final = 2.0
+
+
+@runtime_checkable
+class BatchClaimStore(Protocol):
+    """A store that claims several alerts in one transaction (``SqliteStore``)."""
+
+    def claim_many(self, alerts: Sequence[Alert]) -> list[tuple[Alert, ClaimOutcome]]:
+        """Claim a prefix of ``alerts`` (never empty), each with the alert claimed, as one
+        alert at a time would (claimed, posted and marked) give."""
+        ...
 
 
 class DeliveryStatus(StrEnum):
@@ -168,52 +185,88 @@ class Pipeline:
         """Claim and post one alert a rule raised (replay's engine runs the rules itself)."""
         return self._deliver(alert, deadline)
 
+    @property
+    def claims_in_batches(self) -> bool:
+        """Whether ``claim_many`` claims several alerts in one store transaction: the store can
+        (``BatchClaimStore``) and no lease bounds the sends (a claim taken early in a batch is
+        posted later; with a lease, another delivery could take it over in between)."""
+        return self.lease_seconds is None and isinstance(self.store, BatchClaimStore)
+
+    def claim_many(self, alerts: Sequence[Alert]) -> list[tuple[Alert, ClaimOutcome]]:
+        """Claim the first of ``alerts`` (with ``claims_in_batches``, as many as one store
+        transaction may take, in order), as ``deliver`` claims: each with the alert claimed.
+
+        Post and mark each with ``deliver_claimed``, in order, before claiming the rest: the
+        outcomes are then those of ``deliver`` one alert at a time. A crash between the
+        batch's claim and an alert's mark leaves that alert's claim pending, retried by the
+        next run, as after a crash in ``deliver``; a caller that stops early releases the
+        claims it did not post (``release``).
+        """
+        store = self.store
+        if self.claims_in_batches and isinstance(store, BatchClaimStore):
+            return store.claim_many(alerts)
+        return [self._claim(alerts[0])]
+
+    def release(self, alert: Alert, claim: ClaimOutcome) -> None:
+        """Free a claim ``claim_many`` took for an alert that will not be posted now."""
+        if claim.should_send:
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+
+    def deliver_claimed(
+        self, alert: Alert, claim: ClaimOutcome, *, deadline: float | None = None
+    ) -> Delivery | None:
+        """Post and mark one alert ``claim_many`` claimed (``deliver`` after its claim)."""
+        with event_keys(rule=alert.rule_id, claim=claim.value):
+            return self._post_claimed(alert, claim, deadline)
+
     def _deliver(self, alert: Alert, deadline: float | None) -> Delivery | None:
         alert, claim = self._claim(alert)
-        with event_keys(rule=alert.rule_id, claim=claim.value):
-            if claim is ClaimOutcome.BUSY:
-                logger.info("alert not posted here: another delivery holds its claim")
-                return Delivery(alert, self._render(alert), DeliveryStatus.BUSY)
-            if not claim.should_send:
-                logger.info("alert suppressed: already sent or covered by an earlier alert")
-                return None
-            logger.info("alert claimed")
-            payload = self._render(alert)
-            suppressed_by = self._suppressed_by(alert)
-            if suppressed_by is not None:
-                # Claimed (its window stays covered), recorded as suppressed, never posted.
-                self.store.mark_alert(alert, ClaimStatus.SUPPRESSED, reason=suppressed_by)
-                logger.info("alert suppressed: not posted", extra={"suppression": suppressed_by})
-                return Delivery(
-                    alert, payload, DeliveryStatus.SUPPRESSED, suppressed_by=suppressed_by
-                )
-            if isinstance(self.notifier, RoutedNotifier):
-                return self._fan_out(alert, payload, self.notifier, deadline)
-            try:
-                self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
-            except SlackPermanentError as error:
-                logger.error(
-                    "alert not delivered: Slack refused it",
-                    extra={"reason": str(error), "status_code": error.status_code},
-                )
-                self.store.mark_alert(alert, ClaimStatus.FAILED, payload=payload, reason=str(error))
-                return Delivery(alert, payload, DeliveryStatus.FAILED)
-            except SlackRetryableError as error:
-                logger.warning(
-                    "alert not delivered yet: will be retried with the event",
-                    extra={"reason": str(error), "status_code": error.status_code},
-                )
-                self.store.mark_alert(alert, ClaimStatus.PENDING)
-                return Delivery(alert, payload, DeliveryStatus.RETRY_LATER)
-            except BaseException:
-                # Not delivered (stdout closed, bad configuration, interrupted): free the claim
-                # for the next run, then let the cause through.
-                logger.warning("alert not delivered: its claim is released for a retry")
-                self.store.mark_alert(alert, ClaimStatus.PENDING)
-                raise
-            self.store.mark_alert(alert, ClaimStatus.SENT)
-            logger.info("alert sent")
-            return Delivery(alert, payload, DeliveryStatus.SENT)
+        return self.deliver_claimed(alert, claim, deadline=deadline)
+
+    def _post_claimed(
+        self, alert: Alert, claim: ClaimOutcome, deadline: float | None
+    ) -> Delivery | None:
+        if claim is ClaimOutcome.BUSY:
+            logger.info("alert not posted here: another delivery holds its claim")
+            return Delivery(alert, self._render(alert), DeliveryStatus.BUSY)
+        if not claim.should_send:
+            logger.info("alert suppressed: already sent or covered by an earlier alert")
+            return None
+        logger.info("alert claimed")
+        payload = self._render(alert)
+        suppressed_by = self._suppressed_by(alert)
+        if suppressed_by is not None:
+            # Claimed (its window stays covered), recorded as suppressed, never posted.
+            self.store.mark_alert(alert, ClaimStatus.SUPPRESSED, reason=suppressed_by)
+            logger.info("alert suppressed: not posted", extra={"suppression": suppressed_by})
+            return Delivery(alert, payload, DeliveryStatus.SUPPRESSED, suppressed_by=suppressed_by)
+        if isinstance(self.notifier, RoutedNotifier):
+            return self._fan_out(alert, payload, self.notifier, deadline)
+        try:
+            self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
+        except SlackPermanentError as error:
+            logger.error(
+                "alert not delivered: Slack refused it",
+                extra={"reason": str(error), "status_code": error.status_code},
+            )
+            self.store.mark_alert(alert, ClaimStatus.FAILED, payload=payload, reason=str(error))
+            return Delivery(alert, payload, DeliveryStatus.FAILED)
+        except SlackRetryableError as error:
+            logger.warning(
+                "alert not delivered yet: will be retried with the event",
+                extra={"reason": str(error), "status_code": error.status_code},
+            )
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            return Delivery(alert, payload, DeliveryStatus.RETRY_LATER)
+        except BaseException:
+            # Not delivered (stdout closed, bad configuration, interrupted): free the claim
+            # for the next run, then let the cause through.
+            logger.warning("alert not delivered: its claim is released for a retry")
+            self.store.mark_alert(alert, ClaimStatus.PENDING)
+            raise
+        self.store.mark_alert(alert, ClaimStatus.SENT)
+        logger.info("alert sent")
+        return Delivery(alert, payload, DeliveryStatus.SENT)
 
     def _suppressed_by(self, alert: Alert) -> str | None:
         """The id of the suppression covering the claimed alert; a failed read frees the claim."""

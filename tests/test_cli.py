@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1024,6 +1024,9 @@ def test_alerts_another_run_is_delivering_are_reported_not_delivered(
 
         def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
             return alert, ClaimOutcome.BUSY
+
+        def claim_many(self, alerts: Sequence[Alert]) -> list[tuple[Alert, ClaimOutcome]]:
+            return [(alert, ClaimOutcome.BUSY) for alert in alerts]
 
     monkeypatch.setattr(signin_monitor.store.sqlite, "SqliteStore", Busy)
     # WHEN the samples are replayed

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -98,6 +99,47 @@ def test_sigkill_at_random_points_then_an_immediate_rerun_loses_no_alert(
             _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
         )
         assert (again.returncode, again.stdout) == (0, "")
+
+
+def _claim_statuses(db: Path) -> list[str]:
+    with sqlite3.connect(db) as store:
+        return [row[0] for row in store.execute("SELECT status FROM alert_claims")]
+
+
+def test_sigkill_amid_a_batch_of_claims_repeats_at_most_the_alert_in_flight(
+    tmp_path: Path, root_sign_ins: tuple[Path, set[str]]
+) -> None:
+    source, expected = root_sign_ins
+    chooser = random.Random(13)
+    for attempt in range(3):
+        db = tmp_path / f"batch-{attempt}.db"
+        # GIVEN a replay whose alerts were claimed together (one transaction), killed with
+        # SIGKILL while it prints them one by one
+        child = subprocess.Popen(
+            _command(db, source), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env()
+        )
+        assert child.stdout is not None
+        first: list[str] = []
+        for _ in range(chooser.randrange(1, ALERTS // 2)):
+            first.extend(_printed(child.stdout.readline().decode()))
+        child.send_signal(signal.SIGKILL)
+        first.extend(_printed(child.stdout.read().decode()))
+        child.wait(timeout=60)
+        # THEN the claims it took and had not posted are pending (each marked sent only
+        # once its line was out): the batch's claims did not wait for the posts
+        statuses = _claim_statuses(db)
+        assert statuses.count("sent") >= len(first) - 1
+        assert statuses.count("pending") > 1, f"attempt {attempt}: no batch was claimed"
+        # WHEN it is run again at once, to the end
+        final = subprocess.run(
+            _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+        )
+        assert final.returncode == 0, final.stderr
+        seen = first + _printed(final.stdout)
+        # THEN every alert was printed, and only the one in flight at the kill maybe twice
+        assert set(seen) == expected, f"attempt {attempt}: alerts lost"
+        assert len(seen) - len(set(seen)) <= 1, f"attempt {attempt}: alerts repeated"
+        assert set(_claim_statuses(db)) == {"sent"}
 
 
 def test_a_reader_that_leaves_ends_the_run_cleanly_and_the_rest_stays_pending(

@@ -17,7 +17,7 @@ import random
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from signin_monitor.app import build_pipeline
 from signin_monitor.cli.replay import print_alert
 from signin_monitor.cli.replay_engine import ReplayEngine
 from signin_monitor.config import Settings
-from signin_monitor.errors import UnstorableRecordError
+from signin_monitor.errors import SlackPermanentError, SlackRetryableError, UnstorableRecordError
 from signin_monitor.events import SignInEvent
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.sources import find_files, read_events, sort_by_time
@@ -55,6 +55,25 @@ class RecordingNotifier:
     def send(
         self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
     ) -> None:
+        self.sent.append(payload)
+
+
+class FlakyNotifier(RecordingNotifier):
+    """Every third post fails for now (429), every seventh for good (404): what a later claim
+    of the same alert sees depends on how its earlier post ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def send(
+        self, payload: dict[str, Any], *, alert: Alert | None = None, deadline: float | None = None
+    ) -> None:
+        self.calls += 1
+        if self.calls % 3 == 0:
+            raise SlackRetryableError("slow down", status_code=429)
+        if self.calls % 7 == 0:
+            raise SlackPermanentError("channel_not_found", status_code=404)
         self.sent.append(payload)
 
 
@@ -187,6 +206,21 @@ def corpus(seed: int, *, size: int = 400, hours: float = 12) -> list[dict[str, A
     return records
 
 
+def on_the_edges(records: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """The records moved onto a 20-minute grid, some one second past it: many share a second,
+    and many lie exactly a window (60 minutes), a lookback (2 days) or one second apart, where
+    each bound of each question decides (the default times are random, so they seldom meet)."""
+    moved: dict[int, str] = {}
+    for record in records:
+        if id(record) in moved:  # a record delivered twice is the same object
+            continue
+        at = datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00"))
+        slot = round((at - BASE_TIME) / timedelta(minutes=20))
+        at = BASE_TIME + slot * timedelta(minutes=20) + timedelta(seconds=rng.choice((0, 0, 1)))
+        moved[id(record)] = record["eventTime"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return records
+
+
 def write_files(folder: Path, records: list[dict[str, Any]], rng: random.Random) -> Path:
     """The records in a few CloudTrail files, each time-ordered, the files overlapping in time."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -263,8 +297,13 @@ def _json_line(delivery: Any) -> str:
 Path_ = Callable[[Pipeline, Path], Outcome]
 
 
-def run(store: ActivityStore, folder: Path, path: Path_) -> tuple[Outcome, list[dict[str, Any]]]:
-    notifier = RecordingNotifier()
+def run(
+    store: ActivityStore,
+    folder: Path,
+    path: Path_,
+    notifier_type: type[RecordingNotifier] = RecordingNotifier,
+) -> tuple[Outcome, list[dict[str, Any]]]:
+    notifier = notifier_type()
     pipeline = build_pipeline(settings(), store=store, notifier=notifier)
     seen = path(pipeline, folder)
     return seen, notifier.sent
@@ -273,8 +312,11 @@ def run(store: ActivityStore, folder: Path, path: Path_) -> tuple[Outcome, list[
 # --- SQLite ------------------------------------------------------------------------------------
 
 
-def sqlite_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Every activity row (all columns) and every claim, in key order."""
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def sqlite_rows(path: Path) -> Rows:
+    """Every activity row (all columns), every claim and every undelivered alert, in key order."""
     db = sqlite3.connect(path)
     try:
         columns = [row[1] for row in db.execute("PRAGMA table_info(activity)")]
@@ -285,16 +327,23 @@ def sqlite_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
             "SELECT pk, rule_id, event_id, event_time, status, claimed_at FROM alert_claims"
             " ORDER BY pk"
         ).fetchall()
+        undelivered = db.execute("SELECT * FROM undelivered ORDER BY sk").fetchall()
     finally:
         db.close()
-    return activity, claims
+    return activity, claims, undelivered
 
 
 def sqlite_store(path: Path) -> SqliteStore:
     return SqliteStore(path, clock=lambda: NOW, batch_size=1000)
 
 
-def compare_on_sqlite(tmp_path: Path, folder: Path, before: Path | None, path: Path_) -> None:
+def compare_on_sqlite(
+    tmp_path: Path,
+    folder: Path,
+    before: Path | None,
+    path: Path_,
+    notifier_type: type[RecordingNotifier] = RecordingNotifier,
+) -> None:
     """Both paths on a copy of the same store; the same rows, claims and alerts."""
     results = []
     for name, replay in (("reference", straightforward), ("engine", path)):
@@ -303,8 +352,9 @@ def compare_on_sqlite(tmp_path: Path, folder: Path, before: Path | None, path: P
         try:
             if before is not None:
                 run(store, before, straightforward)
-            seen, sent = run(store, folder, replay)
-            again, _ = run(store, folder, replay)  # idempotent: nothing new the second time
+            seen, sent = run(store, folder, replay, notifier_type)
+            # idempotent: nothing new the second time (but what failed for now is retried)
+            again, _ = run(store, folder, replay, notifier_type)
         finally:
             store.close()
         results.append((seen, sent, again, sqlite_rows(db)))
@@ -315,6 +365,7 @@ def compare_on_sqlite(tmp_path: Path, folder: Path, before: Path | None, path: P
     assert engine_again == again
     assert engine_rows[0] == rows[0]
     assert engine_rows[1] == rows[1]
+    assert engine_rows[2] == rows[2]
 
 
 SEEDS = [1, 2, 3, 4, 5, 6]
@@ -352,6 +403,78 @@ def test_engine_matches_on_a_store_filled_by_an_overlapping_corpus(
     # WHEN both paths replay this corpus on that store
     # THEN they agree
     compare_on_sqlite(tmp_path, folder, before, engine)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_engine_matches_when_times_meet_on_the_bounds(tmp_path: Path, seed: int) -> None:
+    # GIVEN a corpus over three days whose times fall on a grid: many in the same second, many
+    # exactly a window, the lookback or a second apart; part of it replayed before
+    rng = random.Random(seed)
+    records = on_the_edges(corpus(seed, size=500, hours=72), rng)
+    before = write_files(tmp_path / "before", rng.sample(records, len(records) // 4), rng)
+    folder = write_files(tmp_path / "corpus", records, rng)
+    # WHEN both paths replay it, THEN they agree: every bound is read as the store reads it
+    compare_on_sqlite(tmp_path, folder, before, engine)
+
+
+def claiming_in_batches_of(size: int) -> Path_:
+    """The engine, claiming at most ``size`` alerts per transaction."""
+
+    def replay(pipeline: Pipeline, folder: Path) -> Outcome:
+        engine = ReplayEngine(pipeline, write_batch=37, claim_batch=size)
+        for _ in engine.store_events(events_of(folder)):
+            pass
+        return [line for outcome in engine.evaluate() for line in _lines(outcome.deliveries)]
+
+    return replay
+
+
+@pytest.mark.parametrize("claim_batch", [1, 4, 256])
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_claims_in_batches_match_one_alert_at_a_time_when_posts_fail(
+    tmp_path: Path, seed: int, claim_batch: int
+) -> None:
+    # GIVEN a corpus with records delivered twice, a part of it replayed before, and a Slack
+    # that refuses some posts for now and some for good (so a second claim of the same alert
+    # is a retry, or covered, depending on how the first post ended)
+    rng = random.Random(seed)
+    records = corpus(seed)
+    before = write_files(tmp_path / "before", rng.sample(records, len(records) // 4), rng)
+    folder = write_files(tmp_path / "corpus", records, rng)
+    # WHEN the engine claims the alerts of many events together, then posts and marks each
+    # THEN rows, claims, undelivered alerts, posts and --json lines are those of one at a time
+    compare_on_sqlite(tmp_path, folder, before, claiming_in_batches_of(claim_batch), FlakyNotifier)
+
+
+def test_an_engine_stopped_early_releases_the_claims_it_did_not_post(tmp_path: Path) -> None:
+    # GIVEN records delivered once each (a repeat would end the first batch of claims), and a
+    # store whose pending claims are leased for an hour (another run's, until then)
+    records = list({record["eventID"]: record for record in corpus(4)}.values())
+    folder = write_files(tmp_path / "corpus", records, random.Random(4))
+    db = tmp_path / "a.db"
+    store = SqliteStore(db, clock=lambda: NOW, lease_seconds=3600)
+    pipeline = build_pipeline(settings(), store=store, notifier=RecordingNotifier())
+    first = ReplayEngine(pipeline)
+    for _ in first.store_events(events_of(folder)):
+        pass
+    # WHEN its caller stops after the first alert (a batch of alerts was claimed together)
+    outcomes = first.evaluate()
+    posted = next(o for o in outcomes if o.deliveries).deliveries
+    outcomes.close()  # type: ignore[attr-defined]
+    # THEN only the posted alerts are marked sent; the claims taken and not posted are free
+    claims = sqlite_rows(db)[1]
+    assert len([c for c in claims if c[4] == "sent"]) == len(posted)
+    released = [c for c in claims if c[4] != "sent"]
+    assert released, "the batch claimed more than the first event's alerts"
+    assert {(status, claimed_at) for *_, status, claimed_at in released} == {("pending", 0)}
+    # AND the next run posts them at once, none held as another run's
+    second = ReplayEngine(pipeline)
+    for _ in second.store_events(events_of(folder)):
+        pass
+    rest = [d for o in second.evaluate() for d in o.deliveries]
+    store.close()
+    assert rest
+    assert {d.status.value for d in rest} == {"sent"}
 
 
 def test_engine_spilling_its_sort_and_forgetting_matches_too(tmp_path: Path) -> None:

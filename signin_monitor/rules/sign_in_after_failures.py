@@ -59,12 +59,10 @@ class SignInAfterFailures:
         return None
 
     def _for_success(self, success: SignInEvent, history: FailureHistory) -> Alert | None:
+        after, before = success.event_time - self.window, success.event_time + _SECOND
         for principal in (success.principal, f"unknown-user:{success.source_ip}"):
             failures = history.failures_between(
-                success.account_id,
-                principal,
-                after=success.event_time - self.window,
-                before=success.event_time + _SECOND,
+                success.account_id, principal, after=after, before=before
             )
             if len(failures) > self.threshold:
                 return self._alert(success, failures)

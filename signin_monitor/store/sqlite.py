@@ -391,82 +391,88 @@ class SqliteStore:
         """
         if alert.window is not None:
             return self._claim_window((alert,))[1]
-        key = schema.alert_pk(*alert.claim_key)
-        event = alert.event
         now = self._clock()
         self._commit_batch()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            existing = self._db.execute(
-                "SELECT event_id, event_time, status, claimed_at FROM alert_claims WHERE pk = ?",
-                (key,),
-            ).fetchone()
-            outcome = _decide(existing, alert, lease_end=now - self.lease_seconds)
-            if outcome.should_send:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO alert_claims"
-                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, alert.rule_id, event.event_id, event.time_text, ClaimStatus.PENDING, now),
-                )
-                _set_token(self._db, key)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return outcome
+        with _immediate(self._db):
+            return self._claim_one(alert, now=now, lease_end=now - self.lease_seconds)
 
     def claim_window(self, alert: Alert) -> tuple[Alert, ClaimOutcome]:
         """The first claimable of ``alert.candidates``, all judged in one immediate transaction."""
         return self._claim_window(alert.candidates)
 
+    def claim_many(self, alerts: Sequence[Alert]) -> list[tuple[Alert, ClaimOutcome]]:
+        """Claim the alerts in order in one immediate transaction (replay's batched claims):
+        each as ``claim_alert`` or ``claim_window`` would, with the alert claimed (a windowed
+        one's chosen anchor).
+
+        It stops before the first alert whose claim would read a claim of the same event
+        written by this call: that verdict depends on how the earlier alert's post ends (sent:
+        covered; released: a retry), so the caller posts and marks what was claimed, then calls
+        again with the rest. So the outcomes are those of claiming, posting and marking one
+        alert at a time. Never empty for a non-empty ``alerts``.
+        """
+        now = self._clock()
+        lease_end = now - self.lease_seconds
+        written: set[tuple[str, str]] = set()  # (rule, event id) of the claims written here
+        claimed: list[tuple[Alert, ClaimOutcome]] = []
+        self._commit_batch()
+        with _immediate(self._db):
+            for alert in alerts:
+                if claimed and _reads_own_claim(alert, written):
+                    break
+                if alert.window is None:
+                    chosen, outcome = alert, self._claim_one(alert, now=now, lease_end=lease_end)
+                else:
+                    chosen, outcome = self._claim_candidates(
+                        alert.candidates, now=now, lease_end=lease_end
+                    )
+                if outcome.should_send:
+                    written.add((chosen.rule_id, chosen.event.event_id))
+                claimed.append((chosen, outcome))
+        return claimed
+
+    def _claim_one(self, alert: Alert, *, now: float, lease_end: float) -> ClaimOutcome:
+        """A one-off alert's claim, inside the caller's immediate transaction."""
+        key = schema.alert_pk(*alert.claim_key)
+        existing = self._db.execute(
+            "SELECT event_id, event_time, status, claimed_at FROM alert_claims WHERE pk = ?",
+            (key,),
+        ).fetchone()
+        outcome = _decide(existing, alert, lease_end=lease_end)
+        if outcome.should_send:
+            _write_claim(self._db, key, alert, now)
+        return outcome
+
     def _claim_window(self, candidates: Sequence[Alert]) -> tuple[Alert, ClaimOutcome]:
-        """Judge each anchor on the claims of its neighbour slots; write the first one taken.
+        """``_claim_candidates`` in its own immediate transaction.
 
         ``BEGIN IMMEDIATE`` makes the reads and the write one step: no other writer can claim a
         neighbour slot in between.
         """
         now = self._clock()
-        lease_end = now - self.lease_seconds
         self._commit_batch()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            chosen, outcome = candidates[0], ClaimOutcome.SUPPRESSED
-            for candidate in candidates:
-                verdict = judge(candidate, self._window_claims(candidate), lease_end=lease_end)
-                if verdict is Verdict.COVERED:
-                    continue
-                chosen = candidate
-                if verdict is Verdict.BUSY:
-                    outcome = ClaimOutcome.BUSY
-                    break
-                event = candidate.event
-                key = schema.alert_pk(*candidate.claim_key)
-                self._db.execute(
-                    "INSERT OR REPLACE INTO alert_claims"
-                    " (pk, rule_id, event_id, event_time, status, claimed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        key,
-                        candidate.rule_id,
-                        event.event_id,
-                        event.time_text,
-                        ClaimStatus.PENDING,
-                        now,
-                    ),
-                )
-                _set_token(self._db, key)
-                outcome = ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
-                break
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return chosen, outcome
+        with _immediate(self._db):
+            return self._claim_candidates(candidates, now=now, lease_end=now - self.lease_seconds)
 
-    def _window_claims(self, alert: Alert) -> list[StoredClaim]:
-        """The stored claims of the anchor's slot and the slots on either side."""
-        keys = [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
+    def _claim_candidates(
+        self, candidates: Sequence[Alert], *, now: float, lease_end: float
+    ) -> tuple[Alert, ClaimOutcome]:
+        """Judge each anchor on the claims of its neighbour slots; write the first one taken."""
+        for candidate in candidates:
+            keys = _neighbour_keys(candidate)
+            verdict = judge(candidate, self._window_claims(keys), lease_end=lease_end)
+            if verdict is Verdict.COVERED:
+                continue
+            if verdict is Verdict.BUSY:
+                return candidate, ClaimOutcome.BUSY
+            _write_claim(self._db, keys[1], candidate, now)  # its own slot's key
+            return candidate, (
+                ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
+            )
+        return candidates[0], ClaimOutcome.SUPPRESSED
+
+    def _window_claims(self, keys: list[str]) -> list[StoredClaim]:
+        """The stored claims under ``keys`` (an anchor's slot and the slots on either side)."""
         rows = self._db.execute(
             "SELECT event_id, event_time, status, claimed_at FROM alert_claims"
             " WHERE pk IN (?, ?, ?)",
@@ -488,24 +494,23 @@ class SqliteStore:
         transaction.
         """
         released = status is ClaimStatus.PENDING
+        # A suppressed claim keeps the suppression's id as its reason (report, digest).
+        why = reason if status is ClaimStatus.SUPPRESSED else None
+        update = (
+            "UPDATE alert_claims SET status = ?, reason = ?,"
+            " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
+            " WHERE pk = ? AND event_id = ?",
+            (status.value, why, released, schema.alert_pk(*alert.claim_key), alert.event.event_id),
+        )
         self._commit_batch()
-        with _immediate(self._db):
-            if status is ClaimStatus.FAILED and payload is not None:
+        if status is ClaimStatus.FAILED and payload is not None:
+            with _immediate(self._db):
                 _put_undelivered(self._db, alert, payload, reason, self._clock())
-            # A suppressed claim keeps the suppression's id as its reason (report, digest).
-            why = reason if status is ClaimStatus.SUPPRESSED else None
-            self._db.execute(
-                "UPDATE alert_claims SET status = ?, reason = ?,"
-                " claimed_at = CASE WHEN ? THEN 0 ELSE claimed_at END"
-                " WHERE pk = ? AND event_id = ?",
-                (
-                    status.value,
-                    why,
-                    released,
-                    schema.alert_pk(*alert.claim_key),
-                    alert.event.event_id,
-                ),
-            )
+                self._db.execute(*update)
+        else:
+            # One statement is its own transaction (autocommit): as atomic and as durable as
+            # BEGIN ... COMMIT around it, two round trips fewer (a mark follows every post).
+            self._db.execute(*update)
 
     def undelivered_alerts(self) -> Iterator[UndeliveredAlert]:
         """The undelivered alerts, oldest event first."""
@@ -778,10 +783,45 @@ def _transaction(db: sqlite3.Connection) -> contextlib.AbstractContextManager[No
     return _immediate(db, "BEGIN")
 
 
+def _write_claim(db: sqlite3.Connection, key: str, alert: Alert, now: float) -> None:
+    """Write the alert's pending claim under ``key``, with a fresh token, as ``DynamoDbStore``
+    does (kept for parity: SQLite never loses a response, so nothing here reads it back)."""
+    event = alert.event
+    db.execute(
+        "INSERT OR REPLACE INTO alert_claims"
+        " (pk, rule_id, event_id, event_time, status, claimed_at, token)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            key,
+            alert.rule_id,
+            event.event_id,
+            event.time_text,
+            ClaimStatus.PENDING,
+            now,
+            uuid.uuid4().hex,
+        ),
+    )
+
+
 def _set_token(db: sqlite3.Connection, key: str) -> None:
-    """Give the claim a fresh token, as ``DynamoDbStore`` does (kept for parity: SQLite never
-    loses a response, so nothing here reads it back)."""
+    """Give the claim a fresh token, as ``_write_claim`` does (``claim_resend``)."""
     db.execute("UPDATE alert_claims SET token = ? WHERE pk = ?", (uuid.uuid4().hex, key))
+
+
+def _neighbour_keys(alert: Alert) -> list[str]:
+    """The claim keys of a windowed alert's slots b - 1, b (its own) and b + 1."""
+    return [schema.alert_pk(*alert.claim_key_in(b)) for b in neighbour_buckets(alert)]
+
+
+def _reads_own_claim(alert: Alert, written: set[tuple[str, str]]) -> bool:
+    """Whether claiming ``alert`` may read a claim of its own event among ``written``.
+
+    A claim is keyed on its rule (and scope), and holds the id of the event it was written
+    for; so a claim of the same rule written for the same event is the only one that can be
+    it. (Checked on (rule, event) alone, without building keys: a stop too many only costs a
+    transaction.)
+    """
+    return any((c.rule_id, c.event.event_id) in written for c in alert.candidates)
 
 
 def _marker_sk(alert: UndeliveredAlert) -> str:

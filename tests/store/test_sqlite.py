@@ -1,4 +1,4 @@
-"""SQLite-only behaviour: batched commits during replay."""
+"""SQLite-only behaviour: batched commits and batched claims during replay."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from signin_monitor.alerts import Alert, Severity
-from signin_monitor.store import HistoryQuery
+from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
 from signin_monitor.store.sqlite import SqliteStore
-from tests.factories import sign_in
+from tests.factories import one_off_alert, sign_in, windowed_alert
 
 
 def _rows(path: Path) -> int:
@@ -59,4 +59,59 @@ def test_a_claim_commits_the_batch_first_so_events_are_durable_before_any_post(
     )
     store.claim_alert(alert)
     assert _rows(path) == 1
+    store.close()
+
+
+# --- claim_many: replay's batched claims -------------------------------------------------------
+
+
+def _claims(path: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(path) as other:
+        rows = other.execute("SELECT pk, event_id, status FROM alert_claims ORDER BY pk")
+        return [tuple(row) for row in rows]
+
+
+def test_claim_many_claims_a_batch_in_one_transaction_as_one_at_a_time_would(
+    tmp_path: Path,
+) -> None:
+    # GIVEN one-off alerts of two events, and windowed alerts of a burst (the second within
+    # the first one's window, the third past it)
+    path = tmp_path / "a.db"
+    store = SqliteStore(path, lease_seconds=0)
+    first, second = sign_in(identity_type="Root"), sign_in(identity_type="Root", minutes=1)
+    burst = [windowed_alert(sign_in(result="Failure", minutes=m)) for m in (0, 10, 61)]
+    alerts = [one_off_alert(first), one_off_alert(second), *burst]
+    # WHEN they are claimed together
+    claimed = store.claim_many(alerts)
+    # THEN each has the outcome one claim at a time gives, in one commit, all pending
+    assert [outcome for _, outcome in claimed] == [
+        ClaimOutcome.CLAIMED,
+        ClaimOutcome.CLAIMED,
+        ClaimOutcome.CLAIMED,
+        ClaimOutcome.SUPPRESSED,  # another event's claim covers it, whatever its post does
+        ClaimOutcome.CLAIMED,
+    ]
+    assert [alert for alert, _ in claimed] == alerts
+    assert [status for _, _, status in _claims(path)] == ["pending"] * 4
+    store.close()
+
+
+def test_claim_many_stops_before_an_alert_whose_own_claim_it_took(tmp_path: Path) -> None:
+    # GIVEN a batch holding the same alert twice (a record delivered twice), a windowed one too
+    store = SqliteStore(tmp_path / "a.db", lease_seconds=0)
+    root = one_off_alert(sign_in(identity_type="Root"))
+    burst = windowed_alert(sign_in(result="Failure"))
+    # WHEN it is claimed
+    # THEN the claim stops before the repeat: its verdict depends on how the first post ends
+    assert store.claim_many([root, burst, root, burst]) == [
+        (root, ClaimOutcome.CLAIMED),
+        (burst, ClaimOutcome.CLAIMED),
+    ]
+    # AND once the first post failed for now (released), the repeat is a retry, as ever
+    store.mark_alert(root, ClaimStatus.PENDING)
+    store.mark_alert(burst, ClaimStatus.SENT)
+    assert store.claim_many([root, burst]) == [
+        (root, ClaimOutcome.RETRY),
+        (burst, ClaimOutcome.SUPPRESSED),
+    ]
     store.close()
