@@ -293,6 +293,16 @@ class Activity:
         """True when the root user signed in (or tried to)."""
         return self.identity_type == "Root"
 
+    def holds_raw(self) -> bool:
+        """True while the activity holds a raw record, as text or dict; never decodes the text
+        (``bool(self.raw)`` would, for an activity read the fast way)."""
+        if self.raw_text is not None:
+            return True
+        try:
+            return bool(object.__getattribute__(self, "raw"))
+        except AttributeError:
+            return False
+
     def raw_json(self) -> str:
         """The stored form of the record: its text as its file holds it when normalization had
         it (and it fits ``MAX_RAW_BYTES``), else compact JSON (non-ASCII escaped)."""

@@ -489,3 +489,14 @@ def test_the_lambda_never_imports_the_fast_reader_or_msgspec() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_holds_raw_tells_a_held_record_without_decoding_its_text(tmp_path: Path) -> None:
+    # Replay asks every sign-in whether it still holds its raw record before letting go of
+    # it: asked by bool(event.raw), each one read the fast way was decoded just to be dropped.
+    event = _fast_activity(tmp_path, _LOGIN)
+    assert event.holds_raw()
+    with pytest.raises(AttributeError):
+        object.__getattribute__(event, "raw")  # still not decoded
+    assert dataclasses.replace(event, raw={}, raw_text=None).holds_raw() is False
+    assert dataclasses.replace(event, raw={"eventName": "x"}, raw_text=None).holds_raw()

@@ -561,7 +561,7 @@ class ReplayEngine:
             event.event_name == CONSOLE_LOGIN
             and not event.is_api_call
             and not self._everything
-            and bool(event.raw)
+            and event.holds_raw()
         )
 
     def _write(self, job: _Job) -> tuple[_Job, list[bool | UnstorableRecordError]]:
