@@ -32,6 +32,10 @@ from signin_monitor.events import parse_eventbridge
 from signin_monitor.logs import configure_logging, event_keys, quiet_http_logs
 from signin_monitor.pipeline import RELEASE_MARGIN_SECONDS, DeliveryStatus, Pipeline
 
+# The validators parse_eventbridge would build on the first event, built during init instead
+# (events imports them on first use, for replay's sake).
+from signin_monitor.record_models import CloudTrailRecord  # noqa: F401
+
 logger = logging.getLogger("signin_monitor.handler")
 quiet_http_logs()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .alerts import Alert, Severity
 from .config import Settings
 from .errors import (
@@ -14,7 +16,10 @@ from .errors import (
     StoreError,
     StoreRetryableError,
 )
-from .events import CloudTrailRecord, SignInEvent, parse_eventbridge, parse_record
+from .events import SignInEvent, parse_eventbridge, parse_record
+
+if TYPE_CHECKING:
+    from .record_models import CloudTrailRecord
 
 __version__ = "0.1.0"
 
@@ -36,3 +41,12 @@ __all__ = [
     "parse_eventbridge",
     "parse_record",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``CloudTrailRecord`` on first use: importing pydantic is left to what validates."""
+    if name == "CloudTrailRecord":
+        from .record_models import CloudTrailRecord
+
+        return CloudTrailRecord
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+if TYPE_CHECKING:
+    from .record_models import CloudTrailRecord, EventBridgeEnvelope
 
 from .errors import MalformedRecordError, NotSignInEventError
 from .event_patterns import eventbridge_view, matching_pattern
@@ -129,77 +130,6 @@ _AUDIT_KEYS: Final = frozenset(
 
 Result = Literal["Success", "Failure"]
 ActivityKind = Literal["sign-in", "api-call"]
-
-
-class SessionContext(BaseModel):
-    """``userIdentity.sessionContext``: how the session was started."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    #: ``"true"`` for an ``sts:AssumeRoot`` task session (centralized root access).
-    assumed_root: str | None = Field(default=None, alias="assumedRoot")
-    attributes: dict[str, Any] | None = None
-
-
-class UserIdentity(BaseModel):
-    """``userIdentity`` of a CloudTrail record; only the fields we read are declared."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    type: str | None = None
-    user_name: str | None = Field(default=None, alias="userName")
-    arn: str | None = None
-    principal_id: str | None = Field(default=None, alias="principalId")
-    account_id: str | None = Field(default=None, alias="accountId")
-    #: Present only as a non-empty string: the AWS service that made the call for the principal.
-    invoked_by: str | None = Field(default=None, alias="invokedBy", min_length=1)
-    session_context: SessionContext | None = Field(default=None, alias="sessionContext")
-
-
-class CloudTrailRecord(BaseModel):
-    """One CloudTrail record (the ``detail`` of an EventBridge event, or a ``Records`` item)."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    event_id: str = Field(alias="eventID", min_length=1, max_length=128)
-    event_time: datetime = Field(alias="eventTime")
-    event_name: str = Field(alias="eventName", min_length=1, max_length=128)
-    event_source: str = Field(alias="eventSource")
-    aws_region: str | None = Field(default=None, alias="awsRegion", max_length=64)
-    source_ip_address: str | None = Field(default=None, alias="sourceIPAddress")
-    user_agent: str | None = Field(default=None, alias="userAgent")
-    recipient_account_id: str | None = Field(default=None, alias="recipientAccountId")
-    user_identity: UserIdentity = Field(default_factory=UserIdentity, alias="userIdentity")
-    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
-    additional_event_data: dict[str, Any] | None = Field(default=None, alias="additionalEventData")
-    service_event_details: dict[str, Any] | None = Field(default=None, alias="serviceEventDetails")
-    error_message: str | None = Field(default=None, alias="errorMessage")
-    #: Present only as a non-empty string: the call failed with this code.
-    error_code: str | None = Field(default=None, alias="errorCode", min_length=1)
-    event_type: str | None = Field(default=None, alias="eventType")
-    read_only: bool | None = Field(default=None, alias="readOnly")
-    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
-
-    @field_validator("event_time", mode="before")
-    @classmethod
-    def _time_is_text(cls, value: object) -> object:
-        """CloudTrail writes ISO 8601 text; a bare number would silently mean 1970."""
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 time string")
-        return parse_event_time(value)
-
-
-class EventBridgeEnvelope(BaseModel):
-    """The EventBridge event that wraps a CloudTrail record in ``detail``."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    id: str | None = None
-    detail_type: str = Field(alias="detail-type")
-    source: str | None = None
-    account: str | None = None
-    region: str | None = None
-    detail: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -587,10 +517,14 @@ def parse_eventbridge(
     skip = select(event, fast=fast) if "detail-type" in event else None
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
+    from pydantic import ValidationError
+
+    from .record_models import EventBridgeEnvelope, describe
+
     try:
         envelope = EventBridgeEnvelope.model_validate(event)
     except ValidationError as error:
-        raise MalformedRecordError(_describe(error), source=source, position=position) from None
+        raise MalformedRecordError(describe(error), source=source, position=position) from None
     # The envelope was selected as it is: its detail is validated without a second selection.
     return _validate_record(envelope.detail, source=source, position=position, fast=fast)
 
@@ -639,10 +573,14 @@ def _validate_record(
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
         )
+    from pydantic import ValidationError
+
+    from .record_models import CloudTrailRecord, describe
+
     try:
         parsed = CloudTrailRecord.model_validate(record)
     except ValidationError as error:
-        raise MalformedRecordError(_describe(error), source=source, position=position) from None
+        raise MalformedRecordError(describe(error), source=source, position=position) from None
     return normalize_record(parsed, event_time=parsed.event_time, raw=record, text=text)
 
 
@@ -929,13 +867,16 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _describe(error: ValidationError) -> str:
-    """The first few pydantic errors as one line: field path and message, no input values."""
-    parts = []
-    for item in error.errors()[:3]:
-        location = ".".join(str(part) for part in item["loc"]) or "record"
-        parts.append(f"{location}: {item['msg']}")
-    more = error.error_count() - len(parts)
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
+_MODELS: Final = frozenset(
+    {"CloudTrailRecord", "EventBridgeEnvelope", "SessionContext", "UserIdentity"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The pydantic models, from ``record_models``, imported on first use: pydantic and the
+    models' validators cost about 0.1 s to import, which replay's fast reader never needs."""
+    if name in _MODELS:
+        from . import record_models
+
+        return getattr(record_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

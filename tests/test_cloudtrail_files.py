@@ -500,3 +500,30 @@ def test_holds_raw_tells_a_held_record_without_decoding_its_text(tmp_path: Path)
         object.__getattribute__(event, "raw")  # still not decoded
     assert dataclasses.replace(event, raw={}, raw_text=None).holds_raw() is False
     assert dataclasses.replace(event, raw={"eventName": "x"}, raw_text=None).holds_raw()
+
+
+def test_a_replay_read_the_fast_way_never_imports_pydantic(tmp_path: Path) -> None:
+    # pydantic and the models cost ~0.1 s of every replay's start; only a record the fast
+    # reader is not sure of needs them (and then imports them: the second file below).
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "slow").mkdir()
+    fast = _log_file(tmp_path / "fast", [_LOGIN, _CALL])
+    slow = _log_file(tmp_path / "slow", [_with(_LOGIN, readOnly="true")])
+    code = (
+        "import sys; from signin_monitor.cli import main; from pathlib import Path;"
+        "main(['replay', '--json', '--db', sys.argv[2], sys.argv[1]]);"
+        "print('pydantic' in sys.modules, file=sys.stderr)"
+    )
+    seen = []
+    for log in (fast, slow):
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(log), str(tmp_path / f"{log.parent.name}.db")],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        seen.append(run.stderr.strip().splitlines()[-1])
+    assert seen == ["False", "True"]
