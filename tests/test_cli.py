@@ -36,6 +36,7 @@ from signin_monitor.events import SignInEvent
 from signin_monitor.slack import SlackWebhookNotifier
 from signin_monitor.sources import read_events, read_records
 from tests.factories import ACCOUNT, api_eventbridge, console_login, eventbridge
+from tests.replay_process import replay_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -1046,16 +1047,7 @@ def test_a_second_replay_on_the_same_file_waits_for_the_first(tmp_path: Path) ->
     with open(f"{db_path}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "signin_monitor",
-                "replay",
-                "--json",
-                "--db",
-                str(db_path),
-                str(SAMPLES),
-            ],
+            replay_command(db_path, SAMPLES),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

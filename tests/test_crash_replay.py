@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import console_login
+from tests.replay_process import replay_command
 
 #: Root sign-ins in the input: each raises its own alert.
 ALERTS = 120
@@ -33,19 +34,6 @@ def root_sign_ins(tmp_path: Path) -> tuple[Path, set[str]]:
     path = tmp_path / "root.json"
     path.write_text(json.dumps({"Records": records}))
     return path, {record["eventID"] for record in records}
-
-
-def _command(db: Path, source: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "signin_monitor",
-        "replay",
-        "--json",
-        "--db",
-        str(db),
-        str(source),
-    ]
 
 
 def _env() -> dict[str, str]:
@@ -70,7 +58,10 @@ def test_sigkill_at_random_points_then_an_immediate_rerun_loses_no_alert(
         # GIVEN a replay killed with SIGKILL after a random number of printed lines
         for _ in range(2):
             child = subprocess.Popen(
-                _command(db, source), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env()
+                replay_command(db, source),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_env(),
             )
             assert child.stdout is not None
             stop_after = chooser.randrange(1, ALERTS // 2)
@@ -88,7 +79,7 @@ def test_sigkill_at_random_points_then_an_immediate_rerun_loses_no_alert(
             seen.extend(_printed(rest.decode()))
         # WHEN it is run again at once, to the end
         final = subprocess.run(
-            _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+            replay_command(db, source), capture_output=True, text=True, env=_env(), timeout=120
         )
         assert final.returncode == 0, final.stderr
         seen.extend(_printed(final.stdout))
@@ -96,7 +87,7 @@ def test_sigkill_at_random_points_then_an_immediate_rerun_loses_no_alert(
         assert expected - set(seen) == set(), f"attempt {attempt}: alerts lost"
         # AND a further run prints nothing: every alert is marked sent
         again = subprocess.run(
-            _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+            replay_command(db, source), capture_output=True, text=True, env=_env(), timeout=120
         )
         assert (again.returncode, again.stdout) == (0, "")
 
@@ -116,7 +107,10 @@ def test_sigkill_amid_a_batch_of_claims_repeats_at_most_the_alert_in_flight(
         # GIVEN a replay whose alerts were claimed together (one transaction), killed with
         # SIGKILL while it prints them one by one
         child = subprocess.Popen(
-            _command(db, source), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env()
+            replay_command(db, source),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_env(),
         )
         assert child.stdout is not None
         first: list[str] = []
@@ -132,7 +126,7 @@ def test_sigkill_amid_a_batch_of_claims_repeats_at_most_the_alert_in_flight(
         assert statuses.count("pending") > 1, f"attempt {attempt}: no batch was claimed"
         # WHEN it is run again at once, to the end
         final = subprocess.run(
-            _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+            replay_command(db, source), capture_output=True, text=True, env=_env(), timeout=120
         )
         assert final.returncode == 0, final.stderr
         seen = first + _printed(final.stdout)
@@ -149,7 +143,7 @@ def test_a_reader_that_leaves_ends_the_run_cleanly_and_the_rest_stays_pending(
     db = tmp_path / "head.db"
     # GIVEN `replay --json ... | head -1`
     child = subprocess.Popen(
-        _command(db, source),
+        replay_command(db, source),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),
@@ -168,7 +162,7 @@ def test_a_reader_that_leaves_ends_the_run_cleanly_and_the_rest_stays_pending(
     assert "replay again" in err
     # AND a re-run prints the alerts that were never written, and ends well
     rerun = subprocess.run(
-        _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+        replay_command(db, source), capture_output=True, text=True, env=_env(), timeout=120
     )
     assert rerun.returncode == 0, rerun.stderr
     printed = set(_printed(first.decode())) | set(_printed(rerun.stdout))
@@ -186,7 +180,7 @@ def test_a_full_stdout_ends_the_run_cleanly_with_every_alert_still_pending(
     # GIVEN stdout on a full disk
     with open("/dev/full", "w") as full:
         run = subprocess.run(
-            _command(db, source), stdout=full, stderr=subprocess.PIPE, text=True, env=_env()
+            replay_command(db, source), stdout=full, stderr=subprocess.PIPE, text=True, env=_env()
         )
     # THEN exit 1, a clean message, no traceback
     assert run.returncode == 1, run.stderr
@@ -194,7 +188,7 @@ def test_a_full_stdout_ends_the_run_cleanly_with_every_alert_still_pending(
     assert "No space left on device" in run.stderr
     # AND nothing was marked sent: a re-run prints every alert
     rerun = subprocess.run(
-        _command(db, source), capture_output=True, text=True, env=_env(), timeout=120
+        replay_command(db, source), capture_output=True, text=True, env=_env(), timeout=120
     )
     assert rerun.returncode == 0, rerun.stderr
     assert set(_printed(rerun.stdout)) == expected
@@ -208,7 +202,7 @@ def test_history_to_a_full_stdout_ends_cleanly(
     # GIVEN a replayed store
     source, _ = root_sign_ins
     db = tmp_path / "history.db"
-    subprocess.run(_command(db, source), capture_output=True, env=_env(), check=True)
+    subprocess.run(replay_command(db, source), capture_output=True, env=_env(), check=True)
     # WHEN history is written to a full disk
     command = [sys.executable, "-m", "signin_monitor", "history", "--principal", "root"]
     command += ["--db", str(db), *(["--json"] if as_json else [])]

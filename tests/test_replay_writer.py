@@ -16,7 +16,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +32,7 @@ from signin_monitor.errors import StoreError, UnstorableRecordError
 from signin_monitor.events import SignInEvent
 from signin_monitor.store.sqlite import SqliteStore, StagedRows
 from tests.factories import console_login, sign_in
+from tests.replay_process import replay_command
 from tests.test_replay_engine import RecordingNotifier
 
 WRITER = "replay-writer"
@@ -336,19 +336,6 @@ def _corpus(folder: Path, count: int, *, root_every: int = 500) -> Path:
     return folder
 
 
-def _replay(db: Path, corpus: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "signin_monitor",
-        "replay",
-        "--json",
-        "--db",
-        str(db),
-        str(corpus),
-    ]
-
-
 def _env() -> dict[str, str]:
     prefixes = ("SLACK_", "FAILED_", "CLAIM_", "ALERT_RULES", "RETENTION_")
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
@@ -384,13 +371,16 @@ def test_a_replay_killed_mid_write_then_run_again_gives_the_database_of_one_clea
     corpus = _corpus(tmp_path / "corpus", total)
     clean = tmp_path / "clean.db"
     reference = subprocess.run(
-        _replay(clean, corpus), capture_output=True, text=True, env=_env(), timeout=300
+        replay_command(clean, corpus), capture_output=True, text=True, env=_env(), timeout=300
     )
     assert reference.returncode == 0, reference.stderr
     # GIVEN a replay killed with SIGKILL once some batches are committed, before the end
     killed = tmp_path / "killed.db"
     child = subprocess.Popen(
-        _replay(killed, corpus), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
+        replay_command(killed, corpus),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
     )
     try:
         while child.poll() is None and _count(killed) == 0:
@@ -402,7 +392,7 @@ def test_a_replay_killed_mid_write_then_run_again_gives_the_database_of_one_clea
     assert 0 < at_kill < total, "the kill came after the writes: make the corpus larger"
     # WHEN it is run again, to the end
     rerun = subprocess.run(
-        _replay(killed, corpus), capture_output=True, text=True, env=_env(), timeout=300
+        replay_command(killed, corpus), capture_output=True, text=True, env=_env(), timeout=300
     )
     # THEN the store, the claims and the alerts are those of one clean run
     assert rerun.returncode == 0, rerun.stderr
@@ -417,7 +407,7 @@ def test_a_closed_stdout_stops_the_run_with_every_record_stored(tmp_path: Path) 
     db = tmp_path / "head.db"
     # GIVEN `replay --json ... | head -1`
     child = subprocess.Popen(
-        _replay(db, corpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
+        replay_command(db, corpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
     )
     assert child.stdout is not None
     assert child.stderr is not None
