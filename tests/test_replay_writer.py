@@ -458,3 +458,25 @@ def test_leaving_the_writer_early_writes_what_it_was_given_then_joins() -> None:
     with pytest.raises(RuntimeError, match="reader"):
         leave_early()
     assert written == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_whose_staging_fails_midway_leaves_the_next_batch_staged_whole(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a store whose staging of a batch fails after some of its rows went in (the staging
+    # database keeps no journal: its rollback cannot be trusted to undo them)
+    store = SqliteStore(tmp_path / "stage.db")
+    events = _events(6)
+    try:
+        bad_expiry: list[Any] = [None, None, object()]
+        with pytest.raises(sqlite3.ProgrammingError):
+            store.stage_many(events[:3], expires_at=bad_expiry)
+        # WHEN the next batch is staged and written
+        stored = store.write_staged(store.stage_many(events[3:], expires_at=[None] * 3))
+    finally:
+        store.close()
+    # THEN exactly that batch is stored: nothing of the failed one, no row twice
+    assert stored == [True, True, True]
+    assert sorted(row[3] for row in _rows(tmp_path / "stage.db")) == [
+        e.event_id for e in events[3:]
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import sqlite3
 import time
 import uuid
@@ -257,10 +258,10 @@ class SqliteStore:
         """
         if len(events) != len(expires_at):
             raise ValueError("record_many needs one expires_at per event")
-        rows = tuple(
+        rows = [
             _storable_row(event, expires) for event, expires in zip(events, expires_at, strict=True)
-        )
-        keys = list(zip([row[0] for row in rows], [row[1] for row in rows], strict=True))
+        ]
+        keys = [row[:2] for row in rows]  # (pk, sk)
         if len(set(keys)) == len(keys):
             first = (True,) * len(keys)
         else:
@@ -276,10 +277,20 @@ class SqliteStore:
                 ":memory:", isolation_level=None, check_same_thread=False
             )
             stage.execute(f"PRAGMA page_size={_PAGE_SIZE}")
+            # Private, in memory, emptied for every batch: nothing to roll back to or recover
+            # (an error before its image is taken loses only that image), so no journal.
+            stage.execute("PRAGMA journal_mode=OFF")
             stage.execute(_STAGE_SCHEMA)
-        with _transaction(stage):
-            stage.execute("DELETE FROM rows")  # empty again: the batch's rowids start at 1
-            stage.executemany(_STAGE_INSERT, rows)
+        try:
+            with _transaction(stage):
+                stage.execute("DELETE FROM rows")  # empty again: the batch's rowids start at 1
+                stage.executemany(_STAGE_INSERT, rows)
+        except BaseException:
+            # Without a journal its rollback undoes nothing for sure: the next batch gets a
+            # new staging database.
+            self._stage = None
+            stage.close()
+            raise
         return StagedRows(image=stage.serialize(), first=first)
 
     def write_staged(self, staged: StagedRows) -> list[bool]:
@@ -713,57 +724,32 @@ _activity_pk: Final = functools.lru_cache(maxsize=8192)(schema.activity_pk)
 _network_of: Final = functools.lru_cache(maxsize=8192)(network_of)
 
 
-def _row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]:
-    """The values ``_INSERT`` writes for the event (``network`` last).
-
-    The kind and network follow ``schema.activity_sort_kind`` and ``schema.correlation_keys``
-    (a successful ConsoleLogin from an IP address has a network), written out: this runs for
-    every record a replay stores.
-    """
-    name = event.event_name
-    result = event.result
-    if event.kind == API_CALL:
-        kind = schema.KIND_API
-    elif name == CONSOLE_LOGIN and result == "Failure":
-        kind = schema.KIND_FAILURE
-    else:
-        kind = schema.KIND_SIGNIN
-    time_text = event.time_text
-    event_id = event.event_id
-    account_id = event.account_id
-    principal = event.principal
-    source_ip = event.source_ip
-    mfa_used = event.mfa_used
-    read_only = event.read_only
-    network = _network_of(source_ip) if name == CONSOLE_LOGIN and result == "Success" else None
-    return (
-        _activity_pk(account_id, principal),
-        f"{kind}#{time_text}#{schema.key_part(event_id, schema.MAX_EVENT_ID_BYTES)}",
-        event_id,
-        time_text,
-        name,
-        account_id,
-        principal,
-        event.identity_type,
-        event.user_name,
-        event.arn,
-        result,
-        None if mfa_used is None else int(mfa_used),
-        source_ip,
-        event.user_agent,
-        event.region,
-        event.error_message,
-        expires_at,
-        event.raw_json(),
-        event.kind,
-        event.event_source,
-        event.error_code,
-        None if read_only is None else int(read_only),
-        event.invoked_by,
-        int(event.assumed_root),
-        event.request_user_name,
-        network,
-    )
+#: Every field a row is built from, read in one call (``time_text`` too, as the property).
+_ROW_FIELDS: Final = operator.attrgetter(
+    "event_name",
+    "result",
+    "kind",
+    "time_text",
+    "event_id",
+    "account_id",
+    "principal",
+    "identity_type",
+    "user_name",
+    "arn",
+    "mfa_used",
+    "source_ip",
+    "user_agent",
+    "region",
+    "error_message",
+    "event_source",
+    "error_code",
+    "read_only",
+    "invoked_by",
+    "assumed_root",
+    "request_user_name",
+)
+#: An event id longer than this may need cutting in its key (``schema.key_part``'s own test).
+_PLAIN_ID_CHARS: Final = schema.MAX_EVENT_ID_BYTES // 4
 
 
 @contextmanager
@@ -867,14 +853,111 @@ _ITEM_ALLOWANCE: Final = 20 * 1024 + 20 * 8
 
 
 def _storable_row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]:
-    """``_row``, checked as ``_check_storable`` checks it, in one pass over the row's text.
+    """The values ``_INSERT`` writes for the event (``network`` last), checked as
+    ``_check_storable`` checks them, in one pass over the row's text.
+
+    The kind and network follow ``schema.activity_sort_kind`` and ``schema.correlation_keys``
+    (a successful ConsoleLogin from an IP address has a network), and the id's key part
+    ``schema.key_part``, written out: this runs for every record a replay stores, and a call
+    per piece cost as much as the rest of the row.
 
     The values' text is joined once: ASCII text (nearly every record) is its own UTF-8 size,
     so the exact count is needed only for a row near the item limit; text that is not valid
     Unicode (a lone surrogate, which SQLite would refuse in the insert) is refused here too.
     """
-    row = _row(event, expires_at)
-    text = "".join([value for value in row[:_ITEM_VALUES] if value.__class__ is str])
+    (
+        name,
+        result,
+        kind,
+        time_text,
+        event_id,
+        account_id,
+        principal,
+        identity_type,
+        user_name,
+        arn,
+        mfa_used,
+        source_ip,
+        user_agent,
+        region,
+        error_message,
+        event_source,
+        error_code,
+        read_only,
+        invoked_by,
+        assumed_root,
+        request_user_name,
+    ) = _ROW_FIELDS(event)
+    network = None
+    if kind == API_CALL:
+        sort_kind = schema.KIND_API
+    elif name == CONSOLE_LOGIN and result == "Failure":
+        sort_kind = schema.KIND_FAILURE
+    else:
+        sort_kind = schema.KIND_SIGNIN
+        if name == CONSOLE_LOGIN and result == "Success":
+            network = _network_of(source_ip)
+    if len(event_id) > _PLAIN_ID_CHARS or "%" in event_id or "#" in event_id:
+        id_key = schema.key_part(event_id, schema.MAX_EVENT_ID_BYTES)
+    else:
+        id_key = event_id  # what key_part gives such an id
+    pk = _activity_pk(account_id, principal)
+    sk = f"{sort_kind}#{time_text}#{id_key}"
+    raw = event.raw_json()
+    row = (
+        pk,
+        sk,
+        event_id,
+        time_text,
+        name,
+        account_id,
+        principal,
+        identity_type,
+        user_name,
+        arn,
+        result,
+        None if mfa_used is None else int(mfa_used),
+        source_ip,
+        user_agent,
+        region,
+        error_message,
+        expires_at,
+        raw,
+        kind,
+        event_source,
+        error_code,
+        None if read_only is None else int(read_only),
+        invoked_by,
+        int(assumed_root),
+        request_user_name,
+        network,
+    )
+    # Every text value of the row but ``network`` (an absent one adds nothing).
+    text = "".join(
+        (
+            pk,
+            sk,
+            event_id,
+            time_text,
+            name,
+            account_id,
+            principal,
+            identity_type,
+            user_name or "",
+            arn or "",
+            result or "",
+            source_ip,
+            user_agent,
+            region,
+            error_message or "",
+            raw,
+            kind,
+            event_source,
+            error_code or "",
+            invoked_by or "",
+            request_user_name or "",
+        )
+    )
     valid = True
     if text.isascii():
         size = len(text)
@@ -893,8 +976,8 @@ def _storable_row(event: SignInEvent, expires_at: int | None) -> tuple[Any, ...]
 
 def _check_storable(event: SignInEvent, row: tuple[Any, ...]) -> None:
     """Refuse what DynamoDB would refuse (over 400 KB with its index keys), so a replay on
-    SQLite drops the same records the Lambda drops. (``row`` is ``_row``'s: ``network`` last,
-    not part of the item's size, as ``correlation_keys`` adds its keys below.)"""
+    SQLite drops the same records the Lambda drops. (``row`` is ``_storable_row``'s: ``network``
+    last, not part of the item's size, as ``correlation_keys`` adds its keys below.)"""
     row = row[:_ITEM_VALUES]
     if schema.surely_fits(row):
         return

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from signin_monitor.alerts import Alert, Severity
-from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery
+from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store.sqlite import SqliteStore
 from tests.factories import one_off_alert, sign_in, windowed_alert
 
@@ -115,3 +118,37 @@ def test_claim_many_stops_before_an_alert_whose_own_claim_it_took(tmp_path: Path
         (burst, ClaimOutcome.SUPPRESSED),
     ]
     store.close()
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    ["plain-id", "with#hash", "with%percent", "x" * 128, "x" * 129, "\u00e9" * 300, "#" * 300],
+)
+def test_an_event_ids_key_part_is_the_schemas_on_both_write_paths(
+    tmp_path: Path, event_id: str
+) -> None:
+    # GIVEN events whose ids need escaping or cutting in a key (and ids right at the bound
+    # where the row builder's shortcut stops; past 128 characters only a store's own reads
+    # or another source could give one)
+    failure = dataclasses.replace(sign_in(result="Failure"), event_id=event_id)
+    success = dataclasses.replace(sign_in(result="Success", minutes=1), event_id=event_id)
+    one = SqliteStore(tmp_path / "one.db")
+    bulk = SqliteStore(tmp_path / "bulk.db")
+    try:
+        # WHEN they are written one at a time and in bulk
+        for event in (failure, success):
+            one.record(event, expires_at=None)
+        bulk.record_many([failure, success], expires_at=[None, None])
+        keys = [
+            store._db.execute("SELECT sk FROM activity ORDER BY rowid").fetchall()
+            for store in (one, bulk)
+        ]
+    finally:
+        one.close()
+        bulk.close()
+    # THEN both hold the sort keys the schema gives (DynamoDB's keys)
+    expected = [
+        (schema.activity_sk(schema.KIND_FAILURE, failure.time_text, event_id),),
+        (schema.activity_sk(schema.KIND_SIGNIN, success.time_text, event_id),),
+    ]
+    assert keys == [expected, expected]
