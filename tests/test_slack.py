@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from signin_monitor import slack
 from signin_monitor.alerts import Alert, Severity
 from signin_monitor.errors import SlackPermanentError, SlackRetryableError
 from signin_monitor.slack import SlackWebhookNotifier, escape, render
@@ -435,3 +436,15 @@ def test_a_url_httpx_cannot_use_is_a_slack_error_without_the_url(url: str) -> No
     assert "SECRET" not in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 200])
+def test_escape_of_any_short_text_is_the_general_ways(limit: int) -> None:
+    # GIVEN every ASCII character and a few that escaping shows or replaces, alone and in
+    # pairs, at lengths around the limit (the plain text ``escape`` returns as it is)
+    chars = [chr(code) for code in range(0x80)] + ["\u200b", "\u00e9", "\u2028", "\ufeff"]
+    texts = [*chars, *(a + b for a in chars for b in ("a", "<", "`", "\u200b")), "a" * limit]
+    texts += ["a" * (limit + 1), "a" * (limit - 1) + "&"]
+    for text in texts:
+        # WHEN it is escaped THEN it is what the general way gives
+        assert slack.escape(text, limit=limit) == slack._escaped(text, limit), repr(text)
