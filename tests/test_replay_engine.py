@@ -16,7 +16,7 @@ import json
 import random
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from signin_monitor.cli.replay import print_alert
 from signin_monitor.cli.replay_engine import ReplayEngine
 from signin_monitor.config import Settings
 from signin_monitor.errors import SlackPermanentError, SlackRetryableError, UnstorableRecordError
-from signin_monitor.events import SignInEvent
+from signin_monitor.events import SignInEvent, parse_record
 from signin_monitor.pipeline import Pipeline
 from signin_monitor.sources import find_files, read_events, sort_by_time
 from signin_monitor.store import ActivityStore
@@ -607,3 +607,42 @@ def test_engine_matches_one_event_at_a_time_on_dynamodb(
     assert engine_seen == seen
     assert engine_sent == sent
     assert engine_items == items
+
+
+class _NotStaging(SqliteStore):
+    """A SQLite store without the staged write: the engine writes with ``record_many``."""
+
+    stage_many = None  # type: ignore[assignment]
+
+    def record_many(
+        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+    ) -> list[bool]:
+        return self.write_staged(SqliteStore.stage_many(self, events, expires_at=expires_at))
+
+
+@pytest.mark.parametrize("staging", [True, False], ids=["staged", "record_many"])
+def test_kept_sign_ins_let_go_of_their_raw_record_and_share_their_recurring_texts(
+    tmp_path: Path, staging: bool
+) -> None:
+    # GIVEN sign-ins and an API call, written through either bulk path
+    store = SqliteStore(tmp_path / "s.db") if staging else _NotStaging(tmp_path / "s.db")
+    pipeline = build_pipeline(settings(), store=store, notifier=RecordingNotifier())
+    logins = [
+        parse_record(console_login(result="Failure" if i % 2 else "Success", minutes=i))
+        for i in range(6)
+    ]
+    call = parse_record(api_call(minutes=3))
+    replay = ReplayEngine(pipeline, write_batch=4)
+    try:
+        # WHEN they are stored
+        assert all(w.stored for w in replay.store_events([*logins, call]))  # type: ignore[union-attr]
+        raws = [row[0] for row in store._db.execute("SELECT raw FROM activity ORDER BY rowid")]
+    finally:
+        store.close()
+    # THEN the kept sign-ins hold no raw record any more (it is in the store) and one copy of
+    # each recurring text; the API call, whose raw record rules read, keeps its own
+    assert replay.kept == 7
+    assert [event.holds_raw() for event in logins] == [False] * 6
+    assert all(event.user_agent is sys.intern(event.user_agent) for event in logins)
+    assert call.holds_raw()
+    assert all(json.loads(raw) for raw in raws)

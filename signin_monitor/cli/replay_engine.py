@@ -138,12 +138,18 @@ class SeedableStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class Written:
-    """One event the engine wrote: ``stored`` False when its keys were already there."""
+    """One event the engine wrote: ``stored`` False when its keys were already there.
 
-    event: SignInEvent
-    stored: bool
+    A plain class with slots, not a frozen dataclass: one is made per record, and a frozen
+    dataclass's ``__init__`` (``object.__setattr__`` per field) cost twice as much.
+    """
+
+    __slots__ = ("event", "stored")
+
+    def __init__(self, event: SignInEvent, stored: bool) -> None:
+        self.event = event
+        self.stored = stored
 
 
 def success_network(event: SignInEvent) -> str | None:
@@ -537,7 +543,10 @@ class ReplayEngine:
 
     def _prepare(self, batch: list[SignInEvent]) -> _Job:
         """The main thread's part of a batch: expiries, and its rows staged if the store can."""
-        expires = [self._expires_at(event) for event in batch]
+        if self.pipeline.retention is None:
+            expires: list[int | None] = [None] * len(batch)
+        else:
+            expires = [self._expires_at(event) for event in batch]
         store = self.store
         staged: StagedRows | None = None
         one_by_one = not isinstance(store, BulkStore)
@@ -549,9 +558,14 @@ class ReplayEngine:
             else:
                 # The staged rows hold the raw records: the sign-ins' own copies can go now,
                 # rather than when written (memory then holds far less per batch in flight).
-                for event in batch:
-                    if self._lets_go_of_raw(event):
-                        _drop_raw(event)
+                if not self._everything:
+                    for event in batch:
+                        if (
+                            event.event_name == CONSOLE_LOGIN
+                            and event.kind != API_CALL
+                            and event.holds_raw()
+                        ):  # ``_lets_go_of_raw``, written out: this runs for every record
+                            _drop_raw(event)
         return _Job(batch, expires, staged, one_by_one)
 
     def _lets_go_of_raw(self, event: SignInEvent) -> bool:
@@ -588,19 +602,25 @@ class ReplayEngine:
         self, job: _Job, outcomes: list[bool | UnstorableRecordError]
     ) -> Iterator[Written | UnstorableRecordError]:
         """Back in the main thread: each event's outcome, in file order; keep what matters."""
+        dropped = job.staged is not None  # the raw records ``_prepare`` let go of
         for event, outcome in zip(job.events, outcomes, strict=True):
-            if isinstance(outcome, UnstorableRecordError):
-                yield outcome
-                continue
-            self._keep(event, stored=outcome)
-            yield Written(event, outcome)
+            if outcome.__class__ is bool:
+                self._keep(event, outcome, dropped)
+                yield Written(event, outcome)
+            else:
+                yield outcome  # type: ignore[misc]
 
-    def _keep(self, event: SignInEvent, *, stored: bool) -> None:
-        """Keep the event for the sort when a rule can alert on it or ask about it."""
+    def _keep(self, event: SignInEvent, stored: bool, dropped: bool) -> None:
+        """Keep the event for the sort when a rule can alert on it or ask about it
+        (``dropped``: its raw record was let go of already, if it had to be)."""
         name = event.event_name
-        if name != CONSOLE_LOGIN and not self.rules_for(event):
-            return
-        if self._lets_go_of_raw(event):
+        if name != CONSOLE_LOGIN:
+            rules = self._by_name.get((event.kind, name))
+            if rules is None:
+                rules = self.rules_for(event)
+            if not rules:
+                return
+        elif not dropped and self._lets_go_of_raw(event):
             _drop_raw(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:
@@ -636,12 +656,15 @@ class ReplayEngine:
             reach = None if self._everything else self._reach + _MARGIN
             batch: list[tuple[EventOutcome, list[Alert]]] = []
             raised_in_batch = 0
+            by_name = self._by_name  # ``rules_for``'s cache, read without a call per event
             for number, (event, stored) in enumerate(self._sorter, start=1):
                 if reach is not None and number % self.forget_every == 0:
                     history.forget_before(event.event_time - reach)
                 if stored:
                     history.add(event, success_network(event))
-                rules = self.rules_for(event)
+                rules = by_name.get((event.kind, event.event_name))
+                if rules is None:
+                    rules = self.rules_for(event)
                 if not rules:
                     continue
                 raised = [
@@ -761,6 +784,12 @@ _RECURRING: Final = (
 
 
 _recurring_of: Final = operator.attrgetter(*_RECURRING)
+# The fields' own slot setters (what ``object.__setattr__`` ends in, without its lookup): the
+# events are frozen to everyone but the engine, which owns them once read.
+_SET_RECURRING: Final = tuple(SignInEvent.__dict__[name].__set__ for name in _RECURRING)
+_set_raw: Final = SignInEvent.__dict__["raw"].__set__
+_set_raw_text: Final = SignInEvent.__dict__["raw_text"].__set__
+_set_raw_text_of: Final = SignInEvent.__dict__["raw_text_of"].__set__
 
 
 @contextlib.contextmanager
@@ -786,15 +815,14 @@ def _drop_raw(event: SignInEvent) -> None:
     In place (the engine's caller hands over the events it reads): a copy per event cost
     more than the rules did. ``raw`` becomes ``{}``, as a store's rule reads give it.
     """
-    put = object.__setattr__
-    put(event, "raw", {})
-    put(event, "raw_text", None)
-    put(event, "raw_text_of", None)
+    _set_raw(event, {})
+    _set_raw_text(event, None)
+    _set_raw_text_of(event, None)
     # The same few accounts, names, addresses and browsers recur: one copy of each text.
     intern = sys.intern
-    for name, value in zip(_RECURRING, _recurring_of(event), strict=True):
+    for put, value in zip(_SET_RECURRING, _recurring_of(event), strict=True):
         if value is not None:
-            put(event, name, intern(value))
+            put(event, intern(value))
 
 
 def _key(event: SignInEvent) -> tuple[str, str]:
