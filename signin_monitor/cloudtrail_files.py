@@ -272,7 +272,9 @@ def _record(source: str, position: str, raw: Raw, *, plain: bool) -> Outcome:
         moment = parse_event_time(time_text)
     except ValueError:
         return _first_way(source, position, text)
-    return normalize_record(fields, event_time=moment, raw=None, text=text, time_text=time_text)
+    return normalize_record(
+        fields, event_time=moment, raw=None, text=text, time_text=time_text, ascii_text=True
+    )
 
 
 #: Most answers ``_selection`` keeps, and the longest text of one kept key (as

@@ -272,6 +272,49 @@ def test_hostile_records_read_the_same(
     assert len(seen) >= 1
 
 
+_LONG_ROLE = "arn:aws:sts::111122223333:assumed-role/" + "r" * 300 + "/session"
+
+#: ASCII records the fast way normalizes itself, with fields at and past their byte bounds:
+#: its shortcut (one length check when the text is ASCII and within MAX_FIELD_BYTES) must give
+#: what the per-field cleaning gives, and fall back to it whenever a field may be cut.
+BOUND_CASES: dict[str, list[dict[str, Any]]] = {
+    "identifiers at 256 and 257": [
+        _with(_LOGIN, sourceIPAddress="1" * 256),
+        _with(_LOGIN, sourceIPAddress="1" * 257),
+        console_login(account="2" * 256),
+        console_login(account="2" * 257),
+        _with(_CALL, recipientAccountId="3" * 257),
+        console_login(user="u" * 256),
+        console_login(user="u" * 257),
+        console_login(identity_type="T" * 257),
+    ],
+    "principals made past their bound": [
+        console_login(user="HIDDEN_DUE_TO_SECURITY_REASONS", source_ip="9" * 250),
+        console_login(user="HIDDEN_DUE_TO_SECURITY_REASONS", source_ip="9" * 243),
+        console_login(user=None, identity_type="AssumedRole", arn=_LONG_ROLE),
+        _with(_LOGIN, userIdentity={"type": "IAMUser", "principalId": "p" * 300}),
+    ],
+    "text fields at 4096 and 4097": [
+        _with(_LOGIN, userAgent="a" * 4096),
+        _with(_LOGIN, userAgent="a" * 4097),
+        _with(_CALL, errorMessage="m" * 5000, errorCode="E" * 5000),
+        _with(_CALL, requestParameters={"userName": "n" * 4097}),
+        _with(_LOGIN, userIdentity={**_IDENTITY, "invokedBy": "i" * 4097}),
+        _with(_CALL, userIdentity={**_CALL["userIdentity"], "arn": "x" * 4097}),
+        _with(_LOGIN, userAgent="a" * (4096 - len(_text(_LOGIN)) + len(_LOGIN["userAgent"]))),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", BOUND_CASES)
+def test_fields_at_their_bounds_read_the_same_the_fast_way(
+    tmp_path: Path, ways: _Ways, name: str
+) -> None:
+    seen = assert_same(_log_file(tmp_path, BOUND_CASES[name]))
+    assert (ways.files, ways.records) == (0, 0)  # every record normalized the fast way
+    assert len(seen) == len(BOUND_CASES[name])
+
+
 #: name -> file name and bytes (before gzip for a .gz name): whole files, most read the first way.
 _DOC = '{"Records":[' + _text(_LOGIN) + "," + _text(_CALL) + "]}"
 FILE_CASES: dict[str, tuple[str, bytes]] = {
