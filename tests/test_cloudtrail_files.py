@@ -502,6 +502,9 @@ def test_the_setting_constructor_builds_what_init_builds() -> None:
         assert getattr(made, item.name) == getattr(built, item.name) or item.name == "_time_text"
     assert made == built
     assert hash(made) == hash(built)
+    assert type(made) is Activity
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.principal = "someone else"  # type: ignore[misc]
 
 
 def test_event_type_is_read_and_a_root_service_event_raises_no_root_activity() -> None:
