@@ -490,21 +490,33 @@ def test_time_text_is_computed_once_and_anew_for_a_copy_with_another_time() -> N
     assert later.time_text == "2026-11-02T09:01:12Z"
 
 
-def test_the_setting_constructor_builds_what_init_builds() -> None:
-    from signin_monitor.events import _new_activity
+@pytest.mark.parametrize("fast", [False, True])
+def test_normalization_builds_what_init_builds(tmp_path: Path, fast: bool) -> None:
+    """normalize_record fills a mutable twin and makes it an Activity: every field set (raw
+    left to be decoded, the fast way), equal to what __init__ builds, frozen."""
+    for record in (_CALL, _LOGIN):
+        event = _fast_activity(tmp_path, record) if fast else parse_record(record)
+        assert type(event) is Activity
+        names = [f.name for f in dataclasses.fields(event)]
+        unset = [n for n in names if not _slot_is_set(event, n)]
+        assert unset == (["raw"] if fast else [])
+        values = {name: getattr(event, name) for name in names}
+        init_values = {f.name: values[f.name] for f in dataclasses.fields(event) if f.init}
+        built = Activity(**init_values)
+        for name in names:
+            assert getattr(event, name) == getattr(built, name) or name == "_time_text"
+        assert event == built
+        assert hash(event) == hash(built)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            event.principal = "someone else"  # type: ignore[misc]
 
-    event = parse_record(_CALL)
-    values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    made = _new_activity(**values)
-    init_values = {f.name: values[f.name] for f in dataclasses.fields(event) if f.init}
-    built = Activity(**init_values)
-    for item in dataclasses.fields(event):
-        assert getattr(made, item.name) == getattr(built, item.name) or item.name == "_time_text"
-    assert made == built
-    assert hash(made) == hash(built)
-    assert type(made) is Activity
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.principal = "someone else"  # type: ignore[misc]
+
+def _slot_is_set(event: Activity, name: str) -> bool:
+    try:
+        object.__getattribute__(event, name)
+    except AttributeError:
+        return False
+    return True
 
 
 def test_event_type_is_read_and_a_root_service_event_raises_no_root_activity() -> None:
