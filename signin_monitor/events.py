@@ -750,9 +750,7 @@ def normalize_record(
     error_message = record.error_message
     invoked_by = identity.invoked_by
     truncated: tuple[str, ...] = ()
-    if fits:
-        pass  # every value is what the cleaning below would return for it
-    else:
+    if not fits:  # else every value is what the cleaning below would return for it
         cut: list[str] = []
         texts = _Texts(cut)
         event_id = _clean(event_id)
@@ -843,13 +841,9 @@ class _Texts:
         return None if text is None else self.field(name, text)
 
 
-def _principal(identity: IdentityFields, source_ip: str) -> str:
-    """The key failures are counted under; see ``SignInEvent``."""
-    return _bounded(_principal_name(identity, source_ip))
-
-
 def _principal_name(identity: IdentityFields, source_ip: str) -> str:
-    """``_principal`` before its bound (``source_ip`` already bounded, or short and ASCII)."""
+    """The key failures are counted under (see ``SignInEvent``) before ``_bounded`` bounds it;
+    ``source_ip`` bounded already (or ASCII and short: the same)."""
     if identity.type == "Root":
         return ROOT_PRINCIPAL
     name = identity.user_name
