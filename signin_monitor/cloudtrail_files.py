@@ -147,7 +147,14 @@ class _Record(Struct, kw_only=True, gc=False):
     by_name_request_parameters: UnsetType = field(default=UNSET, name="request_parameters")
 
 
+class _TypedDocument(Struct):
+    """A CloudTrail log file whose every record decodes typed (nearly every file)."""
+
+    Records: list[_Record]
+
+
 _DOCUMENT_DECODER: Final = msgspec.json.Decoder(_Document)
+_TYPED_DOCUMENT_DECODER: Final = msgspec.json.Decoder(_TypedDocument)
 _RECORD_DECODER: Final = msgspec.json.Decoder(_Record)
 _DECODE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError)
 
@@ -173,7 +180,8 @@ def _read_fast(path: Path) -> list[Outcome]:
         raise _FirstWayError
     data = _contents(path)
     opening = _OPENING.match(data)
-    if opening is None or not (data.isascii() or _is_utf8(data)):
+    ascii_data = data.isascii()
+    if opening is None or not (ascii_data or _is_utf8(data)):
         raise _FirstWayError
     if _may_hold_long_number(data):
         raise _FirstWayError
@@ -189,11 +197,19 @@ def _read_fast(path: Path) -> list[Outcome]:
     end = opening.end() + sum(len(raw) for raw in records) + max(len(records) - 1, 0)
     if not _CLOSING.fullmatch(data, end):
         raise _FirstWayError
+    # Every record typed in one pass (one call instead of one a record); when one does not
+    # decode so, each is decoded alone, and that one goes the first way.
+    typed: list[_Record] | list[None]
+    try:
+        typed = _TYPED_DOCUMENT_DECODER.decode(data).Records
+    except (*_DECODE_ERRORS, RecursionError, MemoryError):
+        typed = [None] * len(records)
     source = str(path)
     # What only a few records hold is looked for in each only when the file holds it at all.
-    plain = data.isascii() and b"\\u" not in data
+    plain = ascii_data and b"\\u" not in data
     return [
-        _record(source, f"Records[{index}]", raw, plain=plain) for index, raw in enumerate(records)
+        _record(source, index, raw, fields, plain)
+        for index, (raw, fields) in enumerate(zip(records, typed, strict=True))
     ]
 
 
@@ -246,33 +262,37 @@ def _may_hold_long_number(data: bytes) -> bool:
     return False
 
 
-def _record(source: str, position: str, raw: Raw, *, plain: bool) -> Outcome:
-    """One record: decoded typed, selected and normalized, or the first way.
+def _record(source: str, index: int, raw: Raw, fields: _Record | None, plain: bool) -> Outcome:
+    """Record ``index``: decoded typed (``fields``, unless None), selected and normalized, or
+    the first way.
 
     Selection comes first, as the first way has it: a record no pattern matches is skipped
     whatever else it holds, so only a selected one is checked for what validation would see.
     ``plain``: the file holds neither non-ASCII bytes nor ``\\u`` escapes.
     """
-    try:
-        fields = _RECORD_DECODER.decode(raw)
-    except (*_DECODE_ERRORS, RecursionError):
-        return _first_way(source, position, str(raw, "utf-8"))
+    if fields is None:
+        try:
+            fields = _RECORD_DECODER.decode(raw)
+        except (*_DECODE_ERRORS, RecursionError):
+            return _first_way(source, index, str(raw, "utf-8"))
     skip = _selection(fields)
     if skip is not None:
-        return NotSignInEventError(skip, source=source, position=position)
+        return NotSignInEventError(skip, source=source, position=f"Records[{index}]")
     text = str(raw, "utf-8")
     if (
         len(text) > MAX_RAW_BYTES
         or not (plain or (text.isascii() and "\\u" not in text))
         or text.count("{") + text.count("[") > MAX_DEPTH
     ):
-        return _first_way(source, position, text)
+        return _first_way(source, index, text)
     time_text = fields.event_time_text
     try:
         moment = parse_event_time(time_text)
     except ValueError:
-        return _first_way(source, position, text)
-    return normalize_record(fields, event_time=moment, raw=None, text=text, time_text=time_text)
+        return _first_way(source, index, text)
+    return normalize_record(
+        fields, event_time=moment, raw=None, text=text, time_text=time_text, ascii_text=True
+    )
 
 
 #: Most answers ``_selection`` keeps, and the longest text of one kept key (as
@@ -327,14 +347,14 @@ def _pattern_view(fields: _Record) -> dict[str, Any]:
     return view
 
 
-def _first_way(source: str, position: str, text: str) -> Outcome:
-    """The record read as sources.py reads it; a text json.loads refuses (that msgspec took)
-    sends the whole file the first way, which says how."""
+def _first_way(source: str, index: int, text: str) -> Outcome:
+    """Record ``index`` read as sources.py reads it; a text json.loads refuses (that msgspec
+    took) sends the whole file the first way, which says how."""
     try:
         value = json.loads(text)
     except (ValueError, RecursionError, MemoryError):
         raise _FirstWayError from None
     try:
-        return to_event(InputRecord(source, position, value, text))
+        return to_event(InputRecord(source, f"Records[{index}]", value, text))
     except MalformedRecordError as error:  # NotSignInEventError included
         return error

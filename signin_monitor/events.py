@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -269,27 +268,25 @@ class Activity:
 SignInEvent = Activity
 
 
-def _setting_constructor(cls: type[Activity]) -> Callable[..., Activity]:
-    """A constructor of ``cls`` taking every field (``_time_text`` too) by keyword, that sets
-    them through the slots' own descriptors.
+def _mutable_twin(cls: type[Activity]) -> Any:
+    """A class with the slots of ``cls``, in the same order, and nothing else.
 
-    The frozen dataclass's ``__init__`` sets each of its 28 fields with ``object.__setattr__``
-    (a lookup and a generic call each): most of the time normalization took. This one, made
-    from ``dataclasses.fields`` as dataclasses makes ``__init__``, builds the same object in
-    less than half the time (a test holds it equal, field by field, to ``__init__``'s).
+    The frozen dataclass's ``__init__`` sets each of its 27 fields with ``object.__setattr__``
+    (a lookup and a generic call each), and any constructor taking them by keyword spends
+    about 2 us matching the keywords: together most of the time normalization took.
+    ``normalize_record`` instead fills an instance of this twin with plain slot stores (what
+    Python does fastest) and then sets its ``__class__`` to ``cls``, which Python allows
+    because the two have the same memory layout; from then on it is frozen as any other.
+    (A test holds what it builds equal, field by field, to what ``__init__`` builds.)
     """
-    names = [item.name for item in dataclasses.fields(cls)]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    namespace.update({f"_set_{name}": getattr(cls, name).__set__ for name in names})
-    lines = [f"def new(*, {', '.join(names)}):", "    self = _new(_cls)"]
-    lines += [f"    _set_{name}(self, {name})" for name in names]
-    lines.append("    return self")
-    exec("\n".join(lines), namespace)  # noqa: S102 (our own field names, nothing read)
-    constructor: Callable[..., Activity] = namespace["new"]
-    return constructor
+    names = tuple(item.name for item in dataclasses.fields(cls))
+    if names != cls.__slots__:
+        raise TypeError(f"{cls.__name__}: slots other than its fields")  # never: slots=True
+    return type(f"_Mutable{cls.__name__}", (), {"__slots__": names})
 
 
-_new_activity: Final = _setting_constructor(Activity)
+_MutableActivity: Final = _mutable_twin(Activity)
+_new: Final = object.__new__
 
 
 def format_time(moment: datetime) -> str:
@@ -673,6 +670,7 @@ def normalize_record(
     raw: dict[str, Any] | None,
     text: str | None = None,
     time_text: str | None = None,
+    ascii_text: bool = False,
 ) -> Activity:
     """The ``Activity`` of a validated, selected record (the one normalization there is).
 
@@ -682,77 +680,134 @@ def normalize_record(
     ``MAX_RAW_BYTES`` and any store takes it, else the dict ``raw`` is bounded and encoded.
     ``raw`` None (replay's fast reader) leaves the activity's ``raw`` to be decoded from
     ``text`` on first read; the text must then fit.
+
+    ``ascii_text``: the caller knows ``text`` is ASCII without ``\\u`` escapes, so every string
+    of the record is ASCII and no longer than ``text``. When ``text`` is also within
+    ``MAX_FIELD_BYTES``, no field can need cleaning or cutting, and one length check of the
+    five 256-byte fields stands for the per-field cleaning (the values are the same).
     """
     identity = record.user_identity
-    cut: list[str] = []
-    texts = _Texts(cut)
-    is_sign_in = record.event_source == SIGNIN_EVENT_SOURCE
+    event_source = record.event_source
+    is_sign_in = event_source == SIGNIN_EVENT_SOURCE
     if is_sign_in:
-        account = identity.account_id or record.recipient_account_id
+        account = identity.account_id or record.recipient_account_id or "unknown"
     else:
         # An API call acts on the account that recorded it (design §3.1).
-        account = record.recipient_account_id or identity.account_id
-    account_id = _bounded(account or "unknown")
-    source_ip = _bounded(record.source_ip_address or "unknown")
+        account = record.recipient_account_id or identity.account_id or "unknown"
+    source_ip = record.source_ip_address or "unknown"
+    identity_type = identity.type or "Unknown"
+    fits = (
+        ascii_text
+        and text is not None
+        and len(text) <= MAX_FIELD_BYTES
+        and len(account) <= _MAX_IDENTIFIER_BYTES
+        and len(source_ip) <= _MAX_IDENTIFIER_BYTES
+        and len(identity_type) <= _MAX_IDENTIFIER_BYTES
+        and len(event_source) <= _MAX_IDENTIFIER_BYTES
+    )
+    if not fits:
+        source_ip = _bounded(source_ip)
+    principal = _principal_name(identity, source_ip)
+    if len(principal) > _MAX_IDENTIFIER_BYTES:
+        fits = False
     # The validator already made it aware, within the plausible range (and nearly always UTC
     # whole seconds: kept as it is then).
     if event_time.tzinfo is not UTC or event_time.microsecond:
         event_time = event_time.astimezone(UTC).replace(microsecond=0)
-    extra = record.additional_event_data or {}
     stored_raw: dict[str, Any] | None
     raw_cut: list[str]
-    if text is not None and storable_text(text):
+    if text is not None and (len(text) <= MAX_RAW_BYTES if ascii_text else storable_text(text)):
         stored_raw, raw_cut, raw_text = raw, [], text
     elif raw is None:
         raise ValueError("a record normalized without its dict needs a text that fits")
     else:
         stored_raw, raw_cut, raw_text = _bound_raw_text(raw)
     session = identity.session_context
+    error_code = record.error_code
     if is_sign_in:
         result = _result(record)
-        mfa_used = _mfa_used(extra.get("MFAUsed"))
+        extra = record.additional_event_data
+        mfa_used = _mfa_used(extra.get("MFAUsed")) if extra else None
     else:
-        result = "Failure" if record.error_code else "Success"
-        attributes = (session.attributes if session else None) or {}
-        mfa_used = {"true": True, "false": False}.get(str(attributes.get("mfaAuthenticated")))
-    target_user = (record.request_parameters or {}).get("userName")
+        result = "Failure" if error_code else "Success"
+        attributes = session.attributes if session else None
+        mfa_used = (
+            _MFA_AUTHENTICATED.get(str(attributes.get("mfaAuthenticated"))) if attributes else None
+        )
+    parameters = record.request_parameters
+    target_user = parameters.get("userName") if parameters else None
+    if not isinstance(target_user, str):
+        target_user = None
     if time_text is None or len(time_text) != _TIME_TEXT_LENGTH:
         # Every eventTime that parses to 20 characters is the plain form: format_time's text.
         time_text = format_time(event_time)
-    activity = _new_activity(
-        event_id=_clean(record.event_id),
-        event_time=event_time,
-        event_name=_clean(record.event_name),
-        account_id=account_id,
-        principal=_principal(identity, source_ip),
-        identity_type=texts.field("identity_type", identity.type or "Unknown", limit=256),
-        user_name=texts.optional("user_name", identity.user_name),
-        arn=texts.optional("arn", identity.arn),
-        result=result,
-        mfa_used=mfa_used,
-        source_ip=source_ip,
-        user_agent=texts.field("user_agent", record.user_agent or ""),
-        region=_clean(record.aws_region or "unknown"),
-        error_message=texts.optional("error_message", record.error_message),
-        raw=stored_raw,
-        truncated=(*(f"raw.{path}" for path in raw_cut), *cut),
-        raw_text=raw_text,
-        raw_text_of=stored_raw,
-        event_type=record.event_type,
-        kind=SIGN_IN if is_sign_in else API_CALL,
-        event_source=texts.field("event_source", record.event_source, limit=256),
-        error_code=texts.optional("error_code", record.error_code),
-        read_only=record.read_only,
-        invoked_by=texts.optional("invoked_by", identity.invoked_by),
-        assumed_root=session is not None and session.assumed_root == "true",
-        request_user_name=texts.optional(
-            "request_user_name", target_user if isinstance(target_user, str) else None
-        ),
-        _time_text=time_text,
-    )
-    if stored_raw is None:
-        object.__delattr__(activity, "raw")  # decoded from raw_text on first read
-    return activity
+    event_id = record.event_id
+    event_name = record.event_name
+    region = record.aws_region or "unknown"
+    user_name = identity.user_name
+    arn = identity.arn
+    user_agent = record.user_agent or ""
+    error_message = record.error_message
+    invoked_by = identity.invoked_by
+    truncated: tuple[str, ...] = ()
+    if not fits:  # else every value is what the cleaning below would return for it
+        cut: list[str] = []
+        texts = _Texts(cut)
+        event_id = _clean(event_id)
+        event_name = _clean(event_name)
+        account = _bounded(account)
+        principal = _bounded(principal)
+        identity_type = texts.field("identity_type", identity_type, limit=256)
+        user_name = texts.optional("user_name", user_name)
+        arn = texts.optional("arn", arn)
+        user_agent = texts.field("user_agent", user_agent)
+        region = _clean(region)
+        error_message = texts.optional("error_message", error_message)
+        event_source = texts.field("event_source", event_source, limit=256)
+        error_code = texts.optional("error_code", error_code)
+        invoked_by = texts.optional("invoked_by", invoked_by)
+        target_user = texts.optional("request_user_name", target_user)
+        truncated = tuple(cut)
+    if raw_cut:
+        truncated = (*(f"raw.{path}" for path in raw_cut), *truncated)
+    # Filled as a mutable twin, then made an Activity (see _MutableActivity): 27 keyword
+    # arguments would cost more than all the rest of normalization.
+    activity = _new(_MutableActivity)
+    activity.event_id = event_id
+    activity.event_time = event_time
+    activity.event_name = event_name
+    activity.account_id = account
+    activity.principal = principal
+    activity.identity_type = identity_type
+    activity.user_name = user_name
+    activity.arn = arn
+    activity.result = result
+    activity.mfa_used = mfa_used
+    activity.source_ip = source_ip
+    activity.user_agent = user_agent
+    activity.region = region
+    activity.error_message = error_message
+    if stored_raw is not None:  # else decoded from raw_text on first read
+        activity.raw = stored_raw
+    activity.truncated = truncated
+    activity.raw_text = raw_text
+    activity.raw_text_of = stored_raw
+    activity.event_type = record.event_type
+    activity.kind = SIGN_IN if is_sign_in else API_CALL
+    activity.event_source = event_source
+    activity.error_code = error_code
+    activity.read_only = record.read_only
+    activity.invoked_by = invoked_by
+    activity.assumed_root = session is not None and session.assumed_root == "true"
+    activity.request_user_name = target_user
+    activity._time_text = time_text
+    activity.__class__ = Activity
+    made: Activity = activity
+    return made
+
+
+#: ``sessionContext.attributes.mfaAuthenticated`` as a bool (anything else: unknown).
+_MFA_AUTHENTICATED: Final = {"true": True, "false": False}
 
 
 def storable_text(text: str) -> bool:
@@ -786,14 +841,15 @@ class _Texts:
         return None if text is None else self.field(name, text)
 
 
-def _principal(identity: IdentityFields, source_ip: str) -> str:
-    """The key failures are counted under; see ``SignInEvent``."""
+def _principal_name(identity: IdentityFields, source_ip: str) -> str:
+    """The key failures are counted under (see ``SignInEvent``) before ``_bounded`` bounds it;
+    ``source_ip`` bounded already (or ASCII and short: the same)."""
     if identity.type == "Root":
         return ROOT_PRINCIPAL
     name = identity.user_name
     if name == HIDDEN_USER:
         # AWS hides names that do not exist; group the guesses by where they come from.
-        return _bounded(f"unknown-user:{source_ip}")
+        return f"unknown-user:{source_ip}"
     if not name and identity.arn and ":" in identity.arn:
         resource = identity.arn.split(":", 5)[-1]
         for prefix in ("assumed-role/", "federated-user/", "user/"):
@@ -802,7 +858,7 @@ def _principal(identity: IdentityFields, source_ip: str) -> str:
                 break
     if not name:
         name = identity.principal_id or "unknown"
-    return _bounded(name)
+    return name
 
 
 def _result(record: RecordFields) -> Result | None:

@@ -272,6 +272,49 @@ def test_hostile_records_read_the_same(
     assert len(seen) >= 1
 
 
+_LONG_ROLE = "arn:aws:sts::111122223333:assumed-role/" + "r" * 300 + "/session"
+
+#: ASCII records the fast way normalizes itself, with fields at and past their byte bounds:
+#: its shortcut (one length check when the text is ASCII and within MAX_FIELD_BYTES) must give
+#: what the per-field cleaning gives, and fall back to it whenever a field may be cut.
+BOUND_CASES: dict[str, list[dict[str, Any]]] = {
+    "identifiers at 256 and 257": [
+        _with(_LOGIN, sourceIPAddress="1" * 256),
+        _with(_LOGIN, sourceIPAddress="1" * 257),
+        console_login(account="2" * 256),
+        console_login(account="2" * 257),
+        _with(_CALL, recipientAccountId="3" * 257),
+        console_login(user="u" * 256),
+        console_login(user="u" * 257),
+        console_login(identity_type="T" * 257),
+    ],
+    "principals made past their bound": [
+        console_login(user="HIDDEN_DUE_TO_SECURITY_REASONS", source_ip="9" * 250),
+        console_login(user="HIDDEN_DUE_TO_SECURITY_REASONS", source_ip="9" * 243),
+        console_login(user=None, identity_type="AssumedRole", arn=_LONG_ROLE),
+        _with(_LOGIN, userIdentity={"type": "IAMUser", "principalId": "p" * 300}),
+    ],
+    "text fields at 4096 and 4097": [
+        _with(_LOGIN, userAgent="a" * 4096),
+        _with(_LOGIN, userAgent="a" * 4097),
+        _with(_CALL, errorMessage="m" * 5000, errorCode="E" * 5000),
+        _with(_CALL, requestParameters={"userName": "n" * 4097}),
+        _with(_LOGIN, userIdentity={**_IDENTITY, "invokedBy": "i" * 4097}),
+        _with(_CALL, userIdentity={**_CALL["userIdentity"], "arn": "x" * 4097}),
+        _with(_LOGIN, userAgent="a" * (4096 - len(_text(_LOGIN)) + len(_LOGIN["userAgent"]))),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", BOUND_CASES)
+def test_fields_at_their_bounds_read_the_same_the_fast_way(
+    tmp_path: Path, ways: _Ways, name: str
+) -> None:
+    seen = assert_same(_log_file(tmp_path, BOUND_CASES[name]))
+    assert (ways.files, ways.records) == (0, 0)  # every record normalized the fast way
+    assert len(seen) == len(BOUND_CASES[name])
+
+
 #: name -> file name and bytes (before gzip for a .gz name): whole files, most read the first way.
 _DOC = '{"Records":[' + _text(_LOGIN) + "," + _text(_CALL) + "]}"
 FILE_CASES: dict[str, tuple[str, bytes]] = {
@@ -447,18 +490,33 @@ def test_time_text_is_computed_once_and_anew_for_a_copy_with_another_time() -> N
     assert later.time_text == "2026-11-02T09:01:12Z"
 
 
-def test_the_setting_constructor_builds_what_init_builds() -> None:
-    from signin_monitor.events import _new_activity
+@pytest.mark.parametrize("fast", [False, True])
+def test_normalization_builds_what_init_builds(tmp_path: Path, fast: bool) -> None:
+    """normalize_record fills a mutable twin and makes it an Activity: every field set (raw
+    left to be decoded, the fast way), equal to what __init__ builds, frozen."""
+    for record in (_CALL, _LOGIN):
+        event = _fast_activity(tmp_path, record) if fast else parse_record(record)
+        assert type(event) is Activity
+        names = [f.name for f in dataclasses.fields(event)]
+        unset = [n for n in names if not _slot_is_set(event, n)]
+        assert unset == (["raw"] if fast else [])
+        values = {name: getattr(event, name) for name in names}
+        init_values = {f.name: values[f.name] for f in dataclasses.fields(event) if f.init}
+        built = Activity(**init_values)
+        for name in names:
+            assert getattr(event, name) == getattr(built, name) or name == "_time_text"
+        assert event == built
+        assert hash(event) == hash(built)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            event.principal = "someone else"  # type: ignore[misc]
 
-    event = parse_record(_CALL)
-    values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    made = _new_activity(**values)
-    init_values = {f.name: values[f.name] for f in dataclasses.fields(event) if f.init}
-    built = Activity(**init_values)
-    for item in dataclasses.fields(event):
-        assert getattr(made, item.name) == getattr(built, item.name) or item.name == "_time_text"
-    assert made == built
-    assert hash(made) == hash(built)
+
+def _slot_is_set(event: Activity, name: str) -> bool:
+    try:
+        object.__getattribute__(event, name)
+    except AttributeError:
+        return False
+    return True
 
 
 def test_event_type_is_read_and_a_root_service_event_raises_no_root_activity() -> None:
