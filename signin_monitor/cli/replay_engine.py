@@ -558,14 +558,9 @@ class ReplayEngine:
             else:
                 # The staged rows hold the raw records: the sign-ins' own copies can go now,
                 # rather than when written (memory then holds far less per batch in flight).
-                if not self._everything:
-                    for event in batch:
-                        if (
-                            event.event_name == CONSOLE_LOGIN
-                            and event.kind != API_CALL
-                            and event.holds_raw()
-                        ):  # ``_lets_go_of_raw``, written out: this runs for every record
-                            _drop_raw(event)
+                for event in batch:
+                    if self._lets_go_of_raw(event):
+                        _drop_raw(event)
         return _Job(batch, expires, staged, one_by_one)
 
     def _lets_go_of_raw(self, event: SignInEvent) -> bool:
@@ -615,10 +610,7 @@ class ReplayEngine:
         (``dropped``: its raw record was let go of already, if it had to be)."""
         name = event.event_name
         if name != CONSOLE_LOGIN:
-            rules = self._by_name.get((event.kind, name))
-            if rules is None:
-                rules = self.rules_for(event)
-            if not rules:
+            if not self.rules_for(event):
                 return
         elif not dropped and self._lets_go_of_raw(event):
             _drop_raw(event)
@@ -656,15 +648,12 @@ class ReplayEngine:
             reach = None if self._everything else self._reach + _MARGIN
             batch: list[tuple[EventOutcome, list[Alert]]] = []
             raised_in_batch = 0
-            by_name = self._by_name  # ``rules_for``'s cache, read without a call per event
             for number, (event, stored) in enumerate(self._sorter, start=1):
                 if reach is not None and number % self.forget_every == 0:
                     history.forget_before(event.event_time - reach)
                 if stored:
                     history.add(event, success_network(event))
-                rules = by_name.get((event.kind, event.event_name))
-                if rules is None:
-                    rules = self.rules_for(event)
+                rules = self.rules_for(event)
                 if not rules:
                     continue
                 raised = [
