@@ -225,25 +225,26 @@ class Activity:
     def holds_raw(self) -> bool:
         """True while the activity holds a raw record, as text or dict; never decodes the text
         (``bool(self.raw)`` would, for an activity read the fast way)."""
-        if self.raw_text is not None:
-            return True
+        return self.raw_text is not None or bool(self._held_raw())
+
+    def _held_raw(self) -> dict[str, Any] | None:
+        """The ``raw`` slot's dict, or None while it is empty (only the text is held yet):
+        read without ``__getattr__``, which would decode the text."""
         try:
-            return bool(object.__getattribute__(self, "raw"))
+            held: dict[str, Any] = object.__getattribute__(self, "raw")
         except AttributeError:
-            return False
+            return None
+        return held
 
     def raw_json(self) -> str:
         """The stored form of the record: its text as its file holds it when normalization had
         it (and it fits ``MAX_RAW_BYTES``), else compact JSON (non-ASCII escaped)."""
         text = self.raw_text
         if text is not None:
-            if self.raw_text_of is None:
-                try:
-                    object.__getattribute__(self, "raw")
-                except AttributeError:
-                    return text  # raw not decoded yet: the text is the record
-            elif self.raw_text_of is self.raw:
-                return text  # written once while normalizing: no second encoding
+            held = self._held_raw()
+            # Not decoded yet, the text is the record; or written once while normalizing.
+            if held is None or self.raw_text_of is held:
+                return text
         return json.dumps(self.raw, separators=(",", ":"), default=str)
 
     if not TYPE_CHECKING:  # hidden from mypy, which would accept any attribute name otherwise
