@@ -37,6 +37,7 @@ import msgspec
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType, field
 
 from .errors import MalformedRecordError, NotSignInEventError
+from .event_patterns import MAX_KEY_CHARS, keep_answer
 from .events import (
     MAX_DEPTH,
     MAX_RAW_BYTES,
@@ -295,10 +296,7 @@ def _record(source: str, index: int, raw: Raw, fields: _Record | None, plain: bo
     )
 
 
-#: Most answers ``_selection`` keeps, and the longest text of one kept key (as
-#: ``event_patterns.matching_pattern`` bounds its own).
-_MAX_REMEMBERED: Final = 1024
-_MAX_KEY_CHARS: Final = 1024
+#: ``_selection``'s answers (bounded as ``event_patterns`` bounds its own).
 _remembered: dict[tuple[object, ...], str | None] = {}
 
 
@@ -318,10 +316,8 @@ def _selection(fields: _Record) -> str | None:
     except KeyError:
         pass
     answer = select(_pattern_view(fields))
-    if sum(len(part) for part in key if isinstance(part, str)) <= _MAX_KEY_CHARS:
-        if len(_remembered) >= _MAX_REMEMBERED:
-            _remembered.clear()
-        _remembered[key] = answer
+    if sum(len(part) for part in key if isinstance(part, str)) <= MAX_KEY_CHARS:
+        keep_answer(_remembered, key, answer)
     return answer
 
 

@@ -17,13 +17,16 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 __all__ = [
     "DETAIL_TYPES",
+    "MAX_KEY_CHARS",
+    "MAX_REMEMBERED",
     "PATTERN_NAMES",
     "ROOT_PATTERN",
     "eventbridge_view",
+    "keep_answer",
     "load_patterns",
     "matches",
     "matching_pattern",
@@ -73,11 +76,23 @@ def eventbridge_view(record: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-#: Most answers ``matching_pattern`` keeps (a bound on memory whatever the input).
-_MAX_REMEMBERED: Final = 1024
+#: Most answers a selection memo keeps (a bound on memory whatever the input).
+MAX_REMEMBERED: Final = 1024
 #: Longest text of one remembered key (hostile names are matched, not remembered).
-_MAX_KEY_CHARS: Final = 1024
+MAX_KEY_CHARS: Final = 1024
 _remembered: dict[tuple[str | object, ...], str | None] = {}
+
+_Key = TypeVar("_Key")
+_Answer = TypeVar("_Answer")
+
+
+def keep_answer(memo: dict[_Key, _Answer], key: _Key, answer: _Answer) -> _Answer:
+    """Keep ``answer`` under ``key`` in a selection memo and return it; a memo holding
+    ``MAX_REMEMBERED`` answers starts over, so memory stays bounded whatever the input."""
+    if len(memo) >= MAX_REMEMBERED:
+        memo.clear()
+    memo[key] = answer
+    return answer
 
 
 def matching_pattern(event: Mapping[str, Any], *, remember: bool = True) -> str | None:
@@ -96,11 +111,7 @@ def matching_pattern(event: Mapping[str, Any], *, remember: bool = True) -> str 
         return _remembered[key]
     except KeyError:
         pass
-    name = _first_match(event)
-    if len(_remembered) >= _MAX_REMEMBERED:
-        _remembered.clear()
-    _remembered[key] = name
-    return name
+    return keep_answer(_remembered, key, _first_match(event))
 
 
 @cache
@@ -140,7 +151,7 @@ def _key(event: Mapping[str, Any]) -> tuple[str | object, ...] | None:
                 return None
             size += len(value)
         key.append(value)
-    return tuple(key) if size <= _MAX_KEY_CHARS else None
+    return tuple(key) if size <= MAX_KEY_CHARS else None
 
 
 def _first_match(event: Mapping[str, Any]) -> str | None:

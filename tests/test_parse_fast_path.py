@@ -384,10 +384,10 @@ def test_the_recursive_depth_check_is_the_iterative_one(value: Any, limit: int) 
 
 
 def test_what_selection_remembers_stays_bounded() -> None:
-    for index in range(3 * event_patterns._MAX_REMEMBERED):
+    for index in range(3 * event_patterns.MAX_REMEMBERED):
         record = {**console_login(), "eventName": f"Name{index}"}
         assert parse_record(record).event_name == f"Name{index}"
-        assert len(event_patterns._remembered) <= event_patterns._MAX_REMEMBERED
+        assert len(event_patterns._remembered) <= event_patterns.MAX_REMEMBERED
     huge = {**console_login(), "eventName": "N" * 100_000}
     with pytest.raises(MalformedRecordError):
         parse_record(huge)
