@@ -515,14 +515,9 @@ def parse_eventbridge(
     skip = select(event, fast=fast) if "detail-type" in event else None
     if skip is not None:
         raise NotSignInEventError(skip, source=source, position=position)
-    from pydantic import ValidationError
+    from .record_models import EventBridgeEnvelope, validated
 
-    from .record_models import EventBridgeEnvelope, describe
-
-    try:
-        envelope = EventBridgeEnvelope.model_validate(event)
-    except ValidationError as error:
-        raise MalformedRecordError(describe(error), source=source, position=position) from None
+    envelope = validated(EventBridgeEnvelope, event, source=source, position=position)
     # The envelope was selected as it is: its detail is validated without a second selection.
     return _validate_record(envelope.detail, source=source, position=position, fast=fast)
 
@@ -571,14 +566,9 @@ def _validate_record(
         raise MalformedRecordError(
             f"nested deeper than {MAX_DEPTH} levels", source=source, position=position
         )
-    from pydantic import ValidationError
+    from .record_models import CloudTrailRecord, validated
 
-    from .record_models import CloudTrailRecord, describe
-
-    try:
-        parsed = CloudTrailRecord.model_validate(record)
-    except ValidationError as error:
-        raise MalformedRecordError(describe(error), source=source, position=position) from None
+    parsed = validated(CloudTrailRecord, record, source=source, position=position)
     return normalize_record(parsed, event_time=parsed.event_time, raw=record, text=text)
 
 

@@ -9,13 +9,23 @@ that never needs them never imports pydantic. Only the fields normalization read
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import MalformedRecordError
 from .events import parse_event_time
 
-__all__ = ["CloudTrailRecord", "EventBridgeEnvelope", "SessionContext", "UserIdentity", "describe"]
+__all__ = [
+    "CloudTrailRecord",
+    "EventBridgeEnvelope",
+    "SessionContext",
+    "UserIdentity",
+    "describe",
+    "validated",
+]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class SessionContext(BaseModel):
@@ -99,3 +109,12 @@ def describe(error: ValidationError) -> str:
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
+
+
+def validated(model: type[_Model], value: Any, *, source: str, position: str) -> _Model:
+    """``value`` validated as ``model``; MalformedRecordError (``describe``: no input values,
+    named by ``source`` and ``position``) when it is not one."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise MalformedRecordError(describe(error), source=source, position=position) from None
