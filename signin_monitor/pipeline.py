@@ -46,6 +46,9 @@ __all__ = [
     "Pipeline",
 ]
 
+#: What a log line of one destination's post adds to the same line without routing.
+_TO_DESTINATION: Final = " to this destination"
+
 logger = logging.getLogger(__name__)
 
 #: A send stops this long before its deadline or its claim's lease ends: time left to release
@@ -242,31 +245,8 @@ class Pipeline:
             return Delivery(alert, payload, DeliveryStatus.SUPPRESSED, suppressed_by=suppressed_by)
         if isinstance(self.notifier, RoutedNotifier):
             return self._fan_out(alert, payload, self.notifier, deadline)
-        try:
-            self.notifier.send(payload, alert=alert, deadline=self._send_deadline(deadline))
-        except SlackPermanentError as error:
-            logger.error(
-                "alert not delivered: Slack refused it",
-                extra={"reason": str(error), "status_code": error.status_code},
-            )
-            self.store.mark_alert(alert, ClaimStatus.FAILED, payload=payload, reason=str(error))
-            return Delivery(alert, payload, DeliveryStatus.FAILED)
-        except SlackRetryableError as error:
-            logger.warning(
-                "alert not delivered yet: will be retried with the event",
-                extra={"reason": str(error), "status_code": error.status_code},
-            )
-            self.store.mark_alert(alert, ClaimStatus.PENDING)
-            return Delivery(alert, payload, DeliveryStatus.RETRY_LATER)
-        except BaseException:
-            # Not delivered (stdout closed, bad configuration, interrupted): free the claim
-            # for the next run, then let the cause through.
-            logger.warning("alert not delivered: its claim is released for a retry")
-            self.store.mark_alert(alert, ClaimStatus.PENDING)
-            raise
-        self.store.mark_alert(alert, ClaimStatus.SENT)
-        logger.info("alert sent")
-        return Delivery(alert, payload, DeliveryStatus.SENT)
+        status, _reason = self._send(alert, payload, self.notifier, self._send_deadline(deadline))
+        return Delivery(alert, payload, status)
 
     def _suppressed_by(self, alert: Alert) -> str | None:
         """The id of the suppression covering the claimed alert; a failed read frees the claim."""
@@ -341,7 +321,8 @@ class Pipeline:
                 # Settled by an earlier delivery of the event (the one whose retry this is).
                 logger.info("already posted to this destination (or refused for good)")
                 return DeliveryStatus.SENT
-            return self._send(target, payload, router, name, deadline)[0]
+            notifier = self._destination(router, name)
+            return self._send(target, payload, notifier, deadline, where=_TO_DESTINATION)[0]
 
     def _post_only(
         self,
@@ -354,9 +335,12 @@ class Pipeline:
         """One destination: the alert's own claim is its claim, as without routing. A refusal
         is kept as undelivered under the destination's claim, so ``resend`` posts it there."""
         with event_keys(destination=name):
+            notifier = self._destination(router, name)
             if name == WEBHOOK:  # today's webhook: its refusals are kept as they are today
-                return self._send(alert, payload, router, name, deadline)[0]
-            status, reason = self._send(alert, payload, router, name, deadline, keep_failed=False)
+                return self._send(alert, payload, notifier, deadline, where=_TO_DESTINATION)[0]
+            status, reason = self._send(
+                alert, payload, notifier, deadline, keep_failed=False, where=_TO_DESTINATION
+            )
             if status is DeliveryStatus.FAILED:
                 target = destination_alert(alert, name)
                 self.store.claim_alert(target)
@@ -367,23 +351,20 @@ class Pipeline:
         self,
         claimed: Alert,
         payload: dict[str, Any],
-        router: RoutedNotifier,
-        name: str,
+        notifier: Notifier,
         deadline: float | None,
         *,
         keep_failed: bool = True,
+        where: str = "",
     ) -> tuple[DeliveryStatus, str | None]:
-        """Post to one destination and mark ``claimed`` (its claim) as the post ended; a
-        refusal's reason is returned too. ``keep_failed``: keep a refused message as
-        undelivered under ``claimed``."""
-        notifier = router.notifier_for(name)
-        if notifier is None:  # parse_routing and build_notifier rule this out
-            raise ValueError(f"no notifier for destination {name!r}")
+        """Post the message and mark ``claimed`` (its claim) as the post ended; a refusal's
+        reason is returned too. ``keep_failed``: keep a refused message as undelivered under
+        ``claimed``. ``where``: what the log lines add (" to this destination")."""
         try:
             notifier.send(payload, alert=claimed, deadline=deadline)
         except SlackPermanentError as error:
             logger.error(
-                "alert not delivered to this destination: Slack refused it",
+                f"alert not delivered{where}: Slack refused it",
                 extra={"reason": str(error), "status_code": error.status_code},
             )
             self.store.mark_alert(
@@ -395,18 +376,27 @@ class Pipeline:
             return DeliveryStatus.FAILED, str(error)
         except SlackRetryableError as error:
             logger.warning(
-                "alert not delivered to this destination yet: will be retried with the event",
+                f"alert not delivered{where} yet: will be retried with the event",
                 extra={"reason": str(error), "status_code": error.status_code},
             )
             self.store.mark_alert(claimed, ClaimStatus.PENDING)
             return DeliveryStatus.RETRY_LATER, None
         except BaseException:
+            # Not delivered (stdout closed, bad configuration, interrupted): free the claim
+            # for the next run, then let the cause through.
             logger.warning("alert not delivered: its claim is released for a retry")
             self.store.mark_alert(claimed, ClaimStatus.PENDING)
             raise
         self.store.mark_alert(claimed, ClaimStatus.SENT)
-        logger.info("alert sent to this destination")
+        logger.info(f"alert sent{where}")
         return DeliveryStatus.SENT, None
+
+    @staticmethod
+    def _destination(router: RoutedNotifier, name: str) -> Notifier:
+        notifier = router.notifier_for(name)
+        if notifier is None:  # parse_routing and build_notifier rule this out
+            raise ValueError(f"no notifier for destination {name!r}")
+        return notifier
 
     def _send_deadline(self, deadline: float | None) -> float | None:
         """The earlier of the caller's deadline and the end of the claim's lease, less a margin."""
