@@ -22,6 +22,8 @@ No message ever contains the Slack webhook URL: it is a secret.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ConfigError",
     "InvalidSuppressionError",
@@ -82,6 +84,17 @@ class MalformedRecordError(SigninMonitorError):
         self.reason = reason
         self.source = source
         self.position = position
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its parts, so it unpickles saying what it said (replay's reader process
+        hands these over; the default would rebuild it from its message as a ``reason``)."""
+        return (_rebuilt_malformed, (type(self), self.reason, self.source, self.position))
+
+
+def _rebuilt_malformed(
+    kind: type[MalformedRecordError], reason: str, source: str, position: str
+) -> MalformedRecordError:
+    return kind(reason, source=source, position=position)
 
 
 class NotSignInEventError(MalformedRecordError):

@@ -19,17 +19,13 @@ from typing import Any
 
 from ..alerts import Alert
 from ..app import build_notifier, build_pipeline
-from ..cloudtrail_files import read_file
 from ..config import Settings
 from ..errors import (
     ConfigError,
-    MalformedRecordError,
-    NotSignInEventError,
     OutputClosedError,
     SkippedFileError,
-    UnstorableRecordError,
 )
-from ..events import TRUNCATED_KEY, SignInEvent, format_time
+from ..events import TRUNCATED_KEY, format_time
 from ..pipeline import Delivery, DeliveryStatus, Pipeline
 from ..sources import find_files
 from ..store import ActivityStore
@@ -44,7 +40,8 @@ from .common import (
     store_options,
     write_line,
 )
-from .replay_engine import ReplayEngine
+from .replay_engine import PreparedBatch, ReplayEngine
+from .replay_reader import ReaderFailedError, ReadReport, can_fork_reader, open_reader
 
 __all__ = ["REPLAY_BATCH", "PrintNotifier", "add_parser", "print_alert", "run"]
 
@@ -134,49 +131,47 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
     reading = {"files skipped": 0, "expired": 0, "truncated": 0}
     alerts = undelivered = failed = busy = 0
     stopped: OutputClosedError | None = None
+    reader_failed: ReaderFailedError | None = None
     expired_before = None if settings.retention is None else datetime.now(UTC) - settings.retention
 
-    def sign_in_events() -> Iterator[SignInEvent]:
-        entries = list(find_files(args.paths))
-        for number, entry in enumerate(entries, start=1):
-            if isinstance(entry, SkippedFileError):
-                reading["files skipped"] += 1
+    def reported(
+        items: Iterator[tuple[ReadReport, PreparedBatch | None]],
+    ) -> Iterator[PreparedBatch]:
+        """The batches, each after what reading saw on its way is counted and printed."""
+        for report, batch in items:
+            counts["read"] += report.read
+            counts["skipped"] += report.not_monitored
+            reading["expired"] += report.expired
+            reading["truncated"] += report.truncated
+            for problem in report.problems:
                 progress.clear()
-                error(f"skipped: {safe(str(entry))}")
-                continue
-            # read_file: what sources.read_events gives for the file, the fast way when it can.
-            items = [entry] if isinstance(entry, MalformedRecordError) else read_file(entry)
-            for item in items:
-                counts["read"] += 1
-                if isinstance(item, NotSignInEventError):
-                    counts["skipped"] += 1
-                elif isinstance(item, MalformedRecordError):
-                    counts["malformed"] += 1
-                    progress.clear()
-                    error(f"malformed record: {safe(str(item))}")
+                if isinstance(problem, SkippedFileError):
+                    reading["files skipped"] += 1
+                    error(f"skipped: {safe(str(problem))}")
                 else:
-                    if expired_before is not None and item.event_time <= expired_before:
-                        reading["expired"] += 1
-                    if item.truncated:
-                        reading["truncated"] += 1
-                    progress.bar(
-                        number - 1, len(entries), f"files, {counts['read']:,} records read"
-                    )
-                    yield item
-            progress.bar(number, len(entries), f"files, {counts['read']:,} records read")
+                    counts["malformed"] += 1
+                    error(f"malformed record: {safe(str(problem))}")
+            label = f"files, {counts['read']:,} records read"
+            progress.bar(report.files_done, report.files_total, label)
+            if batch is not None:
+                yield batch
 
     engine = ReplayEngine(pipeline)
     try:
         # Every record is stored as it is read; then the rules run, in eventTime order, over
         # the events that can alert (replay_engine.py: the same alerts, far fewer reads).
-        for written in engine.store_events(sign_in_events()):
-            if isinstance(written, UnstorableRecordError):
-                # The store refuses it for good (too large, bad text): it costs only itself.
-                counts["malformed"] += 1
-                progress.clear()
-                error(f"malformed record: {safe(str(written))}")
-                continue
-            counts["stored" if written.stored else "duplicates"] += 1
+        entries = list(find_files(args.paths))
+        in_process = not reads_in_a_process(engine)
+        reader = open_reader(entries, engine, expired_before=expired_before, process=not in_process)
+        with reader as items:
+            for written in engine.store_prepared(reported(items)):
+                for unstorable in written.unstorable:
+                    # The store refuses it for good (too large, bad text): it costs only itself.
+                    counts["malformed"] += 1
+                    progress.clear()
+                    error(f"malformed record: {safe(str(unstorable))}")
+                counts["stored"] += written.stored
+                counts["duplicates"] += written.duplicates
         checked, to_check = 0, engine.kept
         for outcome in engine.evaluate():
             checked += 1
@@ -198,6 +193,8 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
     except OutputClosedError as closed:
         stopped = closed
         silence_stdout()
+    except ReaderFailedError as failed_reader:
+        reader_failed = failed_reader
     finally:
         progress.clear()
     summary = (
@@ -210,6 +207,9 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
     print(summary, file=sys.stderr)
     print_reading_notes(reading, settings)
     code = ExitStatus.ERROR if counts["malformed"] or reading["files skipped"] else ExitStatus.OK
+    if reader_failed is not None:
+        error(str(reader_failed))
+        code = ExitStatus.ERROR
     if stopped is not None:
         error(
             f"stopped: {stopped}; the alerts not printed stay pending: replay again to print them"
@@ -229,6 +229,11 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
         )
         code = ExitStatus.ERROR
     return code
+
+
+def reads_in_a_process(engine: ReplayEngine) -> bool:
+    """True when reading goes to a reader process (``replay_reader.can_fork_reader``)."""
+    return can_fork_reader(engine)
 
 
 def print_reading_notes(reading: dict[str, int], settings: Settings) -> None:

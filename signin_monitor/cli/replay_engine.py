@@ -63,8 +63,10 @@ __all__ = [
     "FORGET_EVERY",
     "MEMORY_EVENTS",
     "WRITE_BATCH",
+    "BatchWritten",
     "BulkStore",
     "MemoryHistory",
+    "PreparedBatch",
     "ReplayEngine",
     "SeedableStore",
     "StagingStore",
@@ -112,14 +114,42 @@ class StagingStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """One batch on its way to the writer thread and back."""
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch of read events made ready for the writer where they were read: in the main
+    thread (``ReplayEngine.prepare``), or in replay's reader process (``replay_reader``), which
+    hands over only what the main process needs (``for_transfer``).
 
-    events: list[SignInEvent]
-    expires: list[int | None]
+    ``staged``: the rows of its storable events, when the store stages (``StagingStore``);
+    else the writer writes ``events`` with ``expires``. ``unstorable``: the positions of the
+    events the store refused while staging (left out of ``staged``), with its error.
+    ``kept``: the events the rules need, with their position in the batch.
+    """
+
+    size: int
     staged: StagedRows | None
-    one_by_one: bool
+    unstorable: dict[int, UnstorableRecordError]
+    kept: list[tuple[int, SignInEvent]]
+    events: list[SignInEvent] | None = None
+    expires: list[int | None] | None = None
+
+    def for_transfer(self) -> PreparedBatch:
+        """The batch without its events (only a staged batch can go without them)."""
+        if self.staged is None:
+            raise ValueError("an unstaged batch needs its events")
+        return PreparedBatch(self.size, self.staged, self.unstorable, self.kept)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWritten:
+    """What writing a batch did: rows stored, rows already there, events refused (in order)."""
+
+    stored: int
+    duplicates: int
+    unstorable: list[UnstorableRecordError]
+
+
+_Outcomes = list[bool | UnstorableRecordError]
 
 
 @runtime_checkable
@@ -521,47 +551,84 @@ class ReplayEngine:
     ) -> Generator[Written | UnstorableRecordError, None, None]:
         """Write every event (file order, a batch per transaction); keep those that matter.
 
-        The main thread reads the events and builds each batch's rows (``stage_many`` when
-        the store has it); one writer thread (``BatchWriter``) writes the batches, so the
-        store's own work overlaps the reading. The results come back in file order. The
-        store is the writer's until this generator ends: nothing else may use it meanwhile.
-        The events are the engine's from then on: a kept sign-in's ``raw`` is let go.
+        The events are read, batched and prepared here (``prepare``); ``store_prepared`` is
+        the same write for batches prepared elsewhere. The store is the writer's until this
+        generator ends: nothing else may use it meanwhile. The events are the engine's from
+        then on: a kept sign-in's ``raw`` is let go.
         """
-        with BatchWriter(self._write) as writer:
-            batch: list[SignInEvent] = []
-            for event in events:
-                batch.append(event)
-                if len(batch) >= self.write_batch:
-                    writer.submit(self._prepare(batch))
-                    batch = []
-                    for job, outcomes in writer.ready():
-                        yield from self._written(job, outcomes)
-            if batch:
-                writer.submit(self._prepare(batch))
-            for job, outcomes in writer.finish():
-                yield from self._written(job, outcomes)
+        for batch, outcomes in self._store(self._prepared(events)):
+            assert batch.events is not None  # prepared here: it holds them
+            for event, outcome in zip(batch.events, outcomes, strict=True):
+                if isinstance(outcome, UnstorableRecordError):
+                    yield outcome
+                else:
+                    yield Written(event, outcome)
 
-    def _prepare(self, batch: list[SignInEvent]) -> _Job:
-        """The main thread's part of a batch: expiries, and its rows staged if the store can."""
-        if self.pipeline.retention is None:
-            expires: list[int | None] = [None] * len(batch)
-        else:
-            expires = [self._expires_at(event) for event in batch]
+    def store_prepared(self, batches: Iterable[PreparedBatch]) -> Iterator[BatchWritten]:
+        """Write batches prepared by ``prepare`` (here or in a reader process), in order; keep
+        their kept events. One result per batch, when the writer is done with it."""
+        for _, outcomes in self._store(batches):
+            stored = sum(1 for outcome in outcomes if outcome is True)
+            duplicates = sum(1 for outcome in outcomes if outcome is False)
+            unstorable = [
+                outcome for outcome in outcomes if isinstance(outcome, UnstorableRecordError)
+            ]
+            yield BatchWritten(stored, duplicates, unstorable)
+
+    def _prepared(self, events: Iterable[SignInEvent]) -> Iterator[PreparedBatch]:
+        batch: list[SignInEvent] = []
+        for event in events:
+            batch.append(event)
+            if len(batch) >= self.write_batch:
+                yield self.prepare(batch)
+                batch = []
+        if batch:
+            yield self.prepare(batch)
+
+    def _store(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[PreparedBatch, _Outcomes]]:
+        """One writer thread (``BatchWriter``) writes the batches while the next ones are read:
+        the store's own work overlaps the reading. Results come back in order."""
+        with BatchWriter(self._write) as writer:
+            for batch in batches:
+                if batch.size:
+                    writer.submit(batch)
+                for done in writer.ready():
+                    yield self._written(*done)
+            for done in writer.finish():
+                yield self._written(*done)
+
+    def prepare(self, events: list[SignInEvent]) -> PreparedBatch:
+        """The reading side's part of a batch: its rows staged if the store can (an event the
+        store refuses is set aside alone, so only it is lost), the events to keep chosen.
+
+        Staged, the rows hold the raw records: the kept sign-ins' own copies go now, rather
+        than when written (memory then holds far less per batch in flight).
+        """
         store = self.store
+        if self.pipeline.retention is None:
+            expires: list[int | None] = [None] * len(events)
+        else:
+            expires = [self._expires_at(event) for event in events]
         staged: StagedRows | None = None
-        one_by_one = not isinstance(store, BulkStore)
+        unstorable: dict[int, UnstorableRecordError] = {}
         if isinstance(store, StagingStore):
-            try:
-                staged = store.stage_many(batch, expires_at=expires)
-            except UnstorableRecordError:
-                one_by_one = True  # nothing of the batch was written: lose only that event
-            else:
-                # The staged rows hold the raw records: the sign-ins' own copies can go now,
-                # rather than when written (memory then holds far less per batch in flight).
-                for event in batch:
-                    if self._lets_go_of_raw(event):
-                        _drop_raw(event)
-        return _Job(batch, expires, staged, one_by_one)
+            staged, unstorable = _stage(store, events, expires)
+        keeps = self.keeps
+        kept = [
+            (position, event)
+            for position, event in enumerate(events)
+            if keeps(event) and position not in unstorable
+        ]
+        if staged is not None:
+            for _, event in kept:
+                if self._lets_go_of_raw(event):
+                    _let_go_of_raw(event)
+        return PreparedBatch(len(events), staged, unstorable, kept, events, expires)
+
+    def keeps(self, event: SignInEvent) -> bool:
+        """True for an event the rules need: one they can alert on, or a ConsoleLogin (what
+        their history questions are about)."""
+        return event.event_name == CONSOLE_LOGIN or bool(self.rules_for(event))
 
     def _lets_go_of_raw(self, event: SignInEvent) -> bool:
         """True for an event whose raw record no rule reads (a ConsoleLogin, unless a rule
@@ -573,47 +640,53 @@ class ReplayEngine:
             and event.holds_raw()
         )
 
-    def _write(self, job: _Job) -> tuple[_Job, list[bool | UnstorableRecordError]]:
+    def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, _Outcomes]:
         """The writer thread's part: write the batch; one by one if it holds an unstorable
         event, so only that event is lost."""
         store = self.store
-        outcomes: list[bool | UnstorableRecordError] = []
-        if job.staged is not None and isinstance(store, StagingStore):
-            outcomes.extend(store.write_staged(job.staged))
-        elif not job.one_by_one and isinstance(store, BulkStore):
+        if batch.staged is not None and isinstance(store, StagingStore):
+            written = store.write_staged(batch.staged)
+            if not batch.unstorable:
+                return batch, list(written)
+            flags = iter(written)
+            refused = batch.unstorable
+            return batch, [
+                refused[position] if position in refused else next(flags)
+                for position in range(batch.size)
+            ]
+        if batch.events is None or batch.expires is None:
+            raise ValueError("an unstaged batch needs its events")
+        outcomes: _Outcomes = []
+        if isinstance(store, BulkStore):
             try:
-                outcomes.extend(store.record_many(job.events, expires_at=job.expires))
+                outcomes.extend(store.record_many(batch.events, expires_at=batch.expires))
             except UnstorableRecordError:
                 outcomes = []  # nothing of the batch was written: one by one, to lose only it
         if not outcomes:
-            for event, expires_at in zip(job.events, job.expires, strict=True):
+            for event, expires_at in zip(batch.events, batch.expires, strict=True):
                 try:
                     outcomes.append(store.record(event, expires_at=expires_at))
-                except UnstorableRecordError as unstorable:
-                    outcomes.append(unstorable)
-        return job, outcomes
+                except UnstorableRecordError as refused_event:
+                    outcomes.append(refused_event)
+        return batch, outcomes
 
     def _written(
-        self, job: _Job, outcomes: list[bool | UnstorableRecordError]
-    ) -> Iterator[Written | UnstorableRecordError]:
-        """Back in the main thread: each event's outcome, in file order; keep what matters."""
-        dropped = job.staged is not None  # the raw records ``_prepare`` let go of
-        for event, outcome in zip(job.events, outcomes, strict=True):
-            if outcome.__class__ is bool:
-                self._keep(event, outcome, dropped)
-                yield Written(event, outcome)
-            else:
-                yield outcome  # type: ignore[misc]
+        self, batch: PreparedBatch, outcomes: _Outcomes
+    ) -> tuple[PreparedBatch, _Outcomes]:
+        """Back in the main thread: keep the batch's kept events that were written."""
+        for position, event in batch.kept:
+            outcome = outcomes[position]
+            if not isinstance(outcome, UnstorableRecordError):
+                self._keep(event, outcome)
+        return batch, outcomes
 
-    def _keep(self, event: SignInEvent, stored: bool, dropped: bool) -> None:
-        """Keep the event for the sort when a rule can alert on it or ask about it
-        (``dropped``: its raw record was let go of already, if it had to be)."""
+    def _keep(self, event: SignInEvent, stored: bool) -> None:
+        """Keep the event for the sort (its raw record let go of, if no rule reads it)."""
         name = event.event_name
-        if name != CONSOLE_LOGIN:
-            if not self.rules_for(event):
-                return
-        elif not dropped and self._lets_go_of_raw(event):
-            _drop_raw(event)
+        if name == CONSOLE_LOGIN and not self._everything and not event.is_api_call:
+            if event.holds_raw():
+                _let_go_of_raw(event)  # written one by one: the row was built from it
+            _share_texts(event)
         time_text = event.time_text
         if self._first is None or time_text < self._first:
             self._first = time_text
@@ -797,8 +870,30 @@ def _long_lived_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _drop_raw(event: SignInEvent) -> None:
-    """Let go of a written sign-in's raw record: it is in the store, and no rule reads it on a
+def _stage(
+    store: StagingStore, events: list[SignInEvent], expires: list[int | None]
+) -> tuple[StagedRows, dict[int, UnstorableRecordError]]:
+    """The batch's rows staged; an event the store refuses is found alone and left out."""
+    try:
+        return store.stage_many(events, expires_at=expires), {}
+    except UnstorableRecordError:
+        pass  # nothing was staged: find the refused ones, stage the rest
+    refused: dict[int, UnstorableRecordError] = {}
+    for position, (event, expires_at) in enumerate(zip(events, expires, strict=True)):
+        try:
+            store.stage_many([event], expires_at=[expires_at])
+        except UnstorableRecordError as error:
+            refused[position] = error
+    storable = [position for position in range(len(events)) if position not in refused]
+    staged = store.stage_many(
+        [events[position] for position in storable],
+        expires_at=[expires[position] for position in storable],
+    )
+    return staged, refused
+
+
+def _let_go_of_raw(event: SignInEvent) -> None:
+    """Let go of a sign-in's raw record: it is in its staged row, and no rule reads it on a
     ConsoleLogin; kept, it would be most of the memory the sort holds.
 
     In place (the engine's caller hands over the events it reads): a copy per event cost
@@ -807,7 +902,11 @@ def _drop_raw(event: SignInEvent) -> None:
     _set_raw(event, {})
     _set_raw_text(event, None)
     _set_raw_text_of(event, None)
-    # The same few accounts, names, addresses and browsers recur: one copy of each text.
+
+
+def _share_texts(event: SignInEvent) -> None:
+    """The same few accounts, names, addresses and browsers recur among the kept events: one
+    copy of each text (``sys.intern``), where each event read had its own."""
     intern = sys.intern
     for put, value in zip(_SET_RECURRING, _recurring_of(event), strict=True):
         if value is not None:
