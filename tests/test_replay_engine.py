@@ -29,6 +29,7 @@ from signin_monitor.alerts import Alert
 from signin_monitor.app import build_pipeline
 from signin_monitor.cli.replay import print_alert
 from signin_monitor.cli.replay_engine import ReplayEngine
+from signin_monitor.cli.replay_reader import open_reader
 from signin_monitor.config import Settings
 from signin_monitor.errors import SlackPermanentError, SlackRetryableError, UnstorableRecordError
 from signin_monitor.events import SignInEvent, parse_record
@@ -273,6 +274,19 @@ def engine(pipeline: Pipeline, folder: Path) -> Outcome:
     return seen
 
 
+def through_a_reader_process(pipeline: Pipeline, folder: Path) -> Outcome:
+    """The command line's path: read, normalized and staged in a reader process."""
+    replay = ReplayEngine(pipeline, write_batch=37)
+    entries = list(find_files([str(folder)]))
+    with open_reader(entries, replay, expired_before=None, process=True) as items:
+        for _ in replay.store_prepared(batch for _, batch in items if batch is not None):
+            pass
+    seen: Outcome = []
+    for outcome in replay.evaluate():
+        seen.extend(_lines(outcome.deliveries))
+    return seen
+
+
 def _lines(deliveries: Any) -> Outcome:
     lines = []
     for delivery in deliveries:
@@ -378,6 +392,21 @@ def test_engine_matches_one_event_at_a_time_on_a_fresh_store(tmp_path: Path, see
     # WHEN both paths replay it into a fresh store, then again
     # THEN rows, claims, alerts and --json lines agree
     compare_on_sqlite(tmp_path, folder, None, engine)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+@pytest.mark.parametrize("filled", [False, True])
+def test_a_reader_process_matches_one_event_at_a_time(
+    tmp_path: Path, seed: int, filled: bool
+) -> None:
+    # GIVEN a generated corpus in files out of time order, a part of it stored before or not
+    rng = random.Random(seed)
+    records = corpus(seed)
+    before = write_files(tmp_path / "before", rng.sample(records, len(records) // 3), rng)
+    folder = write_files(tmp_path / "corpus", records, rng)
+    # WHEN it is read in a reader process and written and evaluated here, and one at a time
+    # THEN rows, claims, alerts and --json lines agree
+    compare_on_sqlite(tmp_path, folder, before if filled else None, through_a_reader_process)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -174,7 +174,7 @@ class ReaderProcess:
         sys.stdout.flush()
         sys.stderr.flush()
         child = context.Process(
-            target=_serve, args=(self._work, sender), name="replay-reader", daemon=True
+            target=_serve, args=(self._work, sender, receiver), name="replay-reader", daemon=True
         )
         child.start()
         sender.close()  # the child's end: at its exit, the pipe tells us
@@ -213,8 +213,11 @@ class ReaderProcess:
             yield item
 
 
-def _serve(work: Callable[[], Iterator[_Item]], sender: Connection) -> None:
+def _serve(work: Callable[[], Iterator[_Item]], sender: Connection, receiver: Connection) -> None:
     """The child: send each item, then the end mark; or the error that stopped it."""
+    # Its copy of the main process's end: while open, a main process gone would leave the
+    # pipe a reader, and the child would wait on a full pipe forever instead of exiting.
+    receiver.close()
     try:
         for report, batch in work():
             lean = None if batch is None else batch.for_transfer()

@@ -1,0 +1,390 @@
+"""Replay's reader process (``cli/replay_reader.py``): the same run as reading in the main
+thread, byte for byte; a reader that dies or fails stops the run with a clear error and keeps
+what was written; a main process that dies takes its reader with it; what crosses the pipe
+(activities, errors) comes out as it went in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+import pickle
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signin_monitor import cloudtrail_files
+from signin_monitor.app import build_pipeline
+from signin_monitor.cli import main as cli_main
+from signin_monitor.cli import replay as replay_command_module
+from signin_monitor.cli import replay_reader
+from signin_monitor.cli.replay_engine import ReplayEngine
+from signin_monitor.cli.replay_reader import ReaderProcess, ReadReport, open_reader
+from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES, Settings
+from signin_monitor.errors import (
+    MalformedRecordError,
+    NotSignInEventError,
+    SkippedFileError,
+    UnstorableRecordError,
+)
+from signin_monitor.events import Activity
+from signin_monitor.sources import find_files
+from signin_monitor.store.sqlite import SqliteStore, StagedRows
+from tests.factories import api_call, console_login
+from tests.replay_process import replay_command
+
+
+def _cloudtrail(path: Path, records: list[Any], *, compact: bool = True) -> Path:
+    separators = (",", ":") if compact else None
+    text = json.dumps({"Records": records}, separators=separators)
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def _awkward_folder(root: Path) -> Path:
+    """Files out of time order with every kind of record reading reports: sign-ins that
+    alert (root, failures then success), API calls, duplicates across files, a malformed
+    record, a record no pattern matches, a file that is not JSON, a dangling link."""
+    folder = root / "trail"
+    folder.mkdir()
+    logins = [console_login(user="alice", result="Failure", minutes=m) for m in range(6)]
+    logins.append(console_login(user="alice", minutes=7))
+    roots = [console_login(identity_type="Root", minutes=20 + m) for m in range(40)]
+    calls = [api_call("DeleteTrail", minutes=30), api_call("CreateAccessKey", minutes=31)]
+    unmonitored = api_call(
+        "DescribeInstances", event_source="ec2.amazonaws.com", identity_type="IAMUser", minutes=32
+    )
+    malformed = {**console_login(minutes=33), "eventTime": "yesterday"}
+    _cloudtrail(folder / "b-late.json.gz", [*roots[20:], *calls])
+    _cloudtrail(folder / "a-early.json.gz", [*logins, *roots[:20], unmonitored, malformed])
+    _cloudtrail(folder / "c-again.json", [*roots[:5], logins[0]], compact=False)
+    (folder / "d-broken.json").write_text('{"Records": [')
+    (folder / "e-dangling.json").symlink_to(folder / "nowhere.json")
+    return folder
+
+
+def _rows(db: Path) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute("SELECT * FROM activity ORDER BY pk, sk").fetchall()
+    finally:
+        connection.close()
+
+
+def _claims(db: Path) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(
+            "SELECT rule_id, event_id, status FROM alert_claims ORDER BY pk"
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+def _replay(
+    db: Path,
+    folder: Path,
+    *,
+    process: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
+    forked: list[bool] = []
+
+    def chosen(engine: ReplayEngine) -> bool:
+        forked.append(process)
+        return process
+
+    monkeypatch.setattr(replay_command_module, "reads_in_a_process", chosen)
+    status = cli_main(["replay", "--json", "--no-progress", "--db", str(db), str(folder)])
+    out, err = capsys.readouterr()
+    assert forked == [process]
+    return status, out, err
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in LAMBDA_VARIABLES + LOCAL_ONLY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALERT_RULES", "all")
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_a_reader_process_replays_exactly_as_reading_in_the_main_thread(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_env: None,
+    batch: int,
+) -> None:
+    # GIVEN awkward files, batches of several sizes (each batch crosses the pipe)
+    folder = _awkward_folder(tmp_path)
+    monkeypatch.setattr(ReplayEngine, "__init__", _with_batch(batch))
+    runs = {}
+    for process in (False, True):
+        db = tmp_path / f"{'process' if process else 'thread'}.db"
+        # WHEN it is replayed both ways, twice (the second run finds everything stored)
+        first = _replay(db, folder, process=process, monkeypatch=monkeypatch, capsys=capsys)
+        second = _replay(db, folder, process=process, monkeypatch=monkeypatch, capsys=capsys)
+        runs[process] = (first, second, _rows(db), _claims(db))
+    # THEN exit codes, stdout (alerts), stderr (problems, summary), rows and claims agree
+    assert runs[True] == runs[False]
+    (status, out, err), (again_status, again_out, again_err), rows, _ = runs[True]
+    assert (status, again_status, again_out) == (1, 1, "")
+    assert len(out.splitlines()) > 20  # the corpus alerts
+    assert "2 malformed" in err  # the record, the file that is not JSON
+    assert "skipped: " in err  # the dangling link
+    assert "1 not monitored" in err
+    assert "duplicates" in again_err
+    assert len(rows) == 49  # 7 logins, 40 root sign-ins, 2 calls: none twice
+
+
+def _with_batch(size: int) -> Any:
+    original = ReplayEngine.__init__
+
+    def init(self: ReplayEngine, pipeline: Any, **options: Any) -> None:
+        original(self, pipeline, **{**options, "write_batch": size})
+
+    return init
+
+
+def _engine(db: Path) -> ReplayEngine:
+    settings = Settings.from_env({"ALERT_RULES": "all"})
+    store = SqliteStore(db, batch_size=1000)
+    return ReplayEngine(build_pipeline(settings, store=store, notifier=_Quiet()), write_batch=5)
+
+
+class _Quiet:
+    def send(self, payload: dict[str, Any], **_: Any) -> None:
+        pass
+
+
+def test_the_kept_events_and_unstorable_ones_cross_as_they_are(tmp_path: Path) -> None:
+    # GIVEN batches prepared in a reader process, one holding an event the store refuses
+    events = list(_read(_cloudtrail(tmp_path / "t.json", _mixed_records())))
+    bad = dataclasses.replace(events[3], event_id="the-bad-one", user_agent="x" * 420_000)
+    events.insert(3, bad)
+    engine = _engine(tmp_path / "a.db")
+
+    def work() -> Iterator[tuple[ReadReport, Any]]:
+        for start in range(0, len(events), 5):
+            yield ReadReport(read=5), engine.prepare(events[start : start + 5])
+
+    try:
+        with ReaderProcess(work) as items:
+            received = list(items)
+        written = list(engine.store_prepared(batch for _, batch in received if batch))
+    finally:
+        engine.store.close()
+    # THEN each batch's kept events are the events, every field (raw let go as in-process)
+    local = _engine(tmp_path / "b.db")
+    try:
+        expected = [local.prepare(events[start : start + 5]) for start in range(0, len(events), 5)]
+    finally:
+        local.store.close()
+    for (_, batch), mine in zip(received, expected, strict=True):
+        assert batch is not None
+        assert [(p, _fields(e)) for p, e in batch.kept] == [(p, _fields(e)) for p, e in mine.kept]
+        assert batch.events is None  # only what the main process needs crossed
+        assert _staged(batch.staged) == _staged(mine.staged)
+    # AND the refused event is reported at its place, with its message, costing only itself
+    refused = [str(error) for batch in written for error in batch.unstorable]
+    assert len(refused) == 1
+    assert "event the-bad-one cannot be stored" in refused[0]
+    assert sum(w.stored for w in written) == len(events) - 1
+
+
+def _staged(staged: StagedRows | None) -> list[tuple[Any, ...]]:
+    """The rows a staged batch holds (its image's header differs from one staging to another)."""
+    assert staged is not None
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.deserialize(staged.image)
+        return connection.execute("SELECT * FROM rows ORDER BY rowid").fetchall()
+    finally:
+        connection.close()
+
+
+def _fields(event: Activity) -> dict[str, Any]:
+    """Every slot, compared or not (``raw`` as held: an unread one stays unread)."""
+    return {
+        name: event._held_raw() if name == "raw" else getattr(event, name)
+        for name in Activity.__slots__
+    }
+
+
+def _mixed_records() -> list[dict[str, Any]]:
+    records = []
+    for hour in range(3):
+        at = 60 * hour
+        records += [
+            console_login(user="alice", result="Failure", minutes=at + 1),
+            console_login(identity_type="Root", minutes=at + 2),
+            api_call("DeleteTrail", minutes=at + 3),
+            console_login(user="bob", minutes=at + 4, mfa="false"),
+            api_call("CreateAccessKey", minutes=at + 5),
+            console_login(user="carol", minutes=at + 6),
+        ]
+    return records
+
+
+def _read(path: Path) -> Iterator[Activity]:
+    for item in cloudtrail_files.read_file(path):
+        assert isinstance(item, Activity)
+        yield item
+
+
+def test_an_activity_pickles_as_its_fields_and_stays_undecoded(tmp_path: Path) -> None:
+    for event in _read(_cloudtrail(tmp_path / "t.json", _mixed_records())):
+        again = pickle.loads(pickle.dumps(event))  # noqa: S301 (our own bytes)
+        assert _fields(again) == _fields(event)
+        with pytest.raises(AttributeError):
+            object.__getattribute__(again, "raw")  # still not decoded
+        assert again.raw_json() == event.raw_json()
+        assert again.raw == json.loads(event.raw_json())
+        decoded = pickle.loads(pickle.dumps(again))  # noqa: S301
+        assert decoded.raw_text_of is decoded.raw  # decoded: one dict, held twice
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MalformedRecordError("bad time", source="f.json.gz", position="record 3"),
+        NotSignInEventError("no pattern", source="f.json"),
+        SkippedFileError("a dangling symlink", source="/x/y.json"),
+        UnstorableRecordError("event e cannot be stored: too large"),
+    ],
+)
+def test_reading_errors_pickle_saying_what_they_said(error: MalformedRecordError) -> None:
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
+    assert type(again) is type(error)
+    assert (str(again), again.reason, again.source, again.position) == (
+        str(error),
+        error.reason,
+        error.source,
+        error.position,
+    )
+
+
+def test_an_error_in_the_reader_is_raised_in_the_main_process(tmp_path: Path) -> None:
+    # GIVEN a reader whose reading fails for a reason no record explains
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    _cloudtrail(folder / "a.json", _mixed_records())
+    engine = _engine(tmp_path / "e.db")
+
+    def broken(path: Path) -> Any:
+        raise PermissionError(13, "the disk said no", str(path))
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(replay_reader, "read_file", broken)
+            entries = list(find_files([folder]))
+            reader = open_reader(entries, engine, expired_before=None, process=True)
+            # THEN the main process raises it, as reading here would have, saying where
+            with (
+                reader as items,
+                pytest.raises(PermissionError, match="the disk said no") as raised,
+            ):
+                list(items)
+    finally:
+        engine.store.close()
+    assert any("reader process" in note for note in raised.value.__notes__)
+
+
+def test_a_reader_killed_mid_run_stops_the_run_and_a_rerun_completes_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_env: None,
+) -> None:
+    folder = _awkward_folder(tmp_path)
+    monkeypatch.setattr(ReplayEngine, "__init__", _with_batch(7))
+    reference = tmp_path / "reference.db"
+    _replay(reference, folder, process=False, monkeypatch=monkeypatch, capsys=capsys)
+    # GIVEN a reader process that is SIGKILLed after handing over two batches
+    original = replay_reader.read_batches
+
+    def dying(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, item in enumerate(original(*args, **kwargs)):
+            if number == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield item
+
+    monkeypatch.setattr(replay_reader, "read_batches", dying)
+    db = tmp_path / "killed.db"
+    status, out, err = _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
+    # THEN the run stops with an error saying what happened; no alert was printed
+    assert status == 1
+    assert "reader process stopped before the end of the files" in err
+    assert out == ""
+    # AND what was handed over is stored: a re-run completes it into the same store
+    assert 0 < len(_rows(db)) < len(_rows(reference))
+    monkeypatch.setattr(replay_reader, "read_batches", original)
+    _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert _rows(db) == _rows(reference)
+    assert _claims(db) == _claims(reference)
+
+
+def test_a_replay_killed_takes_its_reader_process_with_it(tmp_path: Path) -> None:
+    # GIVEN a replay, as a process, reading many files (its reader is a child of it)
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    for number in range(60):
+        records = [console_login(user=f"u{number}-{i}", minutes=i) for i in range(400)]
+        _cloudtrail(folder / f"f{number:03d}.json.gz", records)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAILED_"))}
+    replay = subprocess.Popen(
+        replay_command(tmp_path / "k.db", folder),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        children = _children_of(replay.pid, wait=30)
+        assert children, "the replay started its reader process"
+        # WHEN the replay is SIGKILLed
+        replay.send_signal(signal.SIGKILL)
+        replay.wait(timeout=30)
+        # THEN its reader exits soon (its next hand-over finds no one): none is left behind
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        if replay.poll() is None:
+            replay.kill()
+            replay.wait()
+
+
+def _children_of(pid: int, *, wait: float) -> list[int]:
+    deadline = time.monotonic() + wait
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    while time.monotonic() < deadline:
+        try:
+            found = [int(child) for child in path.read_text().split()]
+        except OSError:
+            return []
+        if found:
+            return found
+        time.sleep(0.01)
+    return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (init reaps it)
