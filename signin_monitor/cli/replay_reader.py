@@ -27,6 +27,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
@@ -218,13 +219,16 @@ def _serve(work: Callable[[], Iterator[_Item]], sender: Connection, receiver: Co
     # Its copy of the main process's end: while open, a main process gone would leave the
     # pipe a reader, and the child would wait on a full pipe forever instead of exiting.
     receiver.close()
+    # Ctrl-C reaches the whole process group: the main process alone decides what it means
+    # (it stops this process when it leaves); a reader gone first would look like a crash.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for report, batch in work():
             lean = None if batch is None else batch.for_transfer()
             sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
         sender.send_bytes(_DONE)
-    except (BrokenPipeError, KeyboardInterrupt):
-        return  # the main process is gone or stopping: nothing to tell
+    except BrokenPipeError:
+        return  # the main process is gone: nothing to tell, no one to tell it
     except BaseException as error:  # told to the main process, raised there
         with contextlib.suppress(BrokenPipeError):
             sender.send_bytes(_pickled_error(error))
