@@ -568,11 +568,12 @@ class ReplayEngine:
         """Write batches prepared by ``prepare`` (here or in a reader process), in order; keep
         their kept events. One result per batch, when the writer is done with it."""
         for _, outcomes in self._store(batches):
-            stored = sum(1 for outcome in outcomes if outcome is True)
-            duplicates = sum(1 for outcome in outcomes if outcome is False)
-            unstorable = [
-                outcome for outcome in outcomes if isinstance(outcome, UnstorableRecordError)
-            ]
+            stored, duplicates = outcomes.count(True), outcomes.count(False)
+            unstorable: list[UnstorableRecordError] = []
+            if stored + duplicates < len(outcomes):
+                unstorable = [
+                    outcome for outcome in outcomes if isinstance(outcome, UnstorableRecordError)
+                ]
             yield BatchWritten(stored, duplicates, unstorable)
 
     def _prepared(self, events: Iterable[SignInEvent]) -> Iterator[PreparedBatch]:
@@ -623,6 +624,9 @@ class ReplayEngine:
             for _, event in kept:
                 if self._lets_go_of_raw(event):
                     _let_go_of_raw(event)
+                    # Shared here too: a batch sent from a reader process then carries each
+                    # text once (pickle writes a repeated object as a reference), half the bytes.
+                    _share_texts(event)
         return PreparedBatch(len(events), staged, unstorable, kept, events, expires)
 
     def keeps(self, event: SignInEvent) -> bool:
