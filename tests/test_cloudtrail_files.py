@@ -483,6 +483,26 @@ def test_raw_is_decoded_on_first_read_and_copies_stay_right(tmp_path: Path) -> N
         getattr(event, "nothing")  # noqa: B009 (the lookup itself is tested)
 
 
+def test_the_text_of_a_record_not_decoded_yet_is_stored_without_probing_its_raw_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store asks raw_json of every event it writes; probing the empty raw slot of an
+    # activity read the fast way cost an AttributeError each time (180k of them at 200k).
+    event = _fast_activity(tmp_path, _LOGIN)
+    copy = dataclasses.replace(event, raw={"other": 1})  # a copy never inherits "not decoded"
+
+    def probed(self: Activity) -> None:
+        raise AssertionError("the raw slot was probed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Activity, "_held_raw", probed)
+        assert event.raw_json() == _text(_LOGIN)
+    assert copy.raw_json() == '{"other":1}'
+    # Read once, raw is held: raw_json is the text again, through the slot.
+    assert event.raw == _LOGIN
+    assert event.raw_json() == _text(_LOGIN)
+
+
 def test_time_text_is_computed_once_and_anew_for_a_copy_with_another_time() -> None:
     event = parse_record(_with(_LOGIN, eventTime="2026-11-02T10:01:12.7+02:00"))
     assert event.time_text == "2026-11-02T08:01:12Z"
