@@ -272,6 +272,22 @@ def test_hostile_records_read_the_same(
     assert len(seen) >= 1
 
 
+@pytest.mark.parametrize(("past", "first_way"), [(0, 0), (1, 1)])
+def test_a_records_arrays_count_toward_its_nesting_bound(
+    tmp_path: Path, ways: _Ways, past: int, first_way: int
+) -> None:
+    # The bound is the record's "{" and "[" together; "[" is counted only in a record that
+    # holds one (most hold none): one holding arrays must still count them.
+    arrays = MAX_DEPTH - _text(_LOGIN).count("{") + past
+    nested: Any = "bottom"
+    for _ in range(arrays):
+        nested = [nested]
+    record = _with(_LOGIN, resources=nested)
+    assert _text(record).count("{") + _text(record).count("[") == MAX_DEPTH + past
+    assert len(assert_same(_log_file(tmp_path, [record]))) == 1
+    assert (ways.files, ways.records) == (0, first_way)
+
+
 _LONG_ROLE = "arn:aws:sts::111122223333:assumed-role/" + "r" * 300 + "/session"
 
 #: ASCII records the fast way normalizes itself, with fields at and past their byte bounds:
