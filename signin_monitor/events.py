@@ -188,6 +188,11 @@ class Activity:
     #: keys, sorting and output ask for it several times per event. Not an argument, so a copy
     #: with another ``event_time`` (``dataclasses.replace``) computes its own.
     _time_text: str | None = field(default=None, init=False, compare=False, repr=False)
+    #: True while ``raw`` is still to be decoded from ``raw_text`` (set by ``normalize_record``
+    #: with ``raw=None``, cleared on decoding): ``raw_json`` asks it for every stored event,
+    #: where probing the empty slot costs an AttributeError. Not an argument, so a copy
+    #: (``dataclasses.replace``, which reads ``raw`` and so decodes it) never inherits it.
+    _raw_unread: bool = field(default=False, init=False, compare=False, repr=False)
 
     @property
     def is_api_call(self) -> bool:
@@ -242,6 +247,8 @@ class Activity:
         it (and it fits ``MAX_RAW_BYTES``), else compact JSON (non-ASCII escaped)."""
         text = self.raw_text
         if text is not None:
+            if self._raw_unread:
+                return text  # not decoded yet: the text is the record
             held = self._held_raw()
             # Not decoded yet, the text is the record; or written once while normalizing.
             if held is None or self.raw_text_of is held:
@@ -273,6 +280,7 @@ class Activity:
             raw = json.loads(self.raw_text)
             object.__setattr__(self, "raw", raw)
             object.__setattr__(self, "raw_text_of", raw)
+            object.__setattr__(self, "_raw_unread", False)
             return raw
 
 
@@ -814,6 +822,9 @@ def normalize_record(
     activity.error_message = error_message
     if stored_raw is not None:  # else decoded from raw_text on first read
         activity.raw = stored_raw
+        activity._raw_unread = False
+    else:
+        activity._raw_unread = True
     activity.truncated = truncated
     activity.raw_text = raw_text
     activity.raw_text_of = stored_raw

@@ -272,6 +272,22 @@ def test_hostile_records_read_the_same(
     assert len(seen) >= 1
 
 
+@pytest.mark.parametrize(("past", "first_way"), [(0, 0), (1, 1)])
+def test_a_records_arrays_count_toward_its_nesting_bound(
+    tmp_path: Path, ways: _Ways, past: int, first_way: int
+) -> None:
+    # The bound is the record's "{" and "[" together; "[" is counted only in a record that
+    # holds one (most hold none): one holding arrays must still count them.
+    arrays = MAX_DEPTH - _text(_LOGIN).count("{") + past
+    nested: Any = "bottom"
+    for _ in range(arrays):
+        nested = [nested]
+    record = _with(_LOGIN, resources=nested)
+    assert _text(record).count("{") + _text(record).count("[") == MAX_DEPTH + past
+    assert len(assert_same(_log_file(tmp_path, [record]))) == 1
+    assert (ways.files, ways.records) == (0, first_way)
+
+
 _LONG_ROLE = "arn:aws:sts::111122223333:assumed-role/" + "r" * 300 + "/session"
 
 #: ASCII records the fast way normalizes itself, with fields at and past their byte bounds:
@@ -481,6 +497,26 @@ def test_raw_is_decoded_on_first_read_and_copies_stay_right(tmp_path: Path) -> N
     assert event.raw_json() == text
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         getattr(event, "nothing")  # noqa: B009 (the lookup itself is tested)
+
+
+def test_the_text_of_a_record_not_decoded_yet_is_stored_without_probing_its_raw_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store asks raw_json of every event it writes; probing the empty raw slot of an
+    # activity read the fast way cost an AttributeError each time (180k of them at 200k).
+    event = _fast_activity(tmp_path, _LOGIN)
+    copy = dataclasses.replace(event, raw={"other": 1})  # a copy never inherits "not decoded"
+
+    def probed(self: Activity) -> None:
+        raise AssertionError("the raw slot was probed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Activity, "_held_raw", probed)
+        assert event.raw_json() == _text(_LOGIN)
+    assert copy.raw_json() == '{"other":1}'
+    # Read once, raw is held: raw_json is the text again, through the slot.
+    assert event.raw == _LOGIN
+    assert event.raw_json() == _text(_LOGIN)
 
 
 def test_time_text_is_computed_once_and_anew_for_a_copy_with_another_time() -> None:
