@@ -856,6 +856,7 @@ _SET_RECURRING: Final = tuple(SignInEvent.__dict__[name].__set__ for name in _RE
 _set_raw: Final = SignInEvent.__dict__["raw"].__set__
 _set_raw_text: Final = SignInEvent.__dict__["raw_text"].__set__
 _set_raw_text_of: Final = SignInEvent.__dict__["raw_text_of"].__set__
+_set_raw_unread: Final = SignInEvent.__dict__["_raw_unread"].__set__
 
 
 @contextlib.contextmanager
@@ -906,6 +907,7 @@ def _let_go_of_raw(event: SignInEvent) -> None:
     _set_raw(event, {})
     _set_raw_text(event, None)
     _set_raw_text_of(event, None)
+    _set_raw_unread(event, False)
 
 
 def _share_texts(event: SignInEvent) -> None:
