@@ -32,7 +32,7 @@ import operator
 import sys
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -250,7 +250,11 @@ class MemoryHistory:
                 id_key = schema.key_part(event.event_id, schema.MAX_EVENT_ID_BYTES)
                 principal.failures.add((moment, id_key, order), event)
             elif result == "Success":  # SIGNIN keys of successes
-                _insert(principal.sign_ins, moment)
+                sign_ins = principal.sign_ins
+                if sign_ins and sign_ins[-1] > moment:
+                    insort(sign_ins, moment)
+                else:  # replay adds in time order: nearly always at the end
+                    sign_ins.append(moment)
         if result == "Failure":
             shown = _project(event, _FAILURE_SOURCE) if self._projected else event
             source = (account_id, event.source_ip)
@@ -263,8 +267,11 @@ class MemoryHistory:
             principal.successes.add((moment, event.event_id, order), shown)
             times = principal.networks.get(network)
             if times is None:
-                times = principal.networks[network] = []
-            _insert(times, moment)
+                principal.networks[network] = [moment]
+            elif times[-1] > moment:
+                insort(times, moment)
+            else:
+                times.append(moment)
 
     def forget_before(self, moment: datetime) -> None:
         """Drop the rows older than ``moment``: no question may reach before it any more.
@@ -378,6 +385,8 @@ class MemoryHistory:
             raise RuntimeError("a rule asked the replay history about an address not loaded")
 
 
+#: A rule's ``evaluate``, bound.
+_Check = Callable[[SignInEvent, "MemoryHistory"], Alert | None]
 #: A row's sort key: its time (a whole second), then what breaks ties in its store's order
 #: (the id), then the order it was added in.
 _Key = tuple[datetime, str, int]
@@ -449,14 +458,6 @@ class _Principal:
 def _whole(moment: datetime) -> datetime:
     """``moment`` without its fraction of a second, as ``format_time`` writes it."""
     return moment.replace(microsecond=0) if moment.microsecond else moment
-
-
-def _insert(times: list[datetime], moment: datetime) -> None:
-    """Insert in order (nearly always at the end)."""
-    if not times or times[-1] <= moment:
-        times.append(moment)
-    else:
-        insort(times, moment)
 
 
 _FAILURE_SOURCE: Final = frozenset(schema.FAILURE_SOURCE_ATTRIBUTES)
@@ -723,19 +724,24 @@ class ReplayEngine:
             claim_batch = self.claim_batch if batching else 1
             events_per_batch = _EVENTS_PER_BATCH if batching else 1
             reach = None if self._everything else self._reach + _MARGIN
+            forget_every = self.forget_every
+            add = history.add
+            # The rules' bound ``evaluate`` per (kind, name): ``rules_for``, looked up once.
+            checks_for: dict[tuple[str, str], tuple[_Check, ...]] = {}
             batch: list[tuple[EventOutcome, list[Alert]]] = []
             raised_in_batch = 0
             for number, (event, stored) in enumerate(self._sorter, start=1):
-                if reach is not None and number % self.forget_every == 0:
+                if reach is not None and number % forget_every == 0:
                     history.forget_before(event.event_time - reach)
                 if stored:
-                    history.add(event, success_network(event))
-                rules = self.rules_for(event)
-                if not rules:
+                    add(event, success_network(event))
+                key = (event.kind, event.event_name)
+                checks = checks_for.get(key)
+                if checks is None:
+                    checks = checks_for[key] = tuple(r.evaluate for r in self.rules_for(event))
+                if not checks:
                     continue
-                raised = [
-                    alert for rule in rules if (alert := rule.evaluate(event, history)) is not None
-                ]
+                raised = [alert for check in checks if (alert := check(event, history)) is not None]
                 batch.append((EventOutcome(event=event, stored=stored), raised))
                 raised_in_batch += len(raised)
                 if raised_in_batch >= claim_batch or len(batch) >= events_per_batch:

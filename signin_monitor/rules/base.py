@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -9,7 +11,7 @@ from ..alerts import Alert, Severity
 from ..events import SignInEvent
 from ..store.schema import alert_scope
 
-__all__ = ["FailureHistory", "Rule", "SelectiveRule", "event_alert"]
+__all__ = ["FailureHistory", "Rule", "SelectiveRule", "event_alert", "first_with_later"]
 
 
 class FailureHistory(Protocol):
@@ -126,3 +128,18 @@ def event_alert(rule: Rule, event: SignInEvent, title: str) -> Alert:
         event=event,
         scope=alert_scope(event.event_id),
     )
+
+
+def first_with_later(alerts: Sequence[Alert]) -> Alert | None:
+    """The first of the anchors' alerts, the others as its ``later_anchors`` (fallbacks for
+    the windowed claim, in order); None for none.
+
+    The first alone is returned as it is: it has no later anchors already, and a copy
+    (``dataclasses.replace``) cost more than the rest of a burst's covered repeat.
+    """
+    if not alerts:
+        return None
+    first = alerts[0]
+    if len(alerts) == 1:
+        return first
+    return replace(first, later_anchors=tuple(alerts[1:]))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ..alerts import Alert, Severity
 from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, first_with_later
 
 __all__ = ["PasswordSpray"]
 
@@ -62,10 +62,7 @@ class PasswordSpray:
             ]
             if len({f.principal for f in tried}) > self.principals:
                 alerts.append(self._alert(anchor, tried))
-        if not alerts:
-            return None
-        first, *later = alerts
-        return replace(first, later_anchors=tuple(later))
+        return first_with_later(alerts)
 
     def _alert(self, anchor: SignInEvent, tried: list[SignInEvent]) -> Alert:
         return Alert(

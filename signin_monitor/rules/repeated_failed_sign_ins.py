@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..alerts import Alert, Severity
 from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, first_with_later
 
 __all__ = ["RepeatedFailedSignIns"]
 
@@ -56,18 +56,17 @@ class RepeatedFailedSignIns:
         # The processed event itself carries its raw record: prefer it to the stored copy.
         failures = [f for f in stored if f.event_id != event.event_id]
         failures.append(event)
-        failures.sort(key=lambda f: (f.event_time, f.event_id != event.event_id, f.event_id))
-        times = [f.event_time for f in failures]
+        times = sorted([f.event_time for f in failures])
+        # Only the anchors from ``start`` on are sorted by the full key (in time order, nearly
+        # always the event alone): the window's other failures only count.
+        anchors = [f for f in failures if f.event_time >= start]
+        anchors.sort(key=lambda f: (f.event_time, f.event_id != event.event_id, f.event_id))
         alerts = [
             self._alert(anchor, count)
-            for anchor in failures
-            if anchor.event_time >= start
-            and (count := self._count(times, anchor.event_time)) > self.threshold
+            for anchor in anchors
+            if (count := self._count(times, anchor.event_time)) > self.threshold
         ]
-        if not alerts:
-            return None
-        first, *later = alerts
-        return replace(first, later_anchors=tuple(later))
+        return first_with_later(alerts)
 
     def _count(self, times: list[datetime], end: datetime) -> int:
         """Failures with ``end - window < time <= end`` in the sorted ``times``."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
 from ..alerts import Alert, Severity
 from ..events import CONSOLE_LOGIN, SignInEvent
 from ..store.schema import alert_scope
-from .base import FailureHistory
+from .base import FailureHistory, first_with_later
 
 __all__ = ["SignInAfterFailures"]
 
@@ -98,10 +98,7 @@ class SignInAfterFailures:
             ]
             if len(counted) > self.threshold:
                 alerts.append(self._alert(success, counted))
-        if not alerts:
-            return None
-        first, *later = alerts
-        return replace(first, later_anchors=tuple(later))
+        return first_with_later(alerts)
 
     def _alert(self, success: SignInEvent, failures: list[SignInEvent]) -> Alert:
         return Alert(

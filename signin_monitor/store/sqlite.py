@@ -444,6 +444,9 @@ class SqliteStore:
         lease_end = now - self.lease_seconds
         written: set[tuple[str, str]] = set()  # (rule, event id) of the claims written here
         claimed: list[tuple[Alert, ClaimOutcome]] = []
+        # The window slots read or written in this transaction: the alerts of a burst (a
+        # covered repeat for each failure past the threshold) read the same three slots.
+        slots: _Slots = {}
         self._commit_batch()
         with _immediate(self._db):
             for alert in alerts:
@@ -453,7 +456,7 @@ class SqliteStore:
                     chosen, outcome = alert, self._claim_one(alert, now=now, lease_end=lease_end)
                 else:
                     chosen, outcome = self._claim_candidates(
-                        alert.candidates, now=now, lease_end=lease_end
+                        alert.candidates, now=now, lease_end=lease_end, slots=slots
                     )
                 if outcome.should_send:
                     written.add((chosen.rule_id, chosen.event.event_id))
@@ -484,30 +487,48 @@ class SqliteStore:
             return self._claim_candidates(candidates, now=now, lease_end=now - self.lease_seconds)
 
     def _claim_candidates(
-        self, candidates: Sequence[Alert], *, now: float, lease_end: float
+        self,
+        candidates: Sequence[Alert],
+        *,
+        now: float,
+        lease_end: float,
+        slots: _Slots | None = None,
     ) -> tuple[Alert, ClaimOutcome]:
-        """Judge each anchor on the claims of its neighbour slots; write the first one taken."""
+        """Judge each anchor on the claims of its neighbour slots; write the first one taken.
+
+        ``slots``: what this transaction read or wrote of the slots so far (kept up to date
+        here); a slot in it is not read again. Inside one immediate transaction no other
+        writer changes a slot, so the memo answers as the read would.
+        """
+        if slots is None:
+            slots = {}
         for candidate in candidates:
             keys = _neighbour_keys(candidate)
-            verdict = judge(candidate, self._window_claims(keys), lease_end=lease_end)
+            verdict = judge(candidate, self._window_claims(keys, slots), lease_end=lease_end)
             if verdict is Verdict.COVERED:
                 continue
             if verdict is Verdict.BUSY:
                 return candidate, ClaimOutcome.BUSY
-            _write_claim(self._db, keys[1], candidate, now)  # its own slot's key
+            own = keys[1]  # its own slot's key
+            _write_claim(self._db, own, candidate, now)
+            event = candidate.event
+            slots[own] = StoredClaim(event.event_id, event.time_text, ClaimStatus.PENDING, now)
             return candidate, (
                 ClaimOutcome.RETRY if verdict is Verdict.RETAKE else ClaimOutcome.CLAIMED
             )
         return candidates[0], ClaimOutcome.SUPPRESSED
 
-    def _window_claims(self, keys: list[str]) -> list[StoredClaim]:
-        """The stored claims under ``keys`` (an anchor's slot and the slots on either side)."""
-        rows = self._db.execute(
-            "SELECT event_id, event_time, status, claimed_at FROM alert_claims"
-            " WHERE pk IN (?, ?, ?)",
-            keys,
-        )
-        return [StoredClaim(*row) for row in rows]
+    def _window_claims(self, keys: list[str], slots: _Slots) -> list[StoredClaim]:
+        """The stored claims under ``keys`` (an anchor's slot and the slots on either side),
+        those not in ``slots`` read in one query and remembered there (None: no claim)."""
+        missing = [key for key in keys if key not in slots]
+        if missing:
+            for key in missing:
+                slots[key] = None
+            rows = self._db.execute(_SLOT_READS[len(missing)], missing)
+            for key, *fields in rows:
+                slots[key] = StoredClaim(*fields)
+        return [claim for key in keys if (claim := slots[key]) is not None]
 
     def mark_alert(
         self,
@@ -768,6 +789,17 @@ _ROW_FIELDS: Final = operator.attrgetter(
 )
 #: An event id longer than this may need cutting in its key (``schema.key_part``'s own test).
 _PLAIN_ID_CHARS: Final = schema.MAX_EVENT_ID_BYTES // 4
+
+
+#: A transaction's memo of window slots: each key read or written, with its claim (None: none).
+_Slots = dict[str, StoredClaim | None]
+#: The read of 1, 2 or 3 window slots (by how many are not in the memo yet).
+_SLOT_READS: Final = {
+    1: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims WHERE pk IN (?)",
+    2: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims WHERE pk IN (?, ?)",
+    3: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims"
+    " WHERE pk IN (?, ?, ?)",
+}
 
 
 @contextmanager

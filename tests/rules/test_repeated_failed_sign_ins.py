@@ -100,3 +100,27 @@ def test_threshold_is_configurable() -> None:
     store = SqliteStore()
     events = _failures(store, [0, 1])
     assert RepeatedFailedSignIns(threshold=1, window=WINDOW).evaluate(events[-1], store) is not None
+
+
+def test_a_late_failure_raises_for_the_anchors_it_completes_in_key_order() -> None:
+    # GIVEN stored failures, two of them in one second (ids out of order), and a failure
+    # delivered late, in that second too, with an id sorting after theirs
+    store = SqliteStore()
+    at = {"a": 0, "b": 1, "z": 2, "y": 2, "c": 3, "d": 4}
+    stored = [sign_in(result="Failure", minutes=m, event_id=f"e-{n}") for n, m in at.items()]
+    for event in stored:
+        store.record(event, expires_at=None)
+    late = sign_in(result="Failure", minutes=2, event_id="e-zz")
+    store.record(late, expires_at=None)
+    # WHEN it is evaluated
+    alert = RULE.evaluate(late, store)
+    # THEN one alert, for the anchors from its time on that pass the threshold: the late
+    # event first among its second, then by id, then later ones, each with its own count
+    assert alert is not None
+    assert [(c.event.event_id, c.failure_count) for c in alert.candidates] == [
+        ("e-zz", 5),
+        ("e-y", 5),
+        ("e-z", 5),
+        ("e-c", 6),
+        ("e-d", 7),
+    ]

@@ -120,6 +120,41 @@ def test_claim_many_stops_before_an_alert_whose_own_claim_it_took(tmp_path: Path
     store.close()
 
 
+def test_claim_many_reads_each_window_slot_once_per_transaction(tmp_path: Path) -> None:
+    # GIVEN a claim taken by an earlier run, then a burst of failures: the first within its
+    # window (covered), the next ones past it (the first of those taken, the rest covered by
+    # it), all in the slots the earlier one's neighbours share
+    path = tmp_path / "a.db"
+    store = SqliteStore(path, lease_seconds=0)
+    earlier = windowed_alert(sign_in(result="Failure", minutes=0))
+    assert store.claim_many([earlier]) == [(earlier, ClaimOutcome.CLAIMED)]
+    store.mark_alert(earlier, ClaimStatus.SENT)
+    burst = [windowed_alert(sign_in(result="Failure", minutes=m)) for m in (30, 70, 80, 90, 100)]
+    reads: list[str] = []
+    store._db.set_trace_callback(
+        lambda sql: reads.append(sql) if sql.startswith("SELECT") else None
+    )
+    # WHEN the burst is claimed in one batch
+    claimed = store.claim_many(burst)
+    store._db.set_trace_callback(None)
+    # THEN each has the outcome one claim at a time gives
+    assert [outcome for _, outcome in claimed] == [
+        ClaimOutcome.SUPPRESSED,  # within the earlier (sent) claim's window
+        ClaimOutcome.CLAIMED,
+        ClaimOutcome.SUPPRESSED,  # within the one just claimed: the memo saw that write
+        ClaimOutcome.SUPPRESSED,
+        ClaimOutcome.SUPPRESSED,
+    ]
+    assert [(event_id, status) for _, event_id, status in _claims(path)] == [
+        (earlier.event.event_id, "sent"),
+        (burst[1].event.event_id, "pending"),
+    ]
+    # AND the covered repeats cost no read: two reads in all (the earlier claim's slot and
+    # its neighbours; then the slot after them, for the alerts of the next slot)
+    assert len(reads) == 2
+    store.close()
+
+
 @pytest.mark.parametrize(
     "event_id",
     ["plain-id", "with#hash", "with%percent", "x" * 128, "x" * 129, "\u00e9" * 300, "#" * 300],
