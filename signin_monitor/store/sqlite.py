@@ -34,6 +34,7 @@ from .base import (
     HistoryQuery,
     UndeliveredAlert,
 )
+from .sqlite_checkpoints import Checkpointer
 from .suppressions_sqlite import SqliteSuppressions
 from .windows import StoredClaim, Verdict, judge, neighbour_buckets
 
@@ -117,6 +118,8 @@ CREATE INDEX IF NOT EXISTS activity_networks
 #: Page size of new files, and the page cache (KiB) of every connection (measured, issue 13).
 _PAGE_SIZE = 16384
 _CACHE_KIB = 65536
+#: SQLite's default autocheckpoint (pages), restored after a run of ``write_staged``.
+_AUTOCHECKPOINT_PAGES = 1000
 _FAILURE_ROWS = "event_name = 'ConsoleLogin' AND result = 'Failure'"
 
 _COLUMNS = (
@@ -217,6 +220,11 @@ class SqliteStore:
         # Replay's staging database (``stage_many``) and whether ``_db`` has it attached.
         self._stage: sqlite3.Connection | None = None
         self._stage_attached = False
+        # ``write_staged``'s WAL checkpoints, on their own thread while it writes; None before
+        # (SQLite's autocheckpoint on this connection) and after (turned back on).
+        self._checkpoints: Checkpointer | None = None
+        self._checkpoints_failed = False  # once failed, the connection checkpoints on its own
+        self._wal = False
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             # A new file gets 16 KiB pages (an existing one keeps its own): a replay writes
@@ -224,7 +232,8 @@ class SqliteStore:
             self._db.execute(f"PRAGMA page_size={_PAGE_SIZE}")
             self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
+                mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()
+                self._wal = str(mode[0]).lower() == "wal"
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
@@ -323,7 +332,8 @@ class SqliteStore:
         count = len(staged.first)
         if count == 0:
             return []
-        self._commit_batch()
+        self._commit_open()
+        self._checkpoint_aside()
         db = self._db
         if not self._stage_attached:
             db.execute(_STAGE_ATTACH)
@@ -356,7 +366,36 @@ class SqliteStore:
                 db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
         return stored
+
+    def _checkpoint_aside(self) -> None:
+        """From the first of a run of ``write_staged`` (a replay's store phase) on, the WAL
+        checkpoints run on ``Checkpointer``'s thread, this connection's autocheckpoint off;
+        any other use of the store (``_commit_batch``) hands them back (``_checkpoint_here``).
+        A file that is not WAL (``:memory:``) keeps its own way."""
+        checkpoints = self._checkpoints
+        if checkpoints is not None and checkpoints.failed:
+            self._checkpoint_here()
+            checkpoints = None
+        if checkpoints is None and self._wal and not self._checkpoints_failed:
+            try:
+                self._checkpoints = Checkpointer(self.path)
+            except sqlite3.Error:
+                self._checkpoints_failed = True  # no second connection: checkpoint here
+                return
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+
+    def _checkpoint_here(self) -> None:
+        """Stop the checkpoint thread (its last pass done) and turn autocheckpoint back on."""
+        checkpoints = self._checkpoints
+        if checkpoints is None:
+            return
+        self._checkpoints = None
+        checkpoints.close()
+        self._checkpoints_failed = self._checkpoints_failed or checkpoints.failed
+        self._db.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
 
     def row_mark(self) -> int:
         """The highest activity row id so far: rows written later have higher ones.
@@ -385,6 +424,12 @@ class SqliteStore:
             yield _event_from_row(row[:-1]), row[-1]
 
     def _commit_batch(self) -> None:
+        """Commit what ``record`` batched; every use but ``write_staged`` starts here, so the
+        checkpoints come back to this connection when a run of ``write_staged`` ends."""
+        self._commit_open()
+        self._checkpoint_here()
+
+    def _commit_open(self) -> None:
         if self._db.in_transaction:
             self._db.execute("COMMIT")
         self._batched = 0
