@@ -73,10 +73,10 @@ __all__ = [
     "Written",
 ]
 
-#: Events written per transaction (one commit per event dominated replay time). Each commit
-#: writes every index page it touched to the WAL again: 4,000 rows a commit write far fewer
-#: pages than 1,000 (the writer's CPU 3.1 -> 2.2 s at 200,000 records) for ~25 MB more in flight.
-WRITE_BATCH: Final = 4000
+#: Events written per transaction (one commit per event dominated replay time). 4,000 would
+#: cut the writer's CPU (fewer index pages written to the WAL again per commit) but cost the
+#: reader process more than that (measured: store phase slower, 30 MB more): 1,000 it stays.
+WRITE_BATCH: Final = 1000
 #: Kept events held in memory for the sort; past that, sorted runs are spilled to disk.
 MEMORY_EVENTS: Final = 200_000
 _MARGIN: Final = timedelta(seconds=1)
