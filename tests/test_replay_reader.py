@@ -342,14 +342,7 @@ def test_a_reader_killed_mid_run_stops_the_run_and_a_rerun_completes_it(
 
 def test_a_replay_killed_takes_its_reader_process_with_it(tmp_path: Path) -> None:
     # GIVEN a replay, as a process, reading many files (its reader is a child of it)
-    folder = _many_files(tmp_path / "trail")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAILED_"))}
-    replay = subprocess.Popen(
-        replay_command(tmp_path / "k.db", folder),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    replay = _start_replay(tmp_path, stderr=subprocess.DEVNULL)
     try:
         children = _children_of(replay.pid, wait=30)
         assert children, "the replay started its reader process"
@@ -365,6 +358,18 @@ def test_a_replay_killed_takes_its_reader_process_with_it(tmp_path: Path) -> Non
         if replay.poll() is None:
             replay.kill()
             replay.wait()
+
+
+def _start_replay(tmp_path: Path, **popen: Any) -> subprocess.Popen[bytes]:
+    """A replay, as a process, of 60 files of 400 sign-ins (long enough to be caught reading)."""
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    for number in range(60):
+        records = [console_login(user=f"u{number}-{i}", minutes=i) for i in range(400)]
+        _cloudtrail(folder / f"f{number:03d}.json.gz", records)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAILED_"))}
+    command = replay_command(tmp_path / "replay.db", folder)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, **popen)
 
 
 def _children_of(pid: int, *, wait: float) -> list[int]:
@@ -389,25 +394,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited (init reaps it)
 
 
-def _many_files(folder: Path, count: int = 60) -> Path:
-    folder.mkdir()
-    for number in range(count):
-        records = [console_login(user=f"u{number}-{i}", minutes=i) for i in range(400)]
-        _cloudtrail(folder / f"f{number:03d}.json.gz", records)
-    return folder
-
-
 def test_ctrl_c_stops_the_replay_and_its_reader_as_one(tmp_path: Path) -> None:
     # GIVEN a replay, as a process group of its own, reading many files in its reader process
-    folder = _many_files(tmp_path / "trail")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAILED_"))}
-    replay = subprocess.Popen(
-        replay_command(tmp_path / "c.db", folder),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )
+    replay = _start_replay(tmp_path, stderr=subprocess.PIPE, start_new_session=True)
     try:
         children = _children_of(replay.pid, wait=30)
         assert children, "the replay started its reader process"
