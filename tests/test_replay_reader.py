@@ -361,15 +361,24 @@ def test_a_replay_killed_takes_its_reader_process_with_it(tmp_path: Path) -> Non
 
 
 def _start_replay(tmp_path: Path, **popen: Any) -> subprocess.Popen[bytes]:
-    """A replay, as a process, of 60 files of 400 sign-ins (long enough to be caught reading)."""
+    """A replay, as a process, of 60 copies of a file of 2,000 sign-ins: seconds of reading,
+    so a test is sure to catch it at it. SIGINT is given back its default at the start (a
+    shell running the tests in the background ignores it, and Python would then too)."""
     folder = tmp_path / "trail"
     folder.mkdir()
-    for number in range(60):
-        records = [console_login(user=f"u{number}-{i}", minutes=i) for i in range(400)]
-        _cloudtrail(folder / f"f{number:03d}.json.gz", records)
+    records = [console_login(user=f"u{i % 97}", minutes=i / 10) for i in range(2000)]
+    first = _cloudtrail(folder / "f000.json.gz", records)
+    for number in range(1, 60):
+        (folder / f"f{number:03d}.json.gz").write_bytes(first.read_bytes())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAILED_"))}
     command = replay_command(tmp_path / "replay.db", folder)
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, **popen)
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, env=env, preexec_fn=_default_sigint, **popen
+    )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _children_of(pid: int, *, wait: float) -> list[int]:
