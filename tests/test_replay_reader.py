@@ -420,3 +420,19 @@ def test_ctrl_c_stops_the_replay_and_its_reader_as_one(tmp_path: Path) -> None:
     assert replay.returncode == 130, err
     assert b"reader process stopped" not in err
     assert not any(_alive(pid) for pid in children)
+
+
+def test_problems_are_handed_over_as_they_add_up_not_all_at_the_end(tmp_path: Path) -> None:
+    # GIVEN a file of 2,500 malformed records and no good one
+    bad = [{**console_login(minutes=i), "eventTime": "yesterday"} for i in range(2500)]
+    path = _cloudtrail(tmp_path / "bad.json", bad)
+
+    def never(events: list[Activity]) -> Any:
+        raise AssertionError("no event to prepare")
+
+    # WHEN it is read in batches of 1,000
+    items = list(replay_reader.read_batches([path], never, batch_size=1000, expired_before=None))
+    # THEN the problems come out a thousand at a time (memory holds no more), all of them
+    assert [len(report.problems) for report, _ in items] == [1000, 1000, 500]
+    assert all(batch is None for _, batch in items)
+    assert sum(report.read for report, _ in items) == 2500

@@ -89,8 +89,8 @@ def read_batches(
     expired_before: datetime | None,
 ) -> Iterator[_Item]:
     """Read the entries in order; every ``batch_size`` events, the batch ``prepare`` made of
-    them with the report of what was read since the previous one. The last report comes
-    with the last batch, or with None when no event is left for it."""
+    them with the report of what was read since the previous one. A report also comes alone
+    (with None) once it holds ``batch_size`` problems, and last, when no event is left."""
     total = len(entries)
     report = ReadReport(files_total=total)
     batch: list[SignInEvent] = []
@@ -107,6 +107,9 @@ def read_batches(
                 report.not_monitored += 1
             elif isinstance(item, MalformedRecordError):
                 report.problems.append(item)
+                if len(report.problems) >= batch_size:  # told now: memory holds only so many
+                    yield report, None
+                    report = ReadReport(files_done=number - 1, files_total=total)
             else:
                 if expired_before is not None and item.event_time <= expired_before:
                     report.expired += 1
