@@ -180,9 +180,20 @@ class ReaderProcess:
         child = context.Process(
             target=_serve, args=(self._work, sender, receiver), name="replay-reader", daemon=True
         )
-        child.start()
-        sender.close()  # the child's end: at its exit, the pipe tells us
-        self._receiver, self._child = receiver, child
+        # Ctrl-C held back across the fork: the child must not take it before it ignores it,
+        # and this process must not leave here (KeyboardInterrupt) with a child it has not
+        # noted, which ``__exit__`` would then never stop. It lands once both hold.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            child.start()
+            self._receiver, self._child = receiver, child
+        finally:
+            sender.close()  # the child's end: at its exit, the pipe tells us
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            except BaseException:
+                self.__exit__(None, None, None)  # the Ctrl-C held back, landing here
+                raise
         return self._items(receiver)
 
     def __exit__(
@@ -224,7 +235,9 @@ def _serve(work: Callable[[], Iterator[_Item]], sender: Connection, receiver: Co
     receiver.close()
     # Ctrl-C reaches the whole process group: the main process alone decides what it means
     # (it stops this process when it leaves); a reader gone first would look like a crash.
+    # (Held back since the fork: one pressed meanwhile is dropped as ignored.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         for report, batch in work():
             lean = None if batch is None else batch.for_transfer()
