@@ -7,8 +7,10 @@ what was written; a main process that dies takes its reader with it; what crosse
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gzip
 import json
+import multiprocessing
 import os
 import pickle
 import signal
@@ -436,3 +438,26 @@ def test_problems_are_handed_over_as_they_add_up_not_all_at_the_end(tmp_path: Pa
     assert [len(report.problems) for report, _ in items] == [1000, 1000, 500]
     assert all(batch is None for _, batch in items)
     assert sum(report.read for report, _ in items) == 2500
+
+
+def test_a_fork_refused_reads_in_the_main_thread_with_the_same_result(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_env: None,
+) -> None:
+    folder = _awkward_folder(tmp_path)
+    expected = _replay(
+        tmp_path / "a.db", folder, process=False, monkeypatch=monkeypatch, capsys=capsys
+    )
+    # GIVEN a system that refuses to fork (out of memory, or the process limit reached)
+    context = type(multiprocessing.get_context("fork").Process(target=print))
+
+    def refused(self: Any) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(context, "start", refused)
+    # WHEN a replay asks for its reader process THEN it reads in the main thread: same output
+    db = tmp_path / "b.db"
+    assert _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys) == expected
+    assert _rows(db) == _rows(tmp_path / "a.db")

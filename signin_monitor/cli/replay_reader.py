@@ -186,6 +186,9 @@ class ReaderProcess:
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             child.start()
+        except OSError:  # no process to be had (fork refused: memory, process limits)
+            receiver.close()
+        else:
             self._receiver, self._child = receiver, child
         finally:
             sender.close()  # the child's end: at its exit, the pipe tells us
@@ -194,6 +197,8 @@ class ReaderProcess:
             except BaseException:
                 self.__exit__(None, None, None)  # the Ctrl-C held back, landing here
                 raise
+        if self._child is None:
+            return self._work()  # the same batches, read here: slower, never refused
         return self._items(receiver)
 
     def __exit__(
