@@ -606,7 +606,7 @@ def test_a_replay_read_the_fast_way_never_imports_pydantic(tmp_path: Path) -> No
     # Read in the main thread (with a reader process, the main one never imports it at all).
     code = (
         "import sys; from signin_monitor.cli import main, replay;"
-        "replay.reads_in_a_process = lambda engine: False;"
+        "replay.can_fork_reader = lambda engine: False;"
         "main(['replay', '--json', '--db', sys.argv[2], sys.argv[1]]);"
         "print('pydantic' in sys.modules, file=sys.stderr)"
     )

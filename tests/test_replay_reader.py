@@ -108,7 +108,7 @@ def _replay(
         forked.append(process)
         return process
 
-    monkeypatch.setattr(replay_command_module, "reads_in_a_process", chosen)
+    monkeypatch.setattr(replay_command_module, "can_fork_reader", chosen)
     status = cli_main(["replay", "--json", "--no-progress", "--db", str(db), str(folder)])
     out, err = capsys.readouterr()
     assert forked == [process]

@@ -161,8 +161,8 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
         # Every record is stored as it is read; then the rules run, in eventTime order, over
         # the events that can alert (replay_engine.py: the same alerts, far fewer reads).
         entries = list(find_files(args.paths))
-        in_process = not reads_in_a_process(engine)
-        reader = open_reader(entries, engine, expired_before=expired_before, process=not in_process)
+        process = can_fork_reader(engine)
+        reader = open_reader(entries, engine, expired_before=expired_before, process=process)
         with reader as items:
             for written in engine.store_prepared(reported(items)):
                 for unstorable in written.unstorable:
@@ -229,11 +229,6 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
         )
         code = ExitStatus.ERROR
     return code
-
-
-def reads_in_a_process(engine: ReplayEngine) -> bool:
-    """True when reading goes to a reader process (``replay_reader.can_fork_reader``)."""
-    return can_fork_reader(engine)
 
 
 def print_reading_notes(reading: dict[str, int], settings: Settings) -> None:

@@ -625,7 +625,7 @@ class ReplayEngine:
         ]
         if staged is not None:
             for _, event in kept:
-                if self._lets_go_of_raw(event):
+                if self._sheds_raw(event) and event.holds_raw():
                     _let_go_of_raw(event)
                     # Shared here too: a batch sent from a reader process then carries each
                     # text once (pickle writes a repeated object as a reference), half the bytes.
@@ -637,24 +637,19 @@ class ReplayEngine:
         their history questions are about)."""
         return event.event_name == CONSOLE_LOGIN or bool(self.rules_for(event))
 
-    def _lets_go_of_raw(self, event: SignInEvent) -> bool:
-        """True for an event whose raw record no rule reads (a ConsoleLogin, unless a rule
-        does not say what it reads), still holding it."""
-        return (
-            event.event_name == CONSOLE_LOGIN
-            and not event.is_api_call
-            and not self._everything
-            and event.holds_raw()
-        )
+    def _sheds_raw(self, event: SignInEvent) -> bool:
+        """True for a kept event whose raw record no rule reads (a ConsoleLogin, unless a rule
+        does not say what it reads): it goes once written or staged."""
+        return event.event_name == CONSOLE_LOGIN and not event.is_api_call and not self._everything
 
     def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, _Outcomes]:
         """The writer thread's part: write the batch; one by one if it holds an unstorable
         event, so only that event is lost."""
         store = self.store
         if batch.staged is not None and isinstance(store, StagingStore):
-            written = store.write_staged(batch.staged)
+            written: _Outcomes = list(store.write_staged(batch.staged))
             if not batch.unstorable:
-                return batch, list(written)
+                return batch, written
             flags = iter(written)
             refused = batch.unstorable
             return batch, [
@@ -690,7 +685,7 @@ class ReplayEngine:
     def _keep(self, event: SignInEvent, stored: bool) -> None:
         """Keep the event for the sort (its raw record let go of, if no rule reads it)."""
         name = event.event_name
-        if name == CONSOLE_LOGIN and not self._everything and not event.is_api_call:
+        if self._sheds_raw(event):
             if event.holds_raw():
                 _let_go_of_raw(event)  # written one by one: the row was built from it
             _share_texts(event)

@@ -840,10 +840,9 @@ _PLAIN_ID_CHARS: Final = schema.MAX_EVENT_ID_BYTES // 4
 _Slots = dict[str, StoredClaim | None]
 #: The read of 1, 2 or 3 window slots (by how many are not in the memo yet).
 _SLOT_READS: Final = {
-    1: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims WHERE pk IN (?)",
-    2: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims WHERE pk IN (?, ?)",
-    3: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims"
-    " WHERE pk IN (?, ?, ?)",
+    count: "SELECT pk, event_id, event_time, status, claimed_at FROM alert_claims"  # noqa: S608
+    f" WHERE pk IN ({', '.join('?' * count)})"
+    for count in (1, 2, 3)
 }
 
 
