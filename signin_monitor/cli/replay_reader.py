@@ -192,6 +192,9 @@ class ReaderProcess:
             self._receiver, self._child = receiver, child
         finally:
             sender.close()  # the child's end: at its exit, the pipe tells us
+            # Freed now, not as this frame ends: a Ctrl-C raised inside its finalizer would be
+            # printed as ignored and lost (seen under load: the replay then ran to its end).
+            del sender
             try:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
             except BaseException:
