@@ -275,15 +275,16 @@ def engine(pipeline: Pipeline, folder: Path) -> Outcome:
 
 
 def through_a_reader_process(pipeline: Pipeline, folder: Path) -> Outcome:
-    """The command line's path: read, normalized and staged in a reader process."""
+    """The command line's path: read, normalized, staged, kept and judged in a reader
+    process; written, claimed and delivered here."""
     replay = ReplayEngine(pipeline, write_batch=37)
     entries = list(find_files([str(folder)]))
-    with open_reader(entries, replay, expired_before=None, process=True) as items:
-        for _ in replay.store_prepared(batch for _, batch in items if batch is not None):
-            pass
     seen: Outcome = []
-    for outcome in replay.evaluate():
-        seen.extend(_lines(outcome.deliveries))
+    with open_reader(entries, replay, expired_before=None, process=True) as reader:
+        for _ in replay.store_prepared(b for _, b in reader.batches() if b is not None):
+            pass
+        for outcome in reader.evaluated():
+            seen.extend(_lines(outcome.deliveries))
     return seen
 
 

@@ -29,7 +29,7 @@ from signin_monitor.cli import main as cli_main
 from signin_monitor.cli import replay as replay_command_module
 from signin_monitor.cli import replay_reader
 from signin_monitor.cli.replay_engine import ReplayEngine
-from signin_monitor.cli.replay_reader import ReaderProcess, ReadReport, open_reader
+from signin_monitor.cli.replay_reader import ReadReport, open_reader
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES, Settings
 from signin_monitor.errors import (
     MalformedRecordError,
@@ -155,11 +155,11 @@ def test_a_reader_process_replays_exactly_as_reading_in_the_main_thread(
     assert len(rows) == 49  # 7 logins, 40 root sign-ins, 2 calls: none twice
 
 
-def _with_batch(size: int) -> Any:
+def _with_batch(size: int, **more: int) -> Any:
     original = ReplayEngine.__init__
 
     def init(self: ReplayEngine, pipeline: Any, **options: Any) -> None:
-        original(self, pipeline, **{**options, "write_batch": size})
+        original(self, pipeline, **{**options, "write_batch": size, **more})
 
     return init
 
@@ -175,39 +175,51 @@ class _Quiet:
         pass
 
 
-def test_the_kept_events_and_unstorable_ones_cross_as_they_are(tmp_path: Path) -> None:
-    # GIVEN batches prepared in a reader process, one holding an event the store refuses
+def test_an_unstorable_event_costs_only_itself_and_the_alerts_are_judged_as_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN batches to read, one holding an event the store refuses
     events = list(_read(_cloudtrail(tmp_path / "t.json", _mixed_records())))
     bad = dataclasses.replace(events[3], event_id="the-bad-one", user_agent="x" * 420_000)
     events.insert(3, bad)
-    engine = _engine(tmp_path / "a.db")
 
-    def work() -> Iterator[tuple[ReadReport, Any]]:
+    def batches(
+        entries: Any, prepare: Any, *, batch_size: int, expired_before: Any
+    ) -> Iterator[tuple[ReadReport, Any]]:
         for start in range(0, len(events), 5):
-            yield ReadReport(read=5), engine.prepare(events[start : start + 5])
+            yield (
+                ReadReport(read=5),
+                prepare([dataclasses.replace(e) for e in events[start : start + 5]]),
+            )
 
-    try:
-        with ReaderProcess(work) as items:
-            received = list(items)
-        written = list(engine.store_prepared(batch for _, batch in received if batch))
-    finally:
-        engine.store.close()
-    # THEN each batch's kept events are the events, every field (raw let go as in-process)
-    local = _engine(tmp_path / "b.db")
-    try:
-        expected = [local.prepare(events[start : start + 5]) for start in range(0, len(events), 5)]
-    finally:
-        local.store.close()
-    for (_, batch), mine in zip(received, expected, strict=True):
-        assert batch is not None
-        assert [(p, _fields(e)) for p, e in batch.kept] == [(p, _fields(e)) for p, e in mine.kept]
-        assert batch.events is None  # only what the main process needs crossed
-        assert _staged(batch.staged) == _staged(mine.staged)
-    # AND the refused event is reported at its place, with its message, costing only itself
-    refused = [str(error) for batch in written for error in batch.unstorable]
+    monkeypatch.setattr(replay_reader, "read_batches", batches)
+    runs = {}
+    for process in (True, False):
+        engine = _engine(tmp_path / f"{process}.db")
+        # WHEN they are read, kept and judged in a reader process, and all in this one
+        try:
+            with open_reader([], engine, expired_before=None, process=process) as reader:
+                written = list(engine.store_prepared(b for _, b in reader.batches() if b))
+                outcomes = list(reader.evaluated())
+        finally:
+            engine.store.close()
+        alerts = [
+            (d.alert.rule_id, d.alert.event.event_id, d.status.value, d.payload)
+            for outcome in outcomes
+            for d in outcome.deliveries
+        ]
+        refused = [str(error) for batch in written for error in batch.unstorable]
+        counts = (sum(w.stored for w in written), engine.kept, engine.checked)
+        runs[process] = (alerts, refused, counts, _rows(tmp_path / f"{process}.db"))
+    # THEN the refused event is reported at its place, with its message, costing only itself
+    alerts, refused, (stored, kept, checked), rows = runs[True]
     assert len(refused) == 1
     assert "event the-bad-one cannot be stored" in refused[0]
-    assert sum(w.stored for w in written) == len(events) - 1
+    assert stored == len(events) - 1 == len(rows)
+    # AND the reader process judged every kept event, raising the same alerts as here
+    assert alerts
+    assert kept == checked > len(alerts)
+    assert runs[True] == runs[False]
 
 
 def _staged(staged: StagedRows | None) -> list[tuple[Any, ...]]:
@@ -298,11 +310,8 @@ def test_an_error_in_the_reader_is_raised_in_the_main_process(tmp_path: Path) ->
             entries = list(find_files([folder]))
             reader = open_reader(entries, engine, expired_before=None, process=True)
             # THEN the main process raises it, as reading here would have, saying where
-            with (
-                reader as items,
-                pytest.raises(PermissionError, match="the disk said no") as raised,
-            ):
-                list(items)
+            with reader, pytest.raises(PermissionError, match="the disk said no") as raised:
+                list(reader.batches())
     finally:
         engine.store.close()
     assert any("reader process" in note for note in raised.value.__notes__)
@@ -339,6 +348,43 @@ def test_a_reader_killed_mid_run_stops_the_run_and_a_rerun_completes_it(
     monkeypatch.setattr(replay_reader, "read_batches", original)
     _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
     assert _rows(db) == _rows(reference)
+    assert _claims(db) == _claims(reference)
+
+
+def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_rest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_env: None,
+) -> None:
+    folder = _awkward_folder(tmp_path)
+    monkeypatch.setattr(ReplayEngine, "__init__", _with_batch(7, claim_batch=2))
+    reference = tmp_path / "reference.db"
+    _, everything, _ = _replay(
+        reference, folder, process=False, monkeypatch=monkeypatch, capsys=capsys
+    )
+    # GIVEN a reader process SIGKILLed while judging, after handing over three runs of alerts
+    original = ReplayEngine.judge_here
+
+    def dying(self: ReplayEngine, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, judged in enumerate(original(self, *args, **kwargs)):
+            if number == 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield judged
+
+    monkeypatch.setattr(ReplayEngine, "judge_here", dying)
+    db = tmp_path / "killed.db"
+    status, out, err = _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
+    # THEN the run stops with an error saying what happened, after the alerts handed over
+    assert status == 1
+    assert "reader process stopped before the rules had gone through every event" in err
+    printed = out.splitlines()
+    assert 0 < len(printed) < len(everything.splitlines())
+    assert _rows(db) == _rows(reference)  # every record was stored before the rules ran
+    # AND a re-run delivers the rest, none twice, into the same claims
+    monkeypatch.setattr(ReplayEngine, "judge_here", original)
+    _, rest, _ = _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
+    assert sorted(printed + rest.splitlines()) == sorted(everything.splitlines())
     assert _claims(db) == _claims(reference)
 
 

@@ -163,8 +163,8 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
         entries = list(find_files(args.paths))
         process = can_fork_reader(engine)
         reader = open_reader(entries, engine, expired_before=expired_before, process=process)
-        with reader as items:
-            for written in engine.store_prepared(reported(items)):
+        with reader:
+            for written in engine.store_prepared(reported(reader.batches())):
                 for unstorable in written.unstorable:
                     # The store refuses it for good (too large, bad text): it costs only itself.
                     counts["malformed"] += 1
@@ -172,24 +172,24 @@ def replay_into(args: argparse.Namespace, settings: Settings, store: ActivitySto
                     error(f"malformed record: {safe(str(unstorable))}")
                 counts["stored"] += written.stored
                 counts["duplicates"] += written.duplicates
-        checked, to_check = 0, engine.kept
-        for outcome in engine.evaluate():
-            checked += 1
-            progress.bar(checked, to_check, "events checked")
-            for delivery in outcome.deliveries:
-                if delivery.status is DeliveryStatus.BUSY:
-                    busy += 1
-                    continue
-                alerts += 1
-                if delivery.status is DeliveryStatus.RETRY_LATER:
-                    undelivered += 1
-                elif delivery.status is DeliveryStatus.FAILED:
-                    failed += 1
-                progress.clear()
-                if notifier is not printer or delivery.status is DeliveryStatus.SUPPRESSED:
-                    # Posted (or not) to Slack, or suppressed (nothing posts it): the line says so.
-                    suppression = suppression_of(pipeline, delivery)
-                    print_alert(delivery.alert, delivery.payload, args.json, suppressed=suppression)
+            for outcome in reader.evaluated():
+                progress.bar(engine.checked, engine.kept, "events checked")
+                for delivery in outcome.deliveries:
+                    if delivery.status is DeliveryStatus.BUSY:
+                        busy += 1
+                        continue
+                    alerts += 1
+                    if delivery.status is DeliveryStatus.RETRY_LATER:
+                        undelivered += 1
+                    elif delivery.status is DeliveryStatus.FAILED:
+                        failed += 1
+                    progress.clear()
+                    if notifier is not printer or delivery.status is DeliveryStatus.SUPPRESSED:
+                        # Posted (or not) to Slack, or suppressed (nothing posts it): said so.
+                        suppression = suppression_of(pipeline, delivery)
+                        print_alert(
+                            delivery.alert, delivery.payload, args.json, suppressed=suppression
+                        )
     except OutputClosedError as closed:
         stopped = closed
         silence_stdout()

@@ -19,8 +19,14 @@ this one. The engine gives the rules exactly that view, much faster:
   before an alert whose claim would read one of its own event's claims taken in the batch,
   so every claim sees what one alert at a time would have shown it.
 
+* The judging (``_judged``: the rules, batched for claims) and the delivering (``_deliver``:
+  claims, posts, marks) are apart, so a reader process can judge the events it kept
+  (``prepare_keeping``, ``judge_here``) while the main process delivers (``deliver``). A
+  kept event's stored flag comes from the writer, which may be in the other process: the
+  kept events are numbered as kept, and ``_flags`` holds each one's flag by its number.
+
 Memory holds the kept events (a sorted run past ``memory_events`` is spilled to a temporary
-file) and the ConsoleLogin rows within reach.
+file), a byte per kept event for its flag, and the ConsoleLogin rows within reach.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ __all__ = [
     "WRITE_BATCH",
     "BatchWritten",
     "BulkStore",
+    "Judged",
     "MemoryHistory",
     "PreparedBatch",
     "ReplayEngine",
@@ -134,12 +141,29 @@ class PreparedBatch:
     kept: list[tuple[int, SignInEvent]]
     events: list[SignInEvent] | None = None
     expires: list[int | None] | None = None
+    #: The positions of kept events that were kept where the batch was prepared (a reader
+    #: process judging them itself: ``ReplayEngine.prepare_keeping``); only their stored
+    #: flags are wanted back.
+    kept_at: list[int] = dataclasses.field(default_factory=list)
 
     def for_transfer(self) -> PreparedBatch:
         """The batch without its events (only a staged batch can go without them)."""
         if self.staged is None:
             raise ValueError("an unstaged batch needs its events")
-        return PreparedBatch(self.size, self.staged, self.unstorable, self.kept)
+        return PreparedBatch(
+            self.size, self.staged, self.unstorable, self.kept, kept_at=self.kept_at
+        )
+
+
+@dataclass(slots=True)
+class Judged:
+    """A run of kept events the rules went through, in time order: how many (``checked``),
+    and each one's outcome with the alerts the rules raised on it, to be claimed and
+    delivered together. Judged in a reader process, only the events with alerts are in
+    ``raised`` (the rest would only be counted)."""
+
+    checked: int
+    raised: list[tuple[EventOutcome, list[Alert]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,7 +546,14 @@ class ReplayEngine:
         # A rule that does not say how far it looks may ask about anything stored.
         self._everything = None in reaches
         self._reach = max((r for r in reaches if r is not None), default=timedelta(0))
-        self._sorter: TimeSorter[tuple[SignInEvent, bool]] = TimeSorter(chunk_size=memory_events)
+        # The kept events, each with its number in the order kept: ``_flags[number]`` says
+        # whether it was stored (known once written, which may be after it is kept).
+        self._sorter: TimeSorter[tuple[SignInEvent, int]] = TimeSorter(chunk_size=memory_events)
+        self._flags = bytearray()
+        # Kept and judged by a reader process (``prepare_keeping``): only counted here.
+        self._kept_elsewhere = 0
+        #: Kept events the rules have gone through so far (``evaluate``, ``deliver``).
+        self.checked = 0
         self._mark = self.store.row_mark() if isinstance(self.store, SeedableStore) else None
         self._first: str | None = None
         self._last: str | None = None
@@ -534,7 +565,7 @@ class ReplayEngine:
     @property
     def kept(self) -> int:
         """How many events were kept for the rules (what ``evaluate`` goes through)."""
-        return len(self._sorter)
+        return len(self._sorter) + self._kept_elsewhere
 
     def rules_for(self, event: SignInEvent) -> tuple[Rule, ...]:
         """The rules that can alert on the event (by kind and name), in the pipeline's order."""
@@ -632,6 +663,19 @@ class ReplayEngine:
                     _share_texts(event)
         return PreparedBatch(len(events), staged, unstorable, kept, events, expires)
 
+    def prepare_keeping(self, events: list[SignInEvent]) -> PreparedBatch:
+        """``prepare``, the kept events kept here rather than handed on: a reader process's
+        (``replay_reader``), which judges them itself (``judge_here``) once the writer has
+        said which were stored; the batch says only where they were (``kept_at``)."""
+        batch = self.prepare(events)
+        if batch.staged is None:
+            raise ValueError("only a staged batch can be written without its events")
+        for _, event in batch.kept:
+            self._hold(event)
+        batch.kept_at = [position for position, _ in batch.kept]
+        batch.kept = []
+        return batch
+
     def keeps(self, event: SignInEvent) -> bool:
         """True for an event the rules need: one they can alert on, or a ConsoleLogin (what
         their history questions are about)."""
@@ -675,7 +719,15 @@ class ReplayEngine:
     def _written(
         self, batch: PreparedBatch, outcomes: _Outcomes
     ) -> tuple[PreparedBatch, _Outcomes]:
-        """Back in the main thread: keep the batch's kept events that were written."""
+        """Back in the main thread: keep the batch's kept events that were written; note
+        whether those kept elsewhere were stored."""
+        flags = self._flags
+        for position in batch.kept_at:
+            outcome = outcomes[position]
+            if isinstance(outcome, UnstorableRecordError):  # staging refused it: never kept
+                raise RuntimeError("an event kept for the rules was refused by the store")
+            flags.append(outcome)
+        self._kept_elsewhere += len(batch.kept_at)
         for position, event in batch.kept:
             outcome = outcomes[position]
             if not isinstance(outcome, UnstorableRecordError):
@@ -689,11 +741,6 @@ class ReplayEngine:
             if event.holds_raw():
                 _let_go_of_raw(event)  # written one by one: the row was built from it
             _share_texts(event)
-        time_text = event.time_text
-        if self._first is None or time_text < self._first:
-            self._first = time_text
-        if self._last is None or time_text > self._last:
-            self._last = time_text
         if self._mark is None:
             account = event.account_id
             self._principals.add((account, event.principal))
@@ -702,7 +749,17 @@ class ReplayEngine:
                 self._sources.add((account, event.source_ip))
                 if stored:
                     self._new_keys.add(_key(event))
-        self._sorter.add(time_text, (event, stored))
+        self._flags.append(stored)
+        self._hold(event)
+
+    def _hold(self, event: SignInEvent) -> None:
+        """Hold the event for the sort, numbered in the order kept (its ``_flags`` entry)."""
+        time_text = event.time_text
+        if self._first is None or time_text < self._first:
+            self._first = time_text
+        if self._last is None or time_text > self._last:
+            self._last = time_text
+        self._sorter.add(time_text, (event, len(self._sorter)))
 
     def evaluate(self, *, deadline: float | None = None) -> Iterator[EventOutcome]:
         """Run the rules over the kept events in time order; one outcome per event evaluated.
@@ -717,34 +774,98 @@ class ReplayEngine:
             if self._first is None or self._last is None:
                 return
             history = self._load_history(self._first, self._last)
-            batching = self.pipeline.claims_in_batches
-            claim_batch = self.claim_batch if batching else 1
-            events_per_batch = _EVENTS_PER_BATCH if batching else 1
-            reach = None if self._everything else self._reach + _MARGIN
-            forget_every = self.forget_every
-            add = history.add
-            # The rules' bound ``evaluate`` per (kind, name): ``rules_for``, looked up once.
-            checks_for: dict[tuple[str, str], tuple[_Check, ...]] = {}
-            batch: list[tuple[EventOutcome, list[Alert]]] = []
-            raised_in_batch = 0
-            for number, (event, stored) in enumerate(self._sorter, start=1):
-                if reach is not None and number % forget_every == 0:
-                    history.forget_before(event.event_time - reach)
-                if stored:
-                    add(event, success_network(event))
-                key = (event.kind, event.event_name)
-                checks = checks_for.get(key)
-                if checks is None:
-                    checks = checks_for[key] = tuple(r.evaluate for r in self.rules_for(event))
-                if not checks:
-                    continue
-                raised = [alert for check in checks if (alert := check(event, history)) is not None]
-                batch.append((EventOutcome(event=event, stored=stored), raised))
-                raised_in_batch += len(raised)
-                if raised_in_batch >= claim_batch or len(batch) >= events_per_batch:
-                    yield from self._deliver(batch, deadline)
-                    batch, raised_in_batch = [], 0
-            yield from self._deliver(batch, deadline)
+            for batch in self._judged(history):
+                self.checked += len(batch)
+                yield from self._deliver(batch, deadline)
+
+    @property
+    def kept_range(self) -> tuple[str, str] | None:
+        """The first and last time text of the events kept (None: none kept)."""
+        if self._first is None or self._last is None:
+            return None
+        return self._first, self._last
+
+    @property
+    def stored_flags(self) -> bytes:
+        """Whether each kept event was stored (1) or a duplicate (0), in the order kept: what
+        a reader process that kept them (``prepare_keeping``) needs to judge them."""
+        return bytes(self._flags)
+
+    def seed_rows(self, first: str, last: str) -> Iterator[tuple[SignInEvent, str | None]]:
+        """The store's rows from before the run that the rules can reach from a run of
+        ``first``..``last``, with their networks: what ``judge_here`` starts its history from
+        (read here: a reader process never uses the store)."""
+        store = self.store
+        if self._mark is None or not isinstance(store, SeedableStore):
+            raise TypeError("only a store that tells its rows from before the run seeds a judge")
+        after, before = self._history_range(first, last)
+        return store.console_logins_up_to(self._mark, after=after, before=before)
+
+    def judge_here(
+        self, flags: bytes, seed: Iterable[tuple[SignInEvent, str | None]]
+    ) -> Iterator[Judged]:
+        """The rules over the events kept here (``prepare_keeping``), in time order, with the
+        stored flags the writer gave (``stored_flags``) and the rows the store held before the
+        run (``seed_rows``); each batch with only its events that raised alerts, for the
+        main process to claim and deliver (``deliver``)."""
+        if len(flags) != len(self._sorter):
+            raise RuntimeError(
+                f"the writer told {len(flags)} stored flags for {len(self._sorter)} kept events"
+            )
+        self._flags = bytearray(flags)
+        with self._sorter, _long_lived_frozen():
+            if self._first is None or self._last is None:
+                return
+            after, before = self._history_range(self._first, self._last)
+            history = MemoryHistory(after=after, before=before)
+            for event, network in seed:
+                history.add(event, network)
+            for batch in self._judged(history):
+                yield Judged(len(batch), [item for item in batch if item[1]])
+
+    def deliver(
+        self, judged: Iterable[Judged], *, deadline: float | None = None
+    ) -> Iterator[EventOutcome]:
+        """Claim, post and mark the alerts of events judged elsewhere (``judge_here``), as
+        ``evaluate`` does its own; one outcome per event with alerts."""
+        for batch in judged:
+            self.checked += batch.checked
+            yield from self._deliver(batch.raised, deadline)
+
+    def _judged(self, history: MemoryHistory) -> Iterator[list[tuple[EventOutcome, list[Alert]]]]:
+        """The rules over the kept events in time order, in batches to claim together: a
+        batch ends once it holds ``claim_batch`` alerts or ``_EVENTS_PER_BATCH`` events."""
+        batching = self.pipeline.claims_in_batches
+        claim_batch = self.claim_batch if batching else 1
+        events_per_batch = _EVENTS_PER_BATCH if batching else 1
+        reach = None if self._everything else self._reach + _MARGIN
+        forget_every = self.forget_every
+        add = history.add
+        flags = self._flags
+        # The rules' bound ``evaluate`` per (kind, name): ``rules_for``, looked up once.
+        checks_for: dict[tuple[str, str], tuple[_Check, ...]] = {}
+        batch: list[tuple[EventOutcome, list[Alert]]] = []
+        raised_in_batch = 0
+        for number, (event, ticket) in enumerate(self._sorter, start=1):
+            if reach is not None and number % forget_every == 0:
+                history.forget_before(event.event_time - reach)
+            stored = flags[ticket] == 1
+            if stored:
+                add(event, success_network(event))
+            key = (event.kind, event.event_name)
+            checks = checks_for.get(key)
+            if checks is None:
+                checks = checks_for[key] = tuple(r.evaluate for r in self.rules_for(event))
+            if not checks:
+                continue
+            raised = [alert for check in checks if (alert := check(event, history)) is not None]
+            batch.append((EventOutcome(event=event, stored=stored), raised))
+            raised_in_batch += len(raised)
+            if raised_in_batch >= claim_batch or len(batch) >= events_per_batch:
+                yield batch
+                batch, raised_in_batch = [], 0
+        if batch:
+            yield batch
 
     def _deliver(
         self, batch: list[tuple[EventOutcome, list[Alert]]], deadline: float | None
@@ -785,13 +906,7 @@ class ReplayEngine:
 
     def _load_history(self, first: str, last: str) -> MemoryHistory:
         """The stored ConsoleLogin rows from before the run within the rules' reach."""
-        if self._everything:
-            after = EARLIEST_EVENT_TIME - timedelta(days=1)
-            before = LATEST_EVENT_TIME + timedelta(days=1)
-        else:
-            reach = self._reach + _MARGIN
-            after = parse_time(first) - reach
-            before = parse_time(last) + reach
+        after, before = self._history_range(first, last)
         store = self.store
         if self._mark is not None and isinstance(store, SeedableStore):
             history = MemoryHistory(after=after, before=before)
@@ -818,6 +933,13 @@ class ReplayEngine:
             for event in failures:
                 self._load(history, event, loaded)
         return history
+
+    def _history_range(self, first: str, last: str) -> tuple[datetime, datetime]:
+        """The times the rules can ask about from a run of ``first``..``last``."""
+        if self._everything:
+            return EARLIEST_EVENT_TIME - timedelta(days=1), LATEST_EVENT_TIME + timedelta(days=1)
+        reach = self._reach + _MARGIN
+        return parse_time(first) - reach, parse_time(last) + reach
 
     def _load(
         self, history: MemoryHistory, event: SignInEvent, loaded: set[tuple[str, str]]

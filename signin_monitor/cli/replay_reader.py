@@ -1,24 +1,30 @@
-"""Replay's reading: files to batches ready for the writer, and what reading saw on the way;
-in a reader process of its own when it can, so reading and writing use both cores.
+"""Replay's reading and judging: files to batches ready for the writer, and what reading saw
+on the way; then the rules over the events kept. In a reader process of its own when it can,
+so reading, writing and judging use both cores.
 
 Reading, parsing, normalizing and building each batch's rows (``ReplayEngine.prepare``) is
-most of a replay's Python work; the main process's writer thread spends its time in SQLite,
-and the rules need every record before they start. In one process the GIL runs them one at a
-time; in two, the reader process (``ReaderProcess``, forked) does ``read_batches`` and hands
-over, per batch, only what the main process needs: the staged rows (one bytes image), the
-kept events (``Activity.__reduce__``: their fields, without the raw record a rule does not
-read), what reading counted and the problems to print (``ReadReport``). Nothing else crosses.
+most of a replay's Python work, and the rules need every record before they start; the main
+process's writer thread spends its time in SQLite. In one process the GIL runs them one at a
+time (``LocalReader``). In two (``ReaderProcess``, forked), the reader process reads, keeps
+the events the rules need (``ReplayEngine.prepare_keeping``) and hands over per batch only
+the staged rows (one bytes image), the positions of the kept events and what reading counted
+and the problems to print (``ReadReport``). Once every batch is written, the main process
+sends back which kept events were stored and the store's rows from before the run within the
+rules' reach; the reader runs the rules (``judge_here``) and hands over the events with
+alerts, which the main process claims, posts and marks while the reader judges on. The kept
+events never cross (their pickling and unpickling cost more than judging them).
 
-The reader never touches the store: the main process alone writes it (its writer thread),
-claims and prints. When the main process dies, the reader's next hand-over fails (the pipe
-has no reader any more) and it exits; when the reader dies, the main process says so and
-stops, with every batch written so far kept (a replay is idempotent: run it again).
+The reader never touches the store: the main process alone writes and reads it, claims and
+prints. When the main process dies, the reader's next hand-over fails (the pipe has no reader
+any more) and it exits; when the reader dies, the main process says so and stops, with every
+batch written and every alert delivered so far kept (a replay is idempotent: run it again).
 
 Usage::
 
     entries = list(find_files(paths))
-    with open_reader(entries, engine, expired_before=None, process=True) as batches:
-        for report, batch in batches: ...      # in file order
+    with open_reader(entries, engine, expired_before=None, process=True) as reader:
+        for written in engine.store_prepared(b for _, b in reader.batches() if b): ...
+        for outcome in reader.evaluated(): ...      # in time order, alerts delivered
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, Protocol, cast
 
 from ..cloudtrail_files import read_file
 from ..errors import (
@@ -47,10 +53,13 @@ from ..errors import (
     SkippedFileError,
 )
 from ..events import SignInEvent
-from .replay_engine import PreparedBatch, ReplayEngine, StagingStore
+from ..pipeline import EventOutcome
+from .replay_engine import Judged, PreparedBatch, ReplayEngine, SeedableStore, StagingStore
 
 __all__ = [
+    "LocalReader",
     "ReadReport",
+    "Reader",
     "ReaderFailedError",
     "ReaderProcess",
     "can_fork_reader",
@@ -128,12 +137,37 @@ def can_fork_reader(engine: ReplayEngine) -> bool:
     """True where a forked reader process is safe and pays: Linux (fork is the platform's
     way; macOS's system libraries are not fork-safe), one thread (a lock another thread holds
     at the fork would never be released in the child), a store that stages its rows (the
-    reader hands over rows, not events)."""
+    reader hands over rows, not events) and tells its rows from before the run (the reader's
+    rules start from them, read here)."""
     return (
         sys.platform == "linux"
         and threading.active_count() == 1
         and isinstance(engine.store, StagingStore)
+        and isinstance(engine.store, SeedableStore)
     )
+
+
+class Reader(Protocol):
+    """A replay's reading and judging: the batches to write, then, once all are written, the
+    outcomes of the rules over the events kept (``LocalReader``, ``ReaderProcess``)."""
+
+    def __enter__(self) -> Reader: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback_: TracebackType | None,
+    ) -> None: ...
+
+    def batches(self) -> Iterator[_Item]:
+        """The batches with what reading saw, in file order (for ``store_prepared``)."""
+        ...
+
+    def evaluated(self) -> Iterator[EventOutcome]:
+        """The outcomes of the events the rules went through, in time order, each once its
+        alerts are delivered; call once every batch is written."""
+        ...
 
 
 def open_reader(
@@ -142,43 +176,104 @@ def open_reader(
     *,
     expired_before: datetime | None,
     process: bool,
-) -> contextlib.AbstractContextManager[Iterator[_Item]]:
-    """``read_batches`` with the engine's batches: in a reader process if ``process``, else
-    here (the same batches, prepared in the main thread)."""
+) -> Reader:
+    """The replay's ``Reader``: a reader process if ``process`` (``can_fork_reader``), else
+    reading and judging here (the same batches and outcomes)."""
+    if process:
+        return ReaderProcess(entries, engine, expired_before=expired_before)
+    return LocalReader(entries, engine, expired_before=expired_before)
 
-    def work() -> Iterator[_Item]:
+
+class LocalReader:
+    """Reading in the main thread (``ReplayEngine.prepare``), the rules here too
+    (``ReplayEngine.evaluate``)."""
+
+    def __init__(
+        self,
+        entries: list[Path | MalformedRecordError],
+        engine: ReplayEngine,
+        *,
+        expired_before: datetime | None,
+    ) -> None:
+        self._entries = entries
+        self._engine = engine
+        self._expired_before = expired_before
+
+    def __enter__(self) -> LocalReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback_: TracebackType | None,
+    ) -> None:
+        return None
+
+    def batches(self) -> Iterator[_Item]:
+        """``read_batches`` of the entries, prepared here."""
         return read_batches(
-            entries,
-            engine.prepare,
-            batch_size=engine.write_batch,
-            expired_before=expired_before,
+            self._entries,
+            self._engine.prepare,
+            batch_size=self._engine.write_batch,
+            expired_before=self._expired_before,
         )
 
-    if process:
-        return ReaderProcess(work)
-    return contextlib.nullcontext(work())
+    def evaluated(self) -> Iterator[EventOutcome]:
+        """``ReplayEngine.evaluate``."""
+        return self._engine.evaluate()
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadDone:
+    """The child's word that reading is over: the time range and count of what it kept."""
+
+    kept_range: tuple[str, str] | None
+    kept: int
 
 
 class ReaderProcess:
-    """``work()`` run in a forked child; the context's value yields its items, in order.
+    """A forked child reads and prepares the batches (``read_batches`` with
+    ``ReplayEngine.prepare_keeping``), keeping the events the rules need; once the main
+    process has written every batch it tells the child which kept events were stored and
+    sends the rows the store held before the run within the rules' reach
+    (``ReplayEngine.seed_rows``); the child runs the rules (``judge_here``) and hands over the
+    events with alerts, which the main process claims, posts and marks (``deliver``) while
+    the child judges the next ones.
 
     Start it before any other thread (``can_fork_reader``). Leaving the context stops the
-    child if it still runs (its work is only reading: nothing to finish) and reaps it.
+    child if it still runs (it never writes: nothing to finish) and reaps it. When the system
+    refuses the fork, it reads and judges here, as ``LocalReader`` does.
     """
 
-    def __init__(self, work: Callable[[], Iterator[_Item]]) -> None:
-        self._work = work
-        self._receiver: Connection | None = None
+    def __init__(
+        self,
+        entries: list[Path | MalformedRecordError],
+        engine: ReplayEngine,
+        *,
+        expired_before: datetime | None,
+    ) -> None:
+        self._local = LocalReader(entries, engine, expired_before=expired_before)
+        self._entries = entries
+        self._engine = engine
+        self._expired_before = expired_before
+        self._receiver: Connection | None = None  # the child's items
+        self._sender: Connection | None = None  # the stored flags and seed rows, to the child
         self._child: multiprocessing.process.BaseProcess | None = None
+        self._read: _ReadDone | None = None
 
-    def __enter__(self) -> Iterator[_Item]:
+    def __enter__(self) -> ReaderProcess:
         context = multiprocessing.get_context("fork")
-        receiver, sender = context.Pipe(duplex=False)
+        receiver, child_sender = context.Pipe(duplex=False)
+        child_receiver, sender = context.Pipe(duplex=False)
         # What the parent has buffered would be written again by the child's copy at its exit.
         sys.stdout.flush()
         sys.stderr.flush()
         child = context.Process(
-            target=_serve, args=(self._work, sender, receiver), name="replay-reader", daemon=True
+            target=_serve,
+            args=(self._child_work, child_sender, child_receiver, (receiver, sender)),
+            name="replay-reader",
+            daemon=True,
         )
         # Ctrl-C held back across the fork: the child must not take it before it ignores it,
         # and this process must not leave here (KeyboardInterrupt) with a child it has not
@@ -188,21 +283,22 @@ class ReaderProcess:
             child.start()
         except OSError:  # no process to be had (fork refused: memory, process limits)
             receiver.close()
+            sender.close()
         else:
-            self._receiver, self._child = receiver, child
+            self._receiver, self._sender, self._child = receiver, sender, child
         finally:
-            sender.close()  # the child's end: at its exit, the pipe tells us
-            # Freed now, not as this frame ends: a Ctrl-C raised inside its finalizer would be
-            # printed as ignored and lost (seen under load: the replay then ran to its end).
-            del sender
+            # The child's ends: at its exit, the pipes tell us (and it, of ours).
+            child_sender.close()
+            child_receiver.close()
+            # Freed now, not as this frame ends: a Ctrl-C raised inside their finalizer would
+            # be printed as ignored and lost (seen under load: the replay then ran to its end).
+            del child_sender, child_receiver
             try:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
             except BaseException:
                 self.__exit__(None, None, None)  # the Ctrl-C held back, landing here
                 raise
-        if self._child is None:
-            return self._work()  # the same batches, read here: slower, never refused
-        return self._items(receiver)
+        return self
 
     def __exit__(
         self,
@@ -210,54 +306,138 @@ class ReaderProcess:
         error: BaseException | None,
         traceback_: TracebackType | None,
     ) -> None:
-        if self._receiver is not None:
-            self._receiver.close()
+        for end in (self._receiver, self._sender):
+            if end is not None:
+                end.close()
         if self._child is not None:
             if self._child.is_alive():
                 self._child.terminate()
             self._child.join()
 
-    @staticmethod
-    def _items(receiver: Connection) -> Iterator[_Item]:
-        while True:
-            try:
-                message = receiver.recv_bytes()
-            except EOFError:
-                raise ReaderFailedError(
-                    "replay's reader process stopped before the end of the files "
-                    "(killed, or out of memory); the batches written so far are kept: "
-                    "replay again to finish"
-                ) from None
-            if message == _DONE:
+    def batches(self) -> Iterator[_Item]:
+        """The child's batches, in file order, until it has read every file."""
+        if self._receiver is None:
+            yield from self._local.batches()  # the same batches, read here: never refused
+            return
+        for item in _received(self._receiver, _STOPPED_READING):
+            if isinstance(item, _ReadDone):
+                self._read = item
                 return
-            item = pickle.loads(message)  # noqa: S301 (our own child's bytes)
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+            yield cast(_Item, item)  # what the child sends before it is done
+        raise ReaderFailedError(_STOPPED_READING)  # pragma: no cover (it always says it is done)
+
+    def evaluated(self) -> Iterator[EventOutcome]:
+        """The child's judged events, claimed, posted and marked here, in time order."""
+        if self._receiver is None or self._sender is None:
+            yield from self._local.evaluated()
+            return
+        read = self._read
+        if read is None:
+            raise RuntimeError("the rules run once every batch is read and written")
+        engine = self._engine
+        flags = engine.stored_flags
+        if len(flags) != read.kept:
+            raise RuntimeError(f"{len(flags)} stored flags for the {read.kept} events kept")
+        sender = self._sender
+        try:
+            sender.send_bytes(flags)
+            if read.kept_range is not None:
+                rows: list[tuple[SignInEvent, str | None]] = []
+                for row in engine.seed_rows(*read.kept_range):
+                    rows.append(row)
+                    if len(rows) >= _SEED_CHUNK:
+                        sender.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+                        rows = []
+                if rows:
+                    sender.send_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+                sender.send_bytes(_DONE)
+        except BrokenPipeError:
+            raise ReaderFailedError(_STOPPED_JUDGING) from None
+        judged = _received(self._receiver, _STOPPED_JUDGING)
+        yield from engine.deliver(item for item in judged if isinstance(item, Judged))
+
+    def _child_work(self, sender: Connection, receiver: Connection) -> None:
+        """The child's part: read, hand over each batch, say so; then judge and hand over."""
+        engine = self._engine
+        for item in read_batches(
+            self._entries,
+            engine.prepare_keeping,
+            batch_size=engine.write_batch,
+            expired_before=self._expired_before,
+        ):
+            report, batch = item
+            lean = None if batch is None else batch.for_transfer()
+            sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
+        kept_range = engine.kept_range
+        done = _ReadDone(kept_range, engine.kept)
+        sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+        flags = receiver.recv_bytes()
+        seed = _seed(receiver) if kept_range is not None else iter(())
+        for judged in engine.judge_here(flags, seed):
+            sender.send_bytes(pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL))
+        sender.send_bytes(_DONE)
 
 
-def _serve(work: Callable[[], Iterator[_Item]], sender: Connection, receiver: Connection) -> None:
-    """The child: send each item, then the end mark; or the error that stopped it."""
-    # Its copy of the main process's end: while open, a main process gone would leave the
-    # pipe a reader, and the child would wait on a full pipe forever instead of exiting.
-    receiver.close()
+#: Seed rows per message to the child (a store's months of sign-ins need not be one message).
+_SEED_CHUNK: Final = 10_000
+_STOPPED_READING: Final = (
+    "replay's reader process stopped before the end of the files (killed, or out of memory); "
+    "the batches written so far are kept: replay again to finish"
+)
+_STOPPED_JUDGING: Final = (
+    "replay's reader process stopped before the rules had gone through every event (killed, "
+    "or out of memory); every record is stored and the alerts printed so far are marked: "
+    "replay again to deliver the rest"
+)
+
+
+def _received(receiver: Connection, stopped: str) -> Iterator[object]:
+    """The child's items until its end mark; an error it sent is raised here."""
+    while True:
+        try:
+            message = receiver.recv_bytes()
+        except EOFError:
+            raise ReaderFailedError(stopped) from None
+        if message == _DONE:
+            return
+        item = pickle.loads(message)  # noqa: S301 (our own child's bytes)
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+def _seed(receiver: Connection) -> Iterator[tuple[SignInEvent, str | None]]:
+    """The child's: the seed rows the main process sends, until its end mark."""
+    while (message := receiver.recv_bytes()) != _DONE:
+        yield from pickle.loads(message)  # noqa: S301 (our own parent's bytes)
+
+
+def _serve(
+    work: Callable[[Connection, Connection], None],
+    sender: Connection,
+    receiver: Connection,
+    parents: tuple[Connection, Connection],
+) -> None:
+    """The child: ``work``; or the error that stopped it, sent for the main process to raise."""
+    # Its copies of the main process's ends: while open, a main process gone would leave the
+    # pipes a reader and a writer, and the child would wait on them forever instead of exiting.
+    for end in parents:
+        end.close()
     # Ctrl-C reaches the whole process group: the main process alone decides what it means
     # (it stops this process when it leaves); a reader gone first would look like a crash.
     # (Held back since the fork: one pressed meanwhile is dropped as ignored.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
-        for report, batch in work():
-            lean = None if batch is None else batch.for_transfer()
-            sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
-        sender.send_bytes(_DONE)
-    except BrokenPipeError:
+        work(sender, receiver)
+    except (BrokenPipeError, EOFError):
         return  # the main process is gone: nothing to tell, no one to tell it
     except BaseException as error:  # told to the main process, raised there
         with contextlib.suppress(BrokenPipeError):
             sender.send_bytes(_pickled_error(error))
     finally:
         sender.close()
+        receiver.close()
         # Never the parent's exit handlers (its store, its lock): the child only read.
         os._exit(0)
 
