@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import gc
 import gzip
 import json
 import multiprocessing
@@ -17,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -507,3 +509,29 @@ def test_a_fork_refused_reads_in_the_main_thread_with_the_same_result(
     db = tmp_path / "b.db"
     assert _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys) == expected
     assert _rows(db) == _rows(tmp_path / "a.db")
+
+
+def test_the_reader_freezes_what_it_holds_and_still_collects_cycles_now_and_then() -> None:
+    class Node:
+        me: Any
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # no pass of its own between the steps
+    try:
+        # GIVEN garbage in a reference cycle, when a batch has been read
+        cycle = Node()
+        cycle.me = cycle
+        ref = weakref.ref(cycle)
+        del cycle
+        replay_reader._spare_the_collector(1)
+        # THEN what exists is frozen: a collection walks it no more (nor frees the cycle)
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert ref() is not None
+        # AND every hundredth batch all is thawed and collected once
+        replay_reader._spare_the_collector(100)
+        assert ref() is None
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()

@@ -19,6 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,58 @@ def test_a_batch_whose_insert_skips_a_row_its_keys_do_not_explain_is_rewritten_r
     ]
 
 
+def test_batches_written_in_one_transaction_flag_each_others_rows_as_one_at_a_time_does(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a store holding some events, and three batches for one transaction that repeat
+    # each other's events and the stored ones (and an empty batch among them)
+    events = _events(12)
+    prefill = events[:2]
+    batches = [[*events[1:5]], [], [events[4], *events[5:8], events[0]], [events[2], *events[8:]]]
+    expected = _one_at_a_time(tmp_path / "reference.db", prefill, list(chain(*batches)))
+    assert expected.count(False) == 4  # 2 already stored, 2 in an earlier batch
+    store = SqliteStore(tmp_path / "bulk.db")
+    try:
+        for event in prefill:
+            store.record(event, expires_at=None)
+        staged = [store.stage_many(b, expires_at=[None] * len(b)) for b in batches]
+        # WHEN they are written in one transaction
+        stored = store.write_staged_many(staged)
+    finally:
+        store.close()
+    # THEN each batch's flags are what inserting one at a time says, and the rows the same
+    assert [len(flags) for flags in stored] == [len(b) for b in batches]
+    assert list(chain(*stored)) == expected
+    assert _rows(tmp_path / "bulk.db") == _rows(tmp_path / "reference.db")
+
+
+def test_a_transaction_of_batches_one_of_which_skips_a_row_is_rewritten_row_by_row(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a store that silently skips one row of the second of three batches
+    store = SqliteStore(tmp_path / "trigger.db")
+    store._db.execute(
+        "CREATE TRIGGER skip_one BEFORE INSERT ON activity WHEN NEW.event_id = 'event-00004'"
+        " BEGIN SELECT RAISE(IGNORE); END"
+    )
+    events = _events(9)
+    try:
+        staged = [
+            store.stage_many(events[at : at + 3], expires_at=[None] * 3) for at in range(0, 9, 3)
+        ]
+        # WHEN they are written in one transaction
+        stored = store.write_staged_many(staged)
+        with pytest.raises(ValueError, match="at most 8 staged batches"):
+            store.write_staged_many(staged * 3)
+    finally:
+        store.close()
+    # THEN the skipped row is reported as not stored, every other row of every batch as stored
+    assert stored == [[True] * 3, [True, False, True], [True] * 3]
+    assert sorted(row[3] for row in _rows(tmp_path / "trigger.db")) == [
+        e.event_id for e in events if e.event_id != "event-00004"
+    ]
+
+
 def test_a_staged_batch_that_is_not_the_batch_is_refused(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "shape.db")
     try:
@@ -205,11 +258,11 @@ class _FailingStore(SqliteStore):
 
     writes = 0
 
-    def write_staged(self, staged: StagedRows) -> list[bool]:
+    def write_staged_many(self, batches: Sequence[StagedRows]) -> list[list[bool]]:
         type(self).writes += 1
         if type(self).writes == 3:
             raise StoreError("disk I/O error")
-        return super().write_staged(staged)
+        return super().write_staged_many(batches)
 
 
 def test_an_error_of_the_writer_is_raised_in_the_main_thread_after_the_results_before_it(
@@ -218,15 +271,16 @@ def test_an_error_of_the_writer_is_raised_in_the_main_thread_after_the_results_b
     _FailingStore.writes = 0
     store = _FailingStore(tmp_path / "fails.db")
     seen: list[Written | UnstorableRecordError] = []
-    results = _engine(store, batch=10).store_events(_events(100))
+    results = _engine(store, batch=5).store_events(_events(100))
     try:
         with pytest.raises(StoreError, match="disk I/O error"):
             seen.extend(results)
     finally:
         store.close()
-    # THEN the two batches written were reported, nothing after them, no thread left
-    assert len(seen) == 20
-    assert len(_rows(tmp_path / "fails.db")) == 20
+    # THEN the two writes that went through (eight batches of five each) were reported,
+    # nothing after them, no thread left
+    assert len(seen) == 80
+    assert len(_rows(tmp_path / "fails.db")) == 80
 
 
 @pytest.mark.parametrize("stop", [RuntimeError("the reader broke"), KeyboardInterrupt()])
@@ -367,7 +421,7 @@ def _claims(db: Path) -> list[tuple[Any, ...]]:
 def test_a_replay_killed_mid_write_then_run_again_gives_the_database_of_one_clean_run(
     tmp_path: Path,
 ) -> None:
-    total = 8_000
+    total = 20_000  # three transactions (eight batches of 1,000 each)
     corpus = _corpus(tmp_path / "corpus", total)
     clean = tmp_path / "clean.db"
     reference = subprocess.run(

@@ -61,7 +61,7 @@ from ..pipeline import EventOutcome, Pipeline
 from ..rules import Rule, SelectiveRule
 from ..sources import TimeSorter
 from ..store import ClaimOutcome, HistoryQuery, schema
-from ..store.sqlite import StagedRows
+from ..store.sqlite import STAGED_PER_COMMIT, StagedRows
 from .replay_writer import BatchWriter
 
 __all__ = [
@@ -118,8 +118,9 @@ class StagingStore(Protocol):
         """The batch's rows, checked; raises before anything is written if one is unstorable."""
         ...
 
-    def write_staged(self, staged: StagedRows) -> list[bool]:
-        """Write them; True for each row stored (False: its keys were already there)."""
+    def write_staged_many(self, batches: Sequence[StagedRows]) -> list[list[bool]]:
+        """Write them, in order, in one transaction (up to ``STAGED_PER_COMMIT``); for each,
+        True for each row stored (False: its keys were already there)."""
         ...
 
 
@@ -622,15 +623,31 @@ class ReplayEngine:
 
     def _store(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[PreparedBatch, _Outcomes]]:
         """One writer thread (``BatchWriter``) writes the batches while the next ones are read:
-        the store's own work overlaps the reading. Results come back in order."""
-        with BatchWriter(self._write) as writer:
-            for batch in batches:
-                if batch.size:
-                    writer.submit(batch)
-                for done in writer.ready():
-                    yield self._written(*done)
+        the store's own work overlaps the reading. Staged batches go ``STAGED_PER_COMMIT`` to
+        a transaction (a commit's cost is mostly the index pages it writes again). Results
+        come back in order."""
+        per_write = STAGED_PER_COMMIT if isinstance(self.store, StagingStore) else 1
+        # One group queued while one is written: as many batches in flight as before.
+        with BatchWriter(self._write_all, depth=1) as writer:
+            group: list[PreparedBatch] = []
+            try:
+                for batch in batches:
+                    if batch.size:
+                        group.append(batch)
+                    if len(group) >= per_write:
+                        writer.submit(group)
+                        group = []
+                    for done in writer.ready():
+                        for written in done:
+                            yield self._written(*written)
+            finally:
+                # Handed over is written, however the reading ends (an error, Ctrl-C, a
+                # consumer that stops): at most one group more than one batch at a time.
+                if group and not writer.failed:
+                    writer.submit(group)
             for done in writer.finish():
-                yield self._written(*done)
+                for written in done:
+                    yield self._written(*written)
 
     def prepare(self, events: list[SignInEvent]) -> PreparedBatch:
         """The reading side's part of a batch: its rows staged if the store can (an event the
@@ -686,20 +703,25 @@ class ReplayEngine:
         does not say what it reads): it goes once written or staged."""
         return event.event_name == CONSOLE_LOGIN and not event.is_api_call and not self._everything
 
+    def _write_all(self, group: list[PreparedBatch]) -> list[tuple[PreparedBatch, _Outcomes]]:
+        """The writer thread's part: write the group's batches, staged ones in one
+        transaction; each batch with its outcomes."""
+        store = self.store
+        staged = [batch.staged for batch in group if batch.staged is not None]
+        if len(staged) < len(group) or not isinstance(store, StagingStore):
+            return [self._write(batch) for batch in group]
+        return [
+            (batch, _with_refused(batch, flags))
+            for batch, flags in zip(group, store.write_staged_many(staged), strict=True)
+        ]
+
     def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, _Outcomes]:
-        """The writer thread's part: write the batch; one by one if it holds an unstorable
-        event, so only that event is lost."""
+        """Write an unstaged batch; one by one if it holds an unstorable event, so only that
+        event is lost."""
         store = self.store
         if batch.staged is not None and isinstance(store, StagingStore):
-            written: _Outcomes = list(store.write_staged(batch.staged))
-            if not batch.unstorable:
-                return batch, written
-            flags = iter(written)
-            refused = batch.unstorable
-            return batch, [
-                refused[position] if position in refused else next(flags)
-                for position in range(batch.size)
-            ]
+            (flags,) = store.write_staged_many([batch.staged])
+            return batch, _with_refused(batch, flags)
         if batch.events is None or batch.expires is None:
             raise ValueError("an unstaged batch needs its events")
         outcomes: _Outcomes = []
@@ -1020,6 +1042,18 @@ def _stage(
         expires_at=[expires[position] for position in storable],
     )
     return staged, refused
+
+
+def _with_refused(batch: PreparedBatch, flags: list[bool]) -> _Outcomes:
+    """A staged batch's outcomes: the flags of its staged rows, with the refused events (left
+    out when it was staged) back at their places."""
+    if not batch.unstorable:
+        return list(flags)
+    stored = iter(flags)
+    refused = batch.unstorable
+    return [
+        refused[position] if position in refused else next(stored) for position in range(batch.size)
+    ]
 
 
 def _let_go_of_raw(event: SignInEvent) -> None:

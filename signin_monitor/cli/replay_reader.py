@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -359,15 +360,17 @@ class ReaderProcess:
     def _child_work(self, sender: Connection, receiver: Connection) -> None:
         """The child's part: read, hand over each batch, say so; then judge and hand over."""
         engine = self._engine
-        for item in read_batches(
+        items = read_batches(
             self._entries,
             engine.prepare_keeping,
             batch_size=engine.write_batch,
             expired_before=self._expired_before,
-        ):
-            report, batch = item
+        )
+        for number, (report, batch) in enumerate(items, start=1):
             lean = None if batch is None else batch.for_transfer()
             sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
+            _spare_the_collector(number)
+        gc.unfreeze()
         kept_range = engine.kept_range
         done = _ReadDone(kept_range, engine.kept)
         sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
@@ -376,6 +379,22 @@ class ReaderProcess:
         for judged in engine.judge_here(flags, seed):
             sender.send_bytes(pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL))
         sender.send_bytes(_DONE)
+
+
+#: Batches between the reader's full collections (``_spare_the_collector``).
+_COLLECT_EVERY: Final = 100
+
+
+def _spare_the_collector(batches: int) -> None:
+    """After each batch read, what exists is frozen (``gc.freeze``): the kept events pile up
+    until the rules run, and the collector's full passes walked them all again and again
+    (measured at 200,000 records: 1.4-2.4 s of the reader's ~8 s CPU, then 0.3-0.6 s). Frozen
+    objects are still freed by reference counting; only garbage in reference cycles would
+    wait, so every ``_COLLECT_EVERY`` batches all is thawed and collected once."""
+    if batches % _COLLECT_EVERY == 0:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 #: Seed rows per message to the child (a store's months of sign-ins need not be one message).

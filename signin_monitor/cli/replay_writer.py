@@ -64,6 +64,11 @@ class BatchWriter(Generic[Job, Result]):
     ) -> None:
         self._close()
 
+    @property
+    def failed(self) -> bool:
+        """True once a write failed (the writer takes no more jobs)."""
+        return self._failed
+
     def submit(self, job: Job) -> None:
         """Queue a job, waiting while ``depth`` are queued (never forever: after a failure the
         writer drops what it is given; the failure comes out of ``ready`` or ``finish``)."""

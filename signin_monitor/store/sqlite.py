@@ -144,22 +144,50 @@ _SELECT_AUDIT = _SELECT.replace(", raw FROM", ", '{}' FROM")
 _STAGE_COLUMNS = f"{_COLUMNS}, network"
 _STAGE_SCHEMA = f"CREATE TABLE rows ({_STAGE_COLUMNS})"
 _STAGE_INSERT = f"INSERT INTO rows VALUES ({', '.join('?' * 26)})"  # noqa: S608 (constants only)
-_STAGE_ATTACH = "ATTACH DATABASE ':memory:' AS stage"
-# One row: how many rows the image holds, its last rowid, and (as text) the rowids of the rows
-# whose keys the store already holds; one statement, so the writer thread asks for the GIL once.
-_STAGE_SHAPE = (
-    "SELECT count(*), coalesce(max(rowid), 0), (SELECT group_concat(s.rowid) FROM stage.rows s"
-    " WHERE EXISTS (SELECT 1 FROM main.activity a WHERE a.pk = s.pk AND a.sk = s.sk))"
-    " FROM stage.rows"
-)
-_FROM_STAGE = (
-    f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
-    f" SELECT {_STAGE_COLUMNS} FROM stage.rows ORDER BY rowid"
-)
-_ONE_FROM_STAGE = (
-    f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
-    f" SELECT {_STAGE_COLUMNS} FROM stage.rows WHERE rowid = ?"
-)
+#: Staged batches ``write_staged_many`` takes into one transaction: each commit writes every
+#: index page its rows touched to the WAL again (seven indexes, their pages all over), so
+#: fewer, larger commits cost far less (measured at 200,000 records: the writer's CPU 6.1 s at
+#: one batch a commit, 3.9 s at four, 3.1 s at eight). Each is an attached database; SQLite
+#: allows ten.
+STAGED_PER_COMMIT: Final = 8
+#: The attached databases the staged images are loaded into (``sqlite3_deserialize``, before
+#: the transaction begins: reopening a database inside one is not something SQLite promises).
+_STAGES: Final = tuple(f"stage{number}" for number in range(STAGED_PER_COMMIT))
+
+
+@dataclass(frozen=True, slots=True)
+class _StageStatements:
+    """The statements that copy one attached staging database's rows in."""
+
+    attach: str
+    #: One row: how many rows the image holds, its last rowid, and (as text) the rowids of the
+    #: rows whose keys the store already holds; one statement, so the writer thread asks for
+    #: the GIL once.
+    shape: str
+    copy: str
+    copy_one: str
+
+
+def _stage_statements(stage: str) -> _StageStatements:
+    return _StageStatements(
+        attach=f"ATTACH DATABASE ':memory:' AS {stage}",
+        shape=(
+            "SELECT count(*), coalesce(max(rowid), 0), (SELECT group_concat(s.rowid)"  # noqa: S608
+            f" FROM {stage}.rows s WHERE EXISTS (SELECT 1 FROM main.activity a"
+            f" WHERE a.pk = s.pk AND a.sk = s.sk)) FROM {stage}.rows"
+        ),
+        copy=(
+            f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
+            f" SELECT {_STAGE_COLUMNS} FROM {stage}.rows ORDER BY rowid"
+        ),
+        copy_one=(
+            f"INSERT OR IGNORE INTO main.activity ({_STAGE_COLUMNS})"  # noqa: S608 (constants only)
+            f" SELECT {_STAGE_COLUMNS} FROM {stage}.rows WHERE rowid = ?"
+        ),
+    )
+
+
+_STAGE_STATEMENTS: Final = tuple(_stage_statements(stage) for stage in _STAGES)
 
 
 @functools.cache
@@ -219,7 +247,7 @@ class SqliteStore:
         self._batched = 0
         # Replay's staging database (``stage_many``) and whether ``_db`` has it attached.
         self._stage: sqlite3.Connection | None = None
-        self._stage_attached = False
+        self._stages_attached = 0  # of ``_STAGES``, attached to ``_db`` in order
         # ``write_staged``'s WAL checkpoints, on their own thread while it writes; None before
         # (SQLite's autocheckpoint on this connection) and after (turned back on).
         self._checkpoints: Checkpointer | None = None
@@ -321,45 +349,52 @@ class SqliteStore:
         return StagedRows(image=stage.serialize(), first=first)
 
     def write_staged(self, staged: StagedRows) -> list[bool]:
-        """Write a staged batch in one transaction; True for each row it stored, in order.
+        """Write a staged batch in one transaction; True for each row it stored, in order."""
+        return self.write_staged_many([staged])[0]
 
-        One ``INSERT ... SELECT`` copies the staged rows, so SQLite does the work (every
-        index) with the GIL released, in few steps. The flags are exact: a row is stored
-        unless the store held its keys (asked in the same immediate transaction, before the
-        insert) or an earlier row of the batch has them; if the count of rows the insert made
-        disagrees, the batch is rolled back and written again a row at a time.
+    def write_staged_many(self, batches: Sequence[StagedRows]) -> list[list[bool]]:
+        """Write up to ``STAGED_PER_COMMIT`` staged batches, in order, in one transaction;
+        for each, True for each row it stored.
+
+        Each image is loaded into an attached database first; then one ``INSERT ... SELECT``
+        per batch copies its rows, so SQLite does the work (every index) with the GIL
+        released, in few steps. The flags are exact: a row is stored unless the store held
+        its keys (asked in the same immediate transaction, after the batches before it were
+        copied) or an earlier row of its batch has them; if the count of rows an insert made
+        disagrees, the transaction is rolled back and every batch written again a row at a
+        time.
         """
-        count = len(staged.first)
-        if count == 0:
-            return []
+        if len(batches) > STAGED_PER_COMMIT:
+            raise ValueError(f"at most {STAGED_PER_COMMIT} staged batches per transaction")
+        if not any(staged.first for staged in batches):
+            return [[] for _ in batches]
         self._commit_open()
         self._checkpoint_aside()
         db = self._db
-        if not self._stage_attached:
-            db.execute(_STAGE_ATTACH)
-            self._stage_attached = True
-        db.deserialize(staged.image, name="stage")
+        while self._stages_attached < len(batches):
+            db.execute(_STAGE_STATEMENTS[self._stages_attached].attach)
+            self._stages_attached += 1
+        for stage, staged in zip(_STAGES, batches, strict=False):
+            db.deserialize(staged.image, name=stage)
         db.execute("BEGIN IMMEDIATE")
         try:
-            rows, last, present = db.execute(_STAGE_SHAPE).fetchone()
-            if rows != count or last != count:
-                raise StoreError(f"staged batch holds {rows} rows, expected {count}")
-            held = {int(rowid) for rowid in present.split(",")} if present else set()
-            stored = [
-                new and number not in held for number, new in enumerate(staged.first, start=1)
+            written = [
+                self._copy_staged(statements, staged)
+                for statements, staged in zip(_STAGE_STATEMENTS, batches, strict=False)
             ]
-            before = db.total_changes
-            db.execute(_FROM_STAGE)
-            if db.total_changes - before != sum(stored):
-                # The insert did not do what the keys said (a constraint OR IGNORE skips
+            if any(flags is None for flags in written):
+                # An insert did not do what the keys said (a constraint OR IGNORE skips
                 # besides the keys, say): undone, and written a row at a time, each telling.
                 # (Rolled back whole, not to a savepoint: a savepoint journals every page the
                 # insert touches, in memory, for a case that does not happen.)
                 db.execute("ROLLBACK")
                 db.execute("BEGIN IMMEDIATE")
-                stored = [
-                    db.execute(_ONE_FROM_STAGE, (number,)).rowcount == 1
-                    for number in range(1, count + 1)
+                written = [
+                    [
+                        db.execute(statements.copy_one, (number,)).rowcount == 1
+                        for number in range(1, len(staged.first) + 1)
+                    ]
+                    for statements, staged in zip(_STAGE_STATEMENTS, batches, strict=False)
                 ]
         except BaseException:
             if db.in_transaction:
@@ -368,6 +403,24 @@ class SqliteStore:
         db.execute("COMMIT")
         if self._checkpoints is not None:
             self._checkpoints.committed()
+        return [flags if flags is not None else [] for flags in written]
+
+    def _copy_staged(self, statements: _StageStatements, staged: StagedRows) -> list[bool] | None:
+        """Copy one loaded batch in (the transaction open); its flags, or None if the insert
+        did not store exactly the rows its keys said."""
+        count = len(staged.first)
+        if count == 0:
+            return []
+        db = self._db
+        rows, last, present = db.execute(statements.shape).fetchone()
+        if rows != count or last != count:
+            raise StoreError(f"staged batch holds {rows} rows, expected {count}")
+        held = {int(rowid) for rowid in present.split(",")} if present else set()
+        stored = [new and number not in held for number, new in enumerate(staged.first, start=1)]
+        before = db.total_changes
+        db.execute(statements.copy)
+        if db.total_changes - before != sum(stored):
+            return None
         return stored
 
     def _checkpoint_aside(self) -> None:
