@@ -159,9 +159,8 @@ class PreparedBatch:
 @dataclass(slots=True)
 class Judged:
     """A run of kept events the rules went through, in time order: how many (``checked``),
-    and each one's outcome with the alerts the rules raised on it, to be claimed and
-    delivered together. Judged in a reader process, only the events with alerts are in
-    ``raised`` (the rest would only be counted)."""
+    and the outcome of each one they raised alerts on, with those alerts, to be claimed and
+    delivered together."""
 
     checked: int
     raised: list[tuple[EventOutcome, list[Alert]]]
@@ -784,7 +783,8 @@ class ReplayEngine:
         self._sorter.add(time_text, (event, len(self._sorter)))
 
     def evaluate(self, *, deadline: float | None = None) -> Iterator[EventOutcome]:
-        """Run the rules over the kept events in time order; one outcome per event evaluated.
+        """Run the rules over the kept events in time order; one outcome per event they raised
+        alerts on (``checked`` counts the events they went through).
 
         Call after ``store_events`` is exhausted: the history is loaded from the store first.
         The alerts of consecutive events are claimed together (``Pipeline.claim_many``: one
@@ -796,9 +796,7 @@ class ReplayEngine:
             if self._first is None or self._last is None:
                 return
             history = self._load_history(self._first, self._last)
-            for batch in self._judged(history):
-                self.checked += len(batch)
-                yield from self._deliver(batch, deadline)
+            yield from self.deliver(self._judged(history), deadline=deadline)
 
     @property
     def kept_range(self) -> tuple[str, str] | None:
@@ -828,8 +826,8 @@ class ReplayEngine:
     ) -> Iterator[Judged]:
         """The rules over the events kept here (``prepare_keeping``), in time order, with the
         stored flags the writer gave (``stored_flags``) and the rows the store held before the
-        run (``seed_rows``); each batch with only its events that raised alerts, for the
-        main process to claim and deliver (``deliver``)."""
+        run (``seed_rows``), in batches for the main process to claim and deliver
+        (``deliver``)."""
         if len(flags) != len(self._sorter):
             raise RuntimeError(
                 f"the writer told {len(flags)} stored flags for {len(self._sorter)} kept events"
@@ -842,8 +840,7 @@ class ReplayEngine:
             history = MemoryHistory(after=after, before=before)
             for event, network in seed:
                 history.add(event, network)
-            for batch in self._judged(history):
-                yield Judged(len(batch), [item for item in batch if item[1]])
+            yield from self._judged(history)
 
     def deliver(
         self, judged: Iterable[Judged], *, deadline: float | None = None
@@ -854,9 +851,10 @@ class ReplayEngine:
             self.checked += batch.checked
             yield from self._deliver(batch.raised, deadline)
 
-    def _judged(self, history: MemoryHistory) -> Iterator[list[tuple[EventOutcome, list[Alert]]]]:
+    def _judged(self, history: MemoryHistory) -> Iterator[Judged]:
         """The rules over the kept events in time order, in batches to claim together: a
-        batch ends once it holds ``claim_batch`` alerts or ``_EVENTS_PER_BATCH`` events."""
+        batch ends once it holds ``claim_batch`` alerts or ``_EVENTS_PER_BATCH`` events
+        judged (only those with alerts are in it: the rest is counted)."""
         batching = self.pipeline.claims_in_batches
         claim_batch = self.claim_batch if batching else 1
         events_per_batch = _EVENTS_PER_BATCH if batching else 1
@@ -867,7 +865,7 @@ class ReplayEngine:
         # The rules' bound ``evaluate`` per (kind, name): ``rules_for``, looked up once.
         checks_for: dict[tuple[str, str], tuple[_Check, ...]] = {}
         batch: list[tuple[EventOutcome, list[Alert]]] = []
-        raised_in_batch = 0
+        raised_in_batch = judged = 0
         for number, (event, ticket) in enumerate(self._sorter, start=1):
             if reach is not None and number % forget_every == 0:
                 history.forget_before(event.event_time - reach)
@@ -881,13 +879,15 @@ class ReplayEngine:
             if not checks:
                 continue
             raised = [alert for check in checks if (alert := check(event, history)) is not None]
-            batch.append((EventOutcome(event=event, stored=stored), raised))
-            raised_in_batch += len(raised)
-            if raised_in_batch >= claim_batch or len(batch) >= events_per_batch:
-                yield batch
-                batch, raised_in_batch = [], 0
-        if batch:
-            yield batch
+            judged += 1
+            if raised:
+                batch.append((EventOutcome(event=event, stored=stored), raised))
+                raised_in_batch += len(raised)
+            if raised_in_batch >= claim_batch or judged >= events_per_batch:
+                yield Judged(judged, batch)
+                batch, raised_in_batch, judged = [], 0, 0
+        if judged:
+            yield Judged(judged, batch)
 
     def _deliver(
         self, batch: list[tuple[EventOutcome, list[Alert]]], deadline: float | None
