@@ -50,7 +50,7 @@ class SignInAfterFailures:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for a success over the threshold, or for one a late failure completes."""
-        if not event.is_console_login or event.identity_type not in _SIGN_IN_TYPES:
+        if event.event_name != CONSOLE_LOGIN or event.identity_type not in _SIGN_IN_TYPES:
             return None
         if event.result == "Success":
             return self._for_success(event, history)
