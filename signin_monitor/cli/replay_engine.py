@@ -319,30 +319,43 @@ class MemoryHistory:
     ) -> int:
         """As the store's range count on the principal's FAILURE keys."""
         who = (account_id, principal)
-        self._check(after, until, principal=who)
+        if (
+            after < self.after
+            or until > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, until, principal=who)
         state = self._of_principal.get(who)
-        if state is None or not state.failures.keys:
+        if state is None:
             return 0
-        keys = state.failures.keys
-        return bisect_right(keys, until, key=_TIME) - bisect_right(keys, after, key=_TIME)
+        times = state.failures.times
+        return bisect_right(times, until) - bisect_right(times, after) if times else 0
 
     def failures_between(
         self, account_id: str, principal: str, *, after: datetime, before: datetime
     ) -> list[SignInEvent]:
         """As the store's range read on the principal's FAILURE keys, in key order."""
         who = (account_id, principal)
-        self._check(after, before, principal=who)
+        if (
+            after < self.after
+            or before > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, before, principal=who)
         state = self._of_principal.get(who)
-        if state is None or not state.failures.keys:
-            return []
-        return state.failures.between(after, before)
+        return [] if state is None else state.failures.between(after, before)
 
     def has_console_sign_in(
         self, account_id: str, principal: str, *, after: datetime, until: datetime
     ) -> bool:
         """As the store's range read on the principal's SIGNIN keys (successes only)."""
         who = (account_id, principal)
-        self._check(after, until, principal=who)
+        if (
+            after < self.after
+            or until > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, until, principal=who)
         state = self._of_principal.get(who)
         if state is None or not state.sign_ins:
             return False
@@ -354,7 +367,13 @@ class MemoryHistory:
     ) -> list[SignInEvent]:
         """As the store's range of failures from the address, in (time, id) order."""
         source = (account_id, source_ip)
-        self._check(after, before, source=source)
+        sources = self._sources
+        if (
+            after < self.after
+            or before > self.before
+            or (sources is not None and source not in sources)
+        ):
+            self._refuse(after, before, source=source)
         rows = self._from_source.get(source)
         return [] if rows is None else rows.between(after, before)
 
@@ -363,7 +382,12 @@ class MemoryHistory:
     ) -> list[SignInEvent]:
         """As the store's range of the principal's successes from IP addresses."""
         who = (account_id, principal)
-        self._check(after, before, principal=who)
+        if (
+            after < self.after
+            or before > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, before, principal=who)
         state = self._of_principal.get(who)
         return [] if state is None else state.successes.between(after, before)
 
@@ -372,29 +396,42 @@ class MemoryHistory:
     ) -> SignInEvent | None:
         """The last of ``successes_between`` (found by one bisection, no list built)."""
         who = (account_id, principal)
-        self._check(after, before, principal=who)
+        if (
+            after < self.after
+            or before > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, before, principal=who)
         state = self._of_principal.get(who)
         if state is None:
             return None
-        keys = state.successes.keys
-        last = bisect_left(keys, _whole(before), key=_TIME) - 1
-        if last < 0 or not keys[last][0] > after:
+        successes = state.successes
+        times = successes.times
+        if before.microsecond:
+            before = before.replace(microsecond=0)
+        last = bisect_left(times, before) - 1
+        if last < 0 or not times[last] > after:
             return None
-        return state.successes.events[last]
+        return successes.events[last]
 
     def has_success_from_network(
         self, account_id: str, principal: str, network: str, *, after: datetime, before: datetime
     ) -> bool:
         """As the store's probe of the principal's successes from the network."""
         who = (account_id, principal)
-        self._check(after, before, principal=who)
+        if (
+            after < self.after
+            or before > self.before
+            or (self._principals is not None and who not in self._principals)
+        ):
+            self._refuse(after, before, principal=who)
         state = self._of_principal.get(who)
         times = None if state is None else state.networks.get(network)
         if not times:
             return False
         return bisect_left(times, _whole(before)) > bisect_right(times, after)
 
-    def _check(
+    def _refuse(
         self,
         after: datetime,
         end: datetime,
@@ -402,6 +439,8 @@ class MemoryHistory:
         principal: tuple[str, str] | None = None,
         source: tuple[str, str] | None = None,
     ) -> None:
+        """Raise for a question the history cannot answer (each question tests the cheap
+        conditions inline, once, and only calls this when one fails)."""
         if after < self.after or end > self.before:
             raise RuntimeError("a rule asked the replay history outside the range it loaded")
         loaded = self._principals
@@ -416,42 +455,51 @@ _Check = Callable[[SignInEvent, "MemoryHistory"], Alert | None]
 #: A row's sort key: its time (a whole second), then what breaks ties in its store's order
 #: (the id), then the order it was added in.
 _Key = tuple[datetime, str, int]
-#: The time of a sort key, for bisecting on times (a C function: no Python call per probe).
-_TIME: Final = operator.itemgetter(0)
 
 
 class _Rows:
-    """One partition of an index: the rows' sort keys and their events, both in key order."""
+    """One partition of an index: the rows' sort keys, their times and their events, all in
+    key order (``times`` is bisected directly: no key function called per probe)."""
 
-    __slots__ = ("events", "keys")
+    __slots__ = ("events", "keys", "times")
 
     def __init__(self) -> None:
         self.keys: list[_Key] = []
+        self.times: list[datetime] = []
         self.events: list[SignInEvent] = []
 
     def add(self, key: _Key, event: SignInEvent) -> None:
         """Insert in key order (replay adds in time order: nearly always at the end)."""
-        keys = self.keys
-        if not keys or keys[-1] < key:
-            keys.append(key)
+        times = self.times
+        moment = key[0]
+        if not times or times[-1] < moment:  # one comparison of times, not of keys
+            times.append(moment)
+            self.keys.append(key)
             self.events.append(event)
             return
+        keys = self.keys
         at = bisect_right(keys, key)
         keys.insert(at, key)
+        times.insert(at, moment)
         self.events.insert(at, event)
 
     def between(self, after: datetime, before: datetime) -> list[SignInEvent]:
         """The events with ``after < time < before``, in key order."""
-        keys = self.keys
-        start = bisect_right(keys, after, key=_TIME)
-        stop = bisect_left(keys, _whole(before), key=_TIME)
+        times = self.times
+        if not times:
+            return []
+        if before.microsecond:  # ``_whole``, inline: this runs for most questions
+            before = before.replace(microsecond=0)
+        start = bisect_right(times, after)
+        stop = bisect_left(times, before)
         return self.events[start:stop] if start < stop else []
 
     def forget_before(self, cutoff: datetime) -> None:
         """Drop the rows with a time before ``cutoff``."""
-        count = bisect_left(self.keys, cutoff, key=_TIME)
+        count = bisect_left(self.times, cutoff)
         if count:
             del self.keys[:count]
+            del self.times[:count]
             del self.events[:count]
 
 

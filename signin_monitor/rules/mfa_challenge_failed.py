@@ -37,8 +37,9 @@ class MfaChallengeFailed:
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a failed IAMUser or Root ConsoleLogin whose MFAUsed is Yes."""
         if (
-            event.is_failed_console_login
+            event.result == "Failure"  # plain fields, the rarest first (every sign-in replayed)
             and event.mfa_used is True
+            and event.event_name == CONSOLE_LOGIN
             and (
                 event.identity_type == "Root"
                 or (event.identity_type == "IAMUser" and event.user_name not in (None, HIDDEN_USER))

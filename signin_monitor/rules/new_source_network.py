@@ -42,7 +42,7 @@ class NewSourceNetwork:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a success from a network the principal's recent successes never used."""
-        if not (event.is_console_login and event.result == "Success"):
+        if event.result != "Success" or event.event_name != CONSOLE_LOGIN:
             return None
         network = network_of(event.source_ip)
         if network is None:

@@ -42,12 +42,18 @@ class PasswordSpray:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for the earliest anchor this failure completes, later ones as fallbacks."""
-        if not event.is_failed_console_login:
+        if event.result != "Failure" or event.event_name != CONSOLE_LOGIN:
             return None
         start = event.event_time
         stored = history.failures_from_source(
             event.account_id, event.source_ip, after=start - self.window, before=start + self.window
         )
+        # No window holds more principals than the whole range: most failures stop here,
+        # before the sort (with the event, at most ``principals`` of them, or of principals).
+        if len(stored) < self.principals or (
+            len({f.principal for f in stored} | {event.principal}) <= self.principals
+        ):
+            return None
         failures = [f for f in stored if f.event_id != event.event_id]
         failures.append(event)
         failures.sort(key=lambda f: (f.event_time, f.event_id != event.event_id, f.event_id))

@@ -44,7 +44,7 @@ class RepeatedFailedSignIns:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for the earliest anchor this failure completes, later ones as fallbacks."""
-        if not event.is_failed_console_login:
+        if event.result != "Failure" or event.event_name != CONSOLE_LOGIN:
             return None
         start = event.event_time
         stored = history.failures_between(
@@ -53,6 +53,8 @@ class RepeatedFailedSignIns:
             after=start - self.window,
             before=start + self.window,
         )
+        if len(stored) < self.threshold:
+            return None  # with the event, at most ``threshold`` failures: no window is over it
         # The processed event itself carries its raw record: prefer it to the stored copy.
         failures = [f for f in stored if f.event_id != event.event_id]
         failures.append(event)

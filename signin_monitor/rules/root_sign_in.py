@@ -37,7 +37,8 @@ class RootSignIn:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a root ConsoleLogin: per event on success, per window on failure."""
-        if not (event.is_console_login and event.is_root):
+        # Plain fields, the rarest first: it runs on every sign-in replayed.
+        if event.identity_type != "Root" or event.event_name != CONSOLE_LOGIN:
             return None
         if event.result == "Failure":
             return Alert(

@@ -50,7 +50,7 @@ class SignInAfterFailures:
 
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """The alert for a success over the threshold, or for one a late failure completes."""
-        if not event.is_console_login or event.identity_type not in _SIGN_IN_TYPES:
+        if event.event_name != CONSOLE_LOGIN or event.identity_type not in _SIGN_IN_TYPES:
             return None
         if event.result == "Success":
             return self._for_success(event, history)
@@ -59,14 +59,17 @@ class SignInAfterFailures:
         return None
 
     def _for_success(self, success: SignInEvent, history: FailureHistory) -> Alert | None:
-        after, before = success.event_time - self.window, success.event_time + _SECOND
-        for principal in (success.principal, f"unknown-user:{success.source_ip}"):
-            failures = history.failures_between(
-                success.account_id, principal, after=after, before=before
-            )
-            if len(failures) > self.threshold:
-                return self._alert(success, failures)
-        return None
+        account_id, moment = success.account_id, success.event_time
+        after, before = moment - self.window, moment + _SECOND
+        failures = history.failures_between(
+            account_id, success.principal, after=after, before=before
+        )
+        if len(failures) <= self.threshold:  # then the hidden-name failures from its address
+            hidden = f"unknown-user:{success.source_ip}"
+            failures = history.failures_between(account_id, hidden, after=after, before=before)
+            if len(failures) <= self.threshold:
+                return None
+        return self._alert(success, failures)
 
     def _for_late_failure(self, failure: SignInEvent, history: FailureHistory) -> Alert | None:
         start = failure.event_time

@@ -33,10 +33,10 @@ class SignInWithoutMfa:
     def evaluate(self, event: SignInEvent, history: FailureHistory) -> Alert | None:
         """Alert on a successful IAMUser ConsoleLogin whose MFAUsed is No."""
         if (
-            event.is_console_login
+            event.mfa_used is False  # plain fields, the rarest first (every sign-in replayed)
             and event.result == "Success"
             and event.identity_type == "IAMUser"
-            and event.mfa_used is False
+            and event.event_name == CONSOLE_LOGIN
         ):
             return event_alert(self, event, "Console sign-in without MFA")
         return None
