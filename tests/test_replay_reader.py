@@ -333,10 +333,7 @@ def test_a_reader_killed_mid_run_stops_the_run_and_a_rerun_completes_it(
     original = replay_reader.read_batches
 
     def dying(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        for number, item in enumerate(original(*args, **kwargs)):
-            if number == 2:
-                os.kill(os.getpid(), signal.SIGKILL)
-            yield item
+        return _killed_at(2, original(*args, **kwargs))
 
     monkeypatch.setattr(replay_reader, "read_batches", dying)
     db = tmp_path / "killed.db"
@@ -351,6 +348,14 @@ def test_a_reader_killed_mid_run_stops_the_run_and_a_rerun_completes_it(
     _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
     assert _rows(db) == _rows(reference)
     assert _claims(db) == _claims(reference)
+
+
+def _killed_at(number: int, items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, this process SIGKILLed when item ``number`` (from 0) is due."""
+    for at, item in enumerate(items):
+        if at == number:
+            os.kill(os.getpid(), signal.SIGKILL)
+        yield item
 
 
 def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_rest(
@@ -369,10 +374,7 @@ def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_re
     original = ReplayEngine.judge_here
 
     def dying(self: ReplayEngine, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        for number, judged in enumerate(original(self, *args, **kwargs)):
-            if number == 3:
-                os.kill(os.getpid(), signal.SIGKILL)
-            yield judged
+        return _killed_at(3, original(self, *args, **kwargs))
 
     monkeypatch.setattr(ReplayEngine, "judge_here", dying)
     db = tmp_path / "killed.db"

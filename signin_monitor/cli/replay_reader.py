@@ -234,7 +234,7 @@ class _ReadDone:
     kept: int
 
 
-class ReaderProcess:
+class ReaderProcess(LocalReader):
     """A forked child reads and prepares the batches (``read_batches`` with
     ``ReplayEngine.prepare_keeping``), keeping the events the rules need; once the main
     process has written every batch it tells the child which kept events were stored and
@@ -245,7 +245,7 @@ class ReaderProcess:
 
     Start it before any other thread (``can_fork_reader``). Leaving the context stops the
     child if it still runs (it never writes: nothing to finish) and reaps it. When the system
-    refuses the fork, it reads and judges here, as ``LocalReader`` does.
+    refuses the fork, it reads and judges here (``LocalReader``'s way).
     """
 
     def __init__(
@@ -255,10 +255,7 @@ class ReaderProcess:
         *,
         expired_before: datetime | None,
     ) -> None:
-        self._local = LocalReader(entries, engine, expired_before=expired_before)
-        self._entries = entries
-        self._engine = engine
-        self._expired_before = expired_before
+        super().__init__(entries, engine, expired_before=expired_before)
         self._receiver: Connection | None = None  # the child's items
         self._sender: Connection | None = None  # the stored flags and seed rows, to the child
         self._child: multiprocessing.process.BaseProcess | None = None
@@ -319,7 +316,7 @@ class ReaderProcess:
     def batches(self) -> Iterator[_Item]:
         """The child's batches, in file order, until it has read every file."""
         if self._receiver is None:
-            yield from self._local.batches()  # the same batches, read here: never refused
+            yield from super().batches()  # the same batches, read here: never refused
             return
         for item in _received(self._receiver, _STOPPED_READING):
             if isinstance(item, _ReadDone):
@@ -335,7 +332,7 @@ class ReaderProcess:
     def evaluated(self) -> Iterator[EventOutcome]:
         """The child's judged events, claimed, posted and marked here, in time order."""
         if self._receiver is None or self._sender is None:
-            yield from self._local.evaluated()
+            yield from super().evaluated()
             return
         read = self._read
         if read is None:
