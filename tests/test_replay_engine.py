@@ -12,6 +12,7 @@ overlaps them).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sqlite3
@@ -661,6 +662,7 @@ def test_kept_sign_ins_let_go_of_their_raw_record_and_share_their_recurring_text
         parse_record(console_login(result="Failure" if i % 2 else "Success", minutes=i))
         for i in range(6)
     ]
+    fields = [dataclasses.asdict(event) for event in logins]
     call = parse_record(api_call(minutes=3))
     replay = ReplayEngine(pipeline, write_batch=4)
     try:
@@ -673,6 +675,15 @@ def test_kept_sign_ins_let_go_of_their_raw_record_and_share_their_recurring_text
     # each recurring text; the API call, whose raw record rules read, keeps its own
     assert replay.kept == 7
     assert [event.holds_raw() for event in logins] == [False] * 6
-    assert all(event.user_agent is sys.intern(event.user_agent) for event in logins)
+    recurring = [
+        "event_name", "account_id", "principal", "identity_type", "user_name", "arn", "result",
+        "source_ip", "user_agent", "region", "event_source",
+    ]  # fmt: skip
+    for event, before in zip(logins, fields, strict=True):
+        shed = {"raw": {}, "raw_text": None, "raw_text_of": None}
+        assert dataclasses.asdict(event) == {**before, **shed}  # each text where it was
+        for name in recurring:
+            value = getattr(event, name)
+            assert value is None or value is sys.intern(value), name
     assert call.holds_raw()
     assert all(json.loads(raw) for raw in raws)
