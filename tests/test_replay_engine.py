@@ -680,7 +680,7 @@ def test_kept_sign_ins_let_go_of_their_raw_record_and_share_their_recurring_text
         "source_ip", "user_agent", "region", "event_source",
     ]  # fmt: skip
     for event, before in zip(logins, fields, strict=True):
-        shed = {"raw": {}, "raw_text": None, "raw_text_of": None}
+        shed: dict[str, Any] = {"raw": {}, "raw_text": None, "raw_text_of": None}
         assert dataclasses.asdict(event) == {**before, **shed}  # each text where it was
         for name in recurring:
             value = getattr(event, name)
