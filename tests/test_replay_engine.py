@@ -542,7 +542,7 @@ def test_a_history_that_sees_later_events_is_caught(tmp_path: Path) -> None:
             history = real_add(self, first, last)
             for event in kept:
                 if event.event_name == "ConsoleLogin":
-                    from signin_monitor.cli.replay_engine import success_network
+                    from signin_monitor.cli.replay_history import success_network
 
                     history.add(event, success_network(event))
             history.add = lambda event, network: None  # type: ignore[method-assign]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from signin_monitor.cli.replay_engine import MemoryHistory, success_network
+from signin_monitor.cli.replay_history import MemoryHistory, success_network
 from signin_monitor.events import API_CALL, SignInEvent
 from signin_monitor.store import schema
 from tests.factories import BASE_TIME, sign_in
