@@ -235,9 +235,9 @@ class Activity:
 
     def _held_raw(self) -> dict[str, Any] | None:
         """The ``raw`` slot's dict, or None while it is empty (only the text is held yet):
-        read without ``__getattr__``, which would decode the text."""
+        read with the slot's own descriptor, not ``Activity.raw``, which would decode it."""
         try:
-            held: dict[str, Any] = object.__getattribute__(self, "raw")
+            held: dict[str, Any] = _RAW_SLOT.__get__(self, Activity)
         except AttributeError:
             return None
         return held
@@ -265,23 +265,55 @@ class Activity:
         """
         return (_rebuilt, (_state_of(self),))
 
-    if not TYPE_CHECKING:  # hidden from mypy, which would accept any attribute name otherwise
 
-        def __getattr__(self, name: str) -> Any:
-            """``raw`` of an activity normalized from its text alone, decoded on first read.
+class _LazyRaw:
+    """``Activity.raw``: the ``raw`` slot, decoded from ``raw_text`` on first read while empty.
 
-            Only reached when the ``raw`` slot is empty (``normalize_record`` with
-            ``raw=None``); json.loads of the text is what reading the file gave the other way.
-            """
-            if name != "raw" or self.raw_text is None:
-                raise AttributeError(
-                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
-                )
-            raw = json.loads(self.raw_text)
-            object.__setattr__(self, "raw", raw)
-            object.__setattr__(self, "raw_text_of", raw)
-            object.__setattr__(self, "_raw_unread", False)
-            return raw
+    The slot is empty only for an activity ``normalize_record`` made with ``raw=None``
+    (replay's fast reader); json.loads of the text is what reading the file gave the other way.
+    A data descriptor in place of the slot's own, rather than a ``__getattr__``: a class with
+    ``__getattr__`` has every attribute read go through a slower generic path, which Python's
+    adaptive interpreter cannot specialize (about 3.5 times the cost of a slot read), and an
+    activity's attributes are read many times each (a row, the rules, the history).
+    """
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, instance: Activity | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        try:
+            return self._slot.__get__(instance, owner)
+        except AttributeError:
+            pass
+        text = instance.raw_text
+        if text is None:
+            raise AttributeError(
+                f"{type(instance).__name__!r} object has no attribute 'raw'",
+                name="raw",
+                obj=instance,
+            )
+        raw = json.loads(text)
+        self._slot.__set__(instance, raw)
+        _set_raw_text_of(instance, raw)
+        _set_raw_unread(instance, False)
+        return raw
+
+    def __set__(self, instance: Activity, value: dict[str, Any]) -> None:
+        self._slot.__set__(instance, value)
+
+    def __delete__(self, instance: Activity) -> None:
+        self._slot.__delete__(instance)
+
+
+#: The slots' own descriptors (plain slot reads and stores, no frozen-dataclass check).
+_RAW_SLOT: Final = Activity.__dict__["raw"]
+_set_raw_text_of: Final = Activity.__dict__["raw_text_of"].__set__
+_set_raw_unread: Final = Activity.__dict__["_raw_unread"].__set__
+setattr(Activity, "raw", _LazyRaw(_RAW_SLOT))  # noqa: B010 (a class attribute mypy would refuse)
 
 
 #: The first name of ``Activity``, from when every event was a sign-in; kept for callers.
