@@ -933,9 +933,10 @@ def _storable_row(
     ``schema.key_part``, written out: this runs for every record a replay stores, and a call
     per piece cost as much as the rest of the row.
 
-    The values' text is joined once: ASCII text (nearly every record) is its own UTF-8 size,
-    so the exact count is needed only for a row near the item limit; text that is not valid
-    Unicode (a lone surrogate, which SQLite would refuse in the insert) is refused here too.
+    The values' text is joined once (the raw record apart): ASCII text (nearly every record)
+    is its own UTF-8 size, so the exact count is needed only for a row near the item limit;
+    text that is not valid Unicode (a lone surrogate, which SQLite would refuse in the
+    insert) is refused here too.
     """
     # Read one by one: plain slot reads, which Python specializes (an attrgetter of them all
     # goes the generic way for each).
@@ -1004,7 +1005,9 @@ def _storable_row(
         absent if request_user_name is None else request_user_name,
         absent if network is None else network,
     )
-    # Every text value of the row but ``network`` (an absent one adds nothing).
+    # Every text value of the row but ``network`` and ``raw`` (an absent one adds nothing):
+    # ``raw``, most of the row, is counted apart, so the joined text stays small (a copy of
+    # the record's text was most of the join's cost). Sizes and validity add up.
     text = "".join(
         (
             pk,
@@ -1022,7 +1025,6 @@ def _storable_row(
             user_agent,
             region,
             error_message or "",
-            raw,
             kind,
             event_source,
             error_code or "",
@@ -1031,9 +1033,10 @@ def _storable_row(
         )
     )
     valid = True
-    if text.isascii():
-        size = len(text)
+    if text.isascii() and raw.isascii():  # isascii reads a flag of the string: no scan
+        size = len(text) + len(raw)
     else:
+        text += raw
         size = len(text.encode("utf-8", "surrogatepass"))
         try:
             text.encode("utf-8")
