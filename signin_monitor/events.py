@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import operator
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -304,6 +303,7 @@ class _LazyRaw:
 
     def __set__(self, instance: Activity, value: dict[str, Any]) -> None:
         self._slot.__set__(instance, value)
+        _set_raw_unread(instance, False)  # held now: nothing is left to decode
 
     def __delete__(self, instance: Activity) -> None:
         self._slot.__delete__(instance)
@@ -339,29 +339,100 @@ def _mutable_twin(cls: type[Activity]) -> Any:
 
 _MutableActivity: Final = _mutable_twin(Activity)
 _new: Final = object.__new__
-#: The slots' values of an activity (``raw``: None while empty), in slot order.
-_SLOTS_BUT_RAW: Final = tuple(name for name in Activity.__slots__ if name != "raw")
-_RAW_AT: Final = Activity.__slots__.index("raw")
-_values_but_raw: Final = operator.attrgetter(*_SLOTS_BUT_RAW)
-#: The twin's slot setters, in slot order (a plain slot store each).
-_SETTERS: Final = tuple(_MutableActivity.__dict__[name].__set__ for name in Activity.__slots__)
 
 
 def _state_of(activity: Activity) -> tuple[Any, ...]:
-    values = _values_but_raw(activity)
-    return (*values[:_RAW_AT], activity._held_raw(), *values[_RAW_AT:])
+    """The slots' values of an activity, in slot order, ``raw`` None while empty.
+
+    Written out: a plain slot read each, which Python specializes (an attrgetter of them
+    goes the generic way for each, about half of pickling an activity). While ``raw`` is
+    still to be decoded its slot is empty (``_raw_unread``): not probed (an AttributeError).
+    """
+    a = activity
+    raw = None if a._raw_unread else a._held_raw()
+    return (
+        a.event_id,
+        a.event_time,
+        a.event_name,
+        a.account_id,
+        a.principal,
+        a.identity_type,
+        a.user_name,
+        a.arn,
+        a.result,
+        a.mfa_used,
+        a.source_ip,
+        a.user_agent,
+        a.region,
+        a.error_message,
+        raw,
+        a.truncated,
+        a.raw_text,
+        a.raw_text_of,
+        a.event_type,
+        a.kind,
+        a.event_source,
+        a.error_code,
+        a.read_only,
+        a.invoked_by,
+        a.assumed_root,
+        a.request_user_name,
+        a._time_text,
+        a._raw_unread,
+    )
 
 
 def _rebuilt(state: tuple[Any, ...]) -> Activity:
-    """The activity ``Activity.__reduce__`` pickled (an empty ``raw`` slot stays empty)."""
-    activity = _new(_MutableActivity)
-    for put, value in zip(_SETTERS, state, strict=True):
-        put(activity, value)
-    if state[_RAW_AT] is None:
-        del activity.raw  # decoded from raw_text on first read, as before pickling
-    activity.__class__ = Activity
-    made: Activity = activity
+    """The activity ``Activity.__reduce__`` pickled (an empty ``raw`` slot stays empty), its
+    slots stored as ``normalize_record`` stores them (see ``_MutableActivity``)."""
+    a = _new(_MutableActivity)
+    (
+        a.event_id,
+        a.event_time,
+        a.event_name,
+        a.account_id,
+        a.principal,
+        a.identity_type,
+        a.user_name,
+        a.arn,
+        a.result,
+        a.mfa_used,
+        a.source_ip,
+        a.user_agent,
+        a.region,
+        a.error_message,
+        raw,
+        a.truncated,
+        a.raw_text,
+        a.raw_text_of,
+        a.event_type,
+        a.kind,
+        a.event_source,
+        a.error_code,
+        a.read_only,
+        a.invoked_by,
+        a.assumed_root,
+        a.request_user_name,
+        a._time_text,
+        a._raw_unread,
+    ) = state
+    if raw is not None:  # else decoded from raw_text on first read, as before pickling
+        a.raw = raw
+    a.__class__ = Activity
+    made: Activity = a
     return made
+
+
+#: The slots ``_state_of`` and ``_rebuilt`` spell out, in their order (checked below).
+_STATE_SLOTS: Final = (
+    *("event_id", "event_time", "event_name", "account_id", "principal", "identity_type"),
+    *("user_name", "arn", "result", "mfa_used", "source_ip", "user_agent", "region"),
+    *("error_message", "raw", "truncated", "raw_text", "raw_text_of", "event_type", "kind"),
+    *("event_source", "error_code", "read_only", "invoked_by", "assumed_root"),
+    *("request_user_name", "_time_text", "_raw_unread"),
+)
+if Activity.__slots__ != _STATE_SLOTS:
+    raise TypeError("Activity: _state_of and _rebuilt do not spell out its slots")  # a new field
 
 
 def format_time(moment: datetime) -> str:
@@ -790,7 +861,11 @@ def normalize_record(
     session = identity.session_context
     error_code = record.error_code
     if is_sign_in:
-        result = _result(record)
+        # ``_result``, its usual answer first: the response element holds the result.
+        elements = record.response_elements
+        result = elements.get(record.event_name) if elements else None
+        if result != "Success" and result != "Failure":
+            result = _result(record)
         extra = record.additional_event_data
         mfa_used = _mfa_used(extra.get("MFAUsed")) if extra else None
     else:
