@@ -187,6 +187,11 @@ RECORD_CASES: dict[str, tuple[list[Any], bool]] = {
         ],
         False,
     ),
+    # Backslashes, none of them a \u escape: every record read the fast way, plain.
+    "escapes other than \\u": (
+        [_LOGIN, _text(_LOGIN).replace('"Mozilla', '"\\"quoted\\" \\\\ \\/ Mozilla', 1)],
+        False,
+    ),
     # msgspec refuses the escape of a lone surrogate (json.loads reads it): the whole file.
     "a lone surrogate escape": (
         [_LOGIN, _text(_LOGIN).replace('"Mozilla', '"\\ud800 Mozilla', 1)],
