@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import operator
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -102,8 +101,18 @@ _ISO_TIME: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
-#: The whole-second UTC form CloudTrail writes: ``2026-11-02T08:01:12Z``.
-_PLAIN_TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+#: The whole-second UTC form CloudTrail writes, ``2026-11-02T08:01:12Z``, within the plausible
+#: range (years 2000 to 2099: checked below) and hours 00 to 23: what fromisoformat reads of
+#: it needs no comparison (two aware datetime comparisons cost more than the match).
+_PLAIN_TIME: Final = re.compile(
+    r"20[0-9]{2}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z"
+)
+if (EARLIEST_EVENT_TIME.year, LATEST_EVENT_TIME.year) != (2000, 2100) or any(
+    (moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond)
+    != (1, 1, 0, 0, 0, 0)
+    for moment in (EARLIEST_EVENT_TIME, LATEST_EVENT_TIME)
+):
+    raise ValueError("_PLAIN_TIME spells out the range of event times")  # they changed
 _CUT_MARK: Final = "\u2026"
 _MAX_CUT_PATHS: Final = 20
 _MAX_PATH_CHARS: Final = 64
@@ -235,9 +244,9 @@ class Activity:
 
     def _held_raw(self) -> dict[str, Any] | None:
         """The ``raw`` slot's dict, or None while it is empty (only the text is held yet):
-        read without ``__getattr__``, which would decode the text."""
+        read with the slot's own descriptor, not ``Activity.raw``, which would decode it."""
         try:
-            held: dict[str, Any] = object.__getattribute__(self, "raw")
+            held: dict[str, Any] = _RAW_SLOT.__get__(self, Activity)
         except AttributeError:
             return None
         return held
@@ -265,23 +274,56 @@ class Activity:
         """
         return (_rebuilt, (_state_of(self),))
 
-    if not TYPE_CHECKING:  # hidden from mypy, which would accept any attribute name otherwise
 
-        def __getattr__(self, name: str) -> Any:
-            """``raw`` of an activity normalized from its text alone, decoded on first read.
+class _LazyRaw:
+    """``Activity.raw``: the ``raw`` slot, decoded from ``raw_text`` on first read while empty.
 
-            Only reached when the ``raw`` slot is empty (``normalize_record`` with
-            ``raw=None``); json.loads of the text is what reading the file gave the other way.
-            """
-            if name != "raw" or self.raw_text is None:
-                raise AttributeError(
-                    f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
-                )
-            raw = json.loads(self.raw_text)
-            object.__setattr__(self, "raw", raw)
-            object.__setattr__(self, "raw_text_of", raw)
-            object.__setattr__(self, "_raw_unread", False)
-            return raw
+    The slot is empty only for an activity ``normalize_record`` made with ``raw=None``
+    (replay's fast reader); json.loads of the text is what reading the file gave the other way.
+    A data descriptor in place of the slot's own, rather than a ``__getattr__``: a class with
+    ``__getattr__`` has every attribute read go through a slower generic path, which Python's
+    adaptive interpreter cannot specialize (about 3.5 times the cost of a slot read), and an
+    activity's attributes are read many times each (a row, the rules, the history).
+    """
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, instance: Activity | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        try:
+            return self._slot.__get__(instance, owner)
+        except AttributeError:
+            pass
+        text = instance.raw_text
+        if text is None:
+            raise AttributeError(
+                f"{type(instance).__name__!r} object has no attribute 'raw'",
+                name="raw",
+                obj=instance,
+            )
+        raw = json.loads(text)
+        self._slot.__set__(instance, raw)
+        _set_raw_text_of(instance, raw)
+        _set_raw_unread(instance, False)
+        return raw
+
+    def __set__(self, instance: Activity, value: dict[str, Any]) -> None:
+        self._slot.__set__(instance, value)
+        _set_raw_unread(instance, False)  # held now: nothing is left to decode
+
+    def __delete__(self, instance: Activity) -> None:
+        self._slot.__delete__(instance)
+
+
+#: The slots' own descriptors (plain slot reads and stores, no frozen-dataclass check).
+_RAW_SLOT: Final = Activity.__dict__["raw"]
+_set_raw_text_of: Final = Activity.__dict__["raw_text_of"].__set__
+_set_raw_unread: Final = Activity.__dict__["_raw_unread"].__set__
+setattr(Activity, "raw", _LazyRaw(_RAW_SLOT))  # noqa: B010 (a class attribute mypy would refuse)
 
 
 #: The first name of ``Activity``, from when every event was a sign-in; kept for callers.
@@ -307,29 +349,100 @@ def _mutable_twin(cls: type[Activity]) -> Any:
 
 _MutableActivity: Final = _mutable_twin(Activity)
 _new: Final = object.__new__
-#: The slots' values of an activity (``raw``: None while empty), in slot order.
-_SLOTS_BUT_RAW: Final = tuple(name for name in Activity.__slots__ if name != "raw")
-_RAW_AT: Final = Activity.__slots__.index("raw")
-_values_but_raw: Final = operator.attrgetter(*_SLOTS_BUT_RAW)
-#: The twin's slot setters, in slot order (a plain slot store each).
-_SETTERS: Final = tuple(_MutableActivity.__dict__[name].__set__ for name in Activity.__slots__)
 
 
 def _state_of(activity: Activity) -> tuple[Any, ...]:
-    values = _values_but_raw(activity)
-    return (*values[:_RAW_AT], activity._held_raw(), *values[_RAW_AT:])
+    """The slots' values of an activity, in slot order, ``raw`` None while empty.
+
+    Written out: a plain slot read each, which Python specializes (an attrgetter of them
+    goes the generic way for each, about half of pickling an activity). While ``raw`` is
+    still to be decoded its slot is empty (``_raw_unread``): not probed (an AttributeError).
+    """
+    a = activity
+    raw = None if a._raw_unread else a._held_raw()
+    return (
+        a.event_id,
+        a.event_time,
+        a.event_name,
+        a.account_id,
+        a.principal,
+        a.identity_type,
+        a.user_name,
+        a.arn,
+        a.result,
+        a.mfa_used,
+        a.source_ip,
+        a.user_agent,
+        a.region,
+        a.error_message,
+        raw,
+        a.truncated,
+        a.raw_text,
+        a.raw_text_of,
+        a.event_type,
+        a.kind,
+        a.event_source,
+        a.error_code,
+        a.read_only,
+        a.invoked_by,
+        a.assumed_root,
+        a.request_user_name,
+        a._time_text,
+        a._raw_unread,
+    )
 
 
 def _rebuilt(state: tuple[Any, ...]) -> Activity:
-    """The activity ``Activity.__reduce__`` pickled (an empty ``raw`` slot stays empty)."""
-    activity = _new(_MutableActivity)
-    for put, value in zip(_SETTERS, state, strict=True):
-        put(activity, value)
-    if state[_RAW_AT] is None:
-        del activity.raw  # decoded from raw_text on first read, as before pickling
-    activity.__class__ = Activity
-    made: Activity = activity
+    """The activity ``Activity.__reduce__`` pickled (an empty ``raw`` slot stays empty), its
+    slots stored as ``normalize_record`` stores them (see ``_MutableActivity``)."""
+    a = _new(_MutableActivity)
+    (
+        a.event_id,
+        a.event_time,
+        a.event_name,
+        a.account_id,
+        a.principal,
+        a.identity_type,
+        a.user_name,
+        a.arn,
+        a.result,
+        a.mfa_used,
+        a.source_ip,
+        a.user_agent,
+        a.region,
+        a.error_message,
+        raw,
+        a.truncated,
+        a.raw_text,
+        a.raw_text_of,
+        a.event_type,
+        a.kind,
+        a.event_source,
+        a.error_code,
+        a.read_only,
+        a.invoked_by,
+        a.assumed_root,
+        a.request_user_name,
+        a._time_text,
+        a._raw_unread,
+    ) = state
+    if raw is not None:  # else decoded from raw_text on first read, as before pickling
+        a.raw = raw
+    a.__class__ = Activity
+    made: Activity = a
     return made
+
+
+#: The slots ``_state_of`` and ``_rebuilt`` spell out, in their order (checked below).
+_STATE_SLOTS: Final = (
+    *("event_id", "event_time", "event_name", "account_id", "principal", "identity_type"),
+    *("user_name", "arn", "result", "mfa_used", "source_ip", "user_agent", "region"),
+    *("error_message", "raw", "truncated", "raw_text", "raw_text_of", "event_type", "kind"),
+    *("event_source", "error_code", "read_only", "invoked_by", "assumed_root"),
+    *("request_user_name", "_time_text", "_raw_unread"),
+)
+if Activity.__slots__ != _STATE_SLOTS:
+    raise TypeError("Activity: _state_of and _rebuilt do not spell out its slots")  # a new field
 
 
 def format_time(moment: datetime) -> str:
@@ -356,16 +469,13 @@ def parse_event_time(text: str) -> datetime:
     Raises ValueError, worded for the user, for any other form or a time outside
     [``EARLIEST_EVENT_TIME``, ``LATEST_EVENT_TIME``).
     """
-    if len(text) == _TIME_TEXT_LENGTH and _PLAIN_TIME.match(text) and text[11:13] < "24":
-        # The form CloudTrail writes, read by fromisoformat (C, a few times faster); what
-        # it refuses (Feb 30...) goes the long way for the words.
+    if len(text) == _TIME_TEXT_LENGTH and _PLAIN_TIME.match(text):
+        # The form CloudTrail writes, in range, read by fromisoformat (C, a few times
+        # faster); what it refuses (Feb 30...) goes the long way for the words.
         try:
-            moment = datetime.fromisoformat(text)  # "Z": tzinfo is UTC (3.11+)
+            return datetime.fromisoformat(text)  # "Z": tzinfo is UTC (3.11+)
         except ValueError:
             pass
-        else:
-            if EARLIEST_EVENT_TIME <= moment < LATEST_EVENT_TIME:
-                return moment
     return _parse_event_time_by_pattern(text)
 
 
@@ -758,7 +868,11 @@ def normalize_record(
     session = identity.session_context
     error_code = record.error_code
     if is_sign_in:
-        result = _result(record)
+        # ``_result``, its usual answer first: the response element holds the result.
+        elements = record.response_elements
+        result = elements.get(record.event_name) if elements else None
+        if result != "Success" and result != "Failure":
+            result = _result(record)
         extra = record.additional_event_data
         mfa_used = _mfa_used(extra.get("MFAUsed")) if extra else None
     else:

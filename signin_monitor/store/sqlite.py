@@ -10,7 +10,6 @@ import contextlib
 import functools
 import json
 import math
-import operator
 import sqlite3
 import time
 import uuid
@@ -861,30 +860,6 @@ _activity_pk: Final = functools.lru_cache(maxsize=8192)(schema.activity_pk)
 _network_of: Final = functools.lru_cache(maxsize=8192)(network_of)
 
 
-#: Every field a row is built from, read in one call (``time_text`` too, as the property).
-_ROW_FIELDS: Final = operator.attrgetter(
-    "event_name",
-    "result",
-    "kind",
-    "time_text",
-    "event_id",
-    "account_id",
-    "principal",
-    "identity_type",
-    "user_name",
-    "arn",
-    "mfa_used",
-    "source_ip",
-    "user_agent",
-    "region",
-    "error_message",
-    "event_source",
-    "error_code",
-    "read_only",
-    "invoked_by",
-    "assumed_root",
-    "request_user_name",
-)
 #: An event id longer than this may need cutting in its key (``schema.key_part``'s own test).
 _PLAIN_ID_CHARS: Final = schema.MAX_EVENT_ID_BYTES // 4
 
@@ -1011,33 +986,34 @@ def _storable_row(
     ``schema.key_part``, written out: this runs for every record a replay stores, and a call
     per piece cost as much as the rest of the row.
 
-    The values' text is joined once: ASCII text (nearly every record) is its own UTF-8 size,
-    so the exact count is needed only for a row near the item limit; text that is not valid
-    Unicode (a lone surrogate, which SQLite would refuse in the insert) is refused here too.
+    The values' text is joined once (the raw record apart): ASCII text (nearly every record)
+    is its own UTF-8 size, so the exact count is needed only for a row near the item limit;
+    text that is not valid Unicode (a lone surrogate, which SQLite would refuse in the
+    insert) is refused here too.
     """
-    (
-        name,
-        result,
-        kind,
-        time_text,
-        event_id,
-        account_id,
-        principal,
-        identity_type,
-        user_name,
-        arn,
-        mfa_used,
-        source_ip,
-        user_agent,
-        region,
-        error_message,
-        event_source,
-        error_code,
-        read_only,
-        invoked_by,
-        assumed_root,
-        request_user_name,
-    ) = _ROW_FIELDS(event)
+    # Read one by one: plain slot reads, which Python specializes (an attrgetter of them all
+    # goes the generic way for each).
+    name = event.event_name
+    result = event.result
+    kind = event.kind
+    time_text = event.time_text
+    event_id = event.event_id
+    account_id = event.account_id
+    principal = event.principal
+    identity_type = event.identity_type
+    user_name = event.user_name
+    arn = event.arn
+    mfa_used = event.mfa_used
+    source_ip = event.source_ip
+    user_agent = event.user_agent
+    region = event.region
+    error_message = event.error_message
+    event_source = event.event_source
+    error_code = event.error_code
+    read_only = event.read_only
+    invoked_by = event.invoked_by
+    assumed_root = event.assumed_root
+    request_user_name = event.request_user_name
     network = None
     if kind == API_CALL:
         sort_kind = schema.KIND_API
@@ -1082,7 +1058,9 @@ def _storable_row(
         absent if request_user_name is None else request_user_name,
         absent if network is None else network,
     )
-    # Every text value of the row but ``network`` (an absent one adds nothing).
+    # Every text value of the row but ``network`` and ``raw`` (an absent one adds nothing):
+    # ``raw``, most of the row, is counted apart, so the joined text stays small (a copy of
+    # the record's text was most of the join's cost). Sizes and validity add up.
     text = "".join(
         (
             pk,
@@ -1100,7 +1078,6 @@ def _storable_row(
             user_agent,
             region,
             error_message or "",
-            raw,
             kind,
             event_source,
             error_code or "",
@@ -1109,9 +1086,10 @@ def _storable_row(
         )
     )
     valid = True
-    if text.isascii():
-        size = len(text)
+    if text.isascii() and raw.isascii():  # isascii reads a flag of the string: no scan
+        size = len(text) + len(raw)
     else:
+        text += raw
         size = len(text.encode("utf-8", "surrogatepass"))
         try:
             text.encode("utf-8")
