@@ -11,6 +11,7 @@ helpers') are held to their first forms here too.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import gzip
@@ -133,7 +134,9 @@ def _mutated(record: dict[str, Any], path: str, value: Any, remove: bool) -> dic
         if remove:
             parent.pop(parts[-1], None)
         else:
-            parent[parts[-1]] = value
+            # A copy: the sampled values are shared objects, and a later mutation of this one
+            # would change them (a dict put inside itself: a circular record json refuses).
+            parent[parts[-1]] = copy.deepcopy(value)
     return record
 
 
