@@ -415,9 +415,6 @@ class ReplayEngine:
         """Write an unstaged batch; one by one if it holds an unstorable event, so only that
         event is lost."""
         store = self.store
-        if batch.staged is not None and isinstance(store, StagingStore):
-            (flags,) = store.write_staged_many([batch.staged])
-            return batch, _with_refused(batch, flags)
         if batch.events is None or batch.expires is None:
             raise ValueError("an unstaged batch needs its events")
         outcomes: _Outcomes = []
@@ -533,11 +530,7 @@ class ReplayEngine:
         with self._sorter, _long_lived_frozen():
             if self._first is None or self._last is None:
                 return
-            after, before = self._history_range(self._first, self._last)
-            history = MemoryHistory(after=after, before=before)
-            for event, network in seed:
-                history.add(event, network)
-            yield from self._judged(history)
+            yield from self._judged(self._seeded(self._first, self._last, seed))
 
     def deliver(
         self, judged: Iterable[Judged], *, deadline: float | None = None
@@ -625,14 +618,10 @@ class ReplayEngine:
 
     def _load_history(self, first: str, last: str) -> MemoryHistory:
         """The stored ConsoleLogin rows from before the run within the rules' reach."""
+        if self._mark is not None and isinstance(self.store, SeedableStore):
+            return self._seeded(first, last, self.seed_rows(first, last))
         after, before = self._history_range(first, last)
         store = self.store
-        if self._mark is not None and isinstance(store, SeedableStore):
-            history = MemoryHistory(after=after, before=before)
-            stored = store.console_logins_up_to(self._mark, after=after, before=before)
-            for event, network in stored:
-                history.add(event, network)
-            return history
         history = MemoryHistory(
             after=after,
             before=before,
@@ -651,6 +640,16 @@ class ReplayEngine:
             failures = store.failures_from_source(account_id, source_ip, after=after, before=before)
             for event in failures:
                 self._load(history, event, loaded)
+        return history
+
+    def _seeded(
+        self, first: str, last: str, rows: Iterable[tuple[SignInEvent, str | None]]
+    ) -> MemoryHistory:
+        """The history of a run of ``first``..``last`` holding ``rows`` (``seed_rows``)."""
+        after, before = self._history_range(first, last)
+        history = MemoryHistory(after=after, before=before)
+        for event, network in rows:
+            history.add(event, network)
         return history
 
     def _history_range(self, first: str, last: str) -> tuple[datetime, datetime]:

@@ -214,9 +214,14 @@ class LocalReader:
 
     def batches(self) -> Iterator[_Item]:
         """``read_batches`` of the entries, prepared here."""
+        return self._read_batches(self._engine.prepare)
+
+    def _read_batches(
+        self, prepare: Callable[[list[SignInEvent]], PreparedBatch]
+    ) -> Iterator[_Item]:
         return read_batches(
             self._entries,
-            self._engine.prepare,
+            prepare,
             batch_size=self._engine.write_batch,
             expired_before=self._expired_before,
         )
@@ -228,10 +233,9 @@ class LocalReader:
 
 @dataclass(frozen=True, slots=True)
 class _ReadDone:
-    """The child's word that reading is over: the time range and count of what it kept."""
+    """The child's word that reading is over: the time range of what it kept."""
 
     kept_range: tuple[str, str] | None
-    kept: int
 
 
 class ReaderProcess(LocalReader):
@@ -338,12 +342,9 @@ class ReaderProcess(LocalReader):
         if read is None:
             raise RuntimeError("the rules run once every batch is read and written")
         engine = self._engine
-        flags = engine.stored_flags
-        if len(flags) != read.kept:
-            raise RuntimeError(f"{len(flags)} stored flags for the {read.kept} events kept")
         sender = self._sender
         try:
-            sender.send_bytes(flags)
+            sender.send_bytes(engine.stored_flags)  # their count checked there (judge_here)
             if read.kept_range is not None:
                 rows: list[tuple[SignInEvent, str | None]] = []
                 for row in engine.seed_rows(*read.kept_range):
@@ -362,13 +363,7 @@ class ReaderProcess(LocalReader):
     def _child_work(self, sender: Connection, receiver: Connection) -> None:
         """The child's part: read, hand over each batch, say so; then judge and hand over."""
         engine = self._engine
-        items = read_batches(
-            self._entries,
-            engine.prepare_keeping,
-            batch_size=engine.write_batch,
-            expired_before=self._expired_before,
-        )
-        for number, (report, batch) in enumerate(items, start=1):
+        for number, (report, batch) in enumerate(self._read_batches(engine.prepare_keeping), 1):
             lean = None if batch is None else batch.for_transfer()
             image = None
             if lean is not None and lean.staged is not None:
@@ -381,7 +376,7 @@ class ReaderProcess(LocalReader):
             _spare_the_collector(number)
         gc.unfreeze()
         kept_range = engine.kept_range
-        done = _ReadDone(kept_range, engine.kept)
+        done = _ReadDone(kept_range)
         sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
         flags = receiver.recv_bytes()
         seed = _seed(receiver) if kept_range is not None else iter(())
