@@ -698,6 +698,11 @@ class TimeSorter(Generic[_Item]):
     def __len__(self) -> int:
         return self._added
 
+    @property
+    def spilled(self) -> bool:
+        """True once a run went to a temporary file (the items are not all in memory)."""
+        return bool(self._spilled)
+
     def add(self, time_text: str, item: _Item) -> None:
         """Add one item; spill the run held in memory when it is full."""
         self._run.append((time_text, self._added, item))

@@ -78,6 +78,20 @@ def _awkward_folder(root: Path) -> Path:
     return folder
 
 
+def _clean_folder(root: Path) -> Path:
+    """Files out of time order whose records all alert or feed the rules, none twice: what a
+    fresh store's replay judges ahead of the writer's flags, and keeps."""
+    folder = root / "clean"
+    folder.mkdir()
+    logins = [console_login(user="bob", result="Failure", minutes=m) for m in range(6)]
+    logins.append(console_login(user="bob", minutes=7))
+    roots = [console_login(identity_type="Root", minutes=20 + m) for m in range(40)]
+    calls = [api_call("DeleteTrail", minutes=30), api_call("CreateAccessKey", minutes=31)]
+    _cloudtrail(folder / "b-late.json.gz", [*roots[20:], *calls])
+    _cloudtrail(folder / "a-early.json.gz", [*logins, *roots[:20]])
+    return folder
+
+
 def _rows(db: Path) -> list[tuple[Any, ...]]:
     connection = sqlite3.connect(db)
     try:
@@ -357,23 +371,32 @@ def _killed_at(number: int, items: Iterator[Any]) -> Iterator[Any]:
         yield item
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["judged-again", "judged-ahead"])
 def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_rest(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     clean_env: None,
+    ahead: bool,
 ) -> None:
-    folder = _awkward_folder(tmp_path)
+    # (The awkward folder's duplicates make the judging ahead of the flags be dropped: the
+    # reader dies in the judging with the writer's flags. Without them, in the only one.)
+    folder = _clean_folder(tmp_path) if ahead else _awkward_folder(tmp_path)
     monkeypatch.setattr(ReplayEngine, "__init__", _with_batch(7, claim_batch=2))
     reference = tmp_path / "reference.db"
     _, everything, _ = _replay(
         reference, folder, process=False, monkeypatch=monkeypatch, capsys=capsys
     )
-    # GIVEN a reader process SIGKILLed while judging, after handing over three runs of alerts
+    # GIVEN a reader process SIGKILLed while judging, at its fourth run of alerts
     original = ReplayEngine.judge_here
 
-    def dying(self: ReplayEngine, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        return _killed_at(3, original(self, *args, **kwargs))
+    def dying(self: ReplayEngine, flags: bytes, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        judged = original(self, flags, *args, **kwargs)
+        if flags == self.assumed_flags and not ahead:
+            return judged  # judged ahead, dropped: the flags say otherwise
+        if ahead:  # the flags come first: then what was judged was handed over
+            time.sleep(0.5)
+        return _killed_at(3, judged)
 
     monkeypatch.setattr(ReplayEngine, "judge_here", dying)
     db = tmp_path / "killed.db"
@@ -389,6 +412,67 @@ def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_re
     _, rest, _ = _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
     assert sorted(printed + rest.splitlines()) == sorted(everything.splitlines())
     assert _claims(db) == _claims(reference)
+
+
+@pytest.mark.parametrize(
+    ("corpus", "flags_come", "judged"),
+    [
+        ("clean", "after the judging", ["assumed"]),
+        ("clean", "while judging", ["assumed"]),
+        ("duplicates", "after the judging", ["assumed", "told"]),
+        ("duplicates", "while judging", ["assumed", "told"]),
+        ("pre-filled store", "after the judging", ["told"]),
+    ],
+)
+def test_a_fresh_store_is_judged_ahead_of_the_writer_and_again_only_when_the_flags_differ(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_env: None,
+    corpus: str,
+    flags_come: str,
+    judged: list[str],
+) -> None:
+    # GIVEN files without duplicates, or with (which the writer's flags tell), or a store
+    # that holds rows already; small batches, so alerts are handed over in many runs
+    folder = _awkward_folder(tmp_path) if corpus == "duplicates" else _clean_folder(tmp_path)
+    monkeypatch.setattr(ReplayEngine, "__init__", _with_batch(7, claim_batch=2))
+    reference, db = tmp_path / "reference.db", tmp_path / "ahead.db"
+    if corpus == "pre-filled store":
+        earlier = _awkward_folder(tmp_path)  # (root's sign-ins: rows the rules reach)
+        for store in (reference, db):
+            _replay(store, earlier, process=False, monkeypatch=monkeypatch, capsys=capsys)
+    expected = _replay(reference, folder, process=False, monkeypatch=monkeypatch, capsys=capsys)
+    # AND the flags coming once the reader has judged everything, or while it judges
+    calls = tmp_path / "judge_here calls"
+    original_judge = ReplayEngine.judge_here
+    original_flags = ReplayEngine.stored_flags
+
+    def noted(self: ReplayEngine, flags: bytes, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        told = "assumed" if flags == self.assumed_flags and self.judges_ahead else "told"
+        with calls.open("a") as note:
+            note.write(f"{told}\n")
+        for item in original_judge(self, flags, *args, **kwargs):
+            if flags_come == "while judging":
+                time.sleep(0.05)
+            yield item
+
+    def late_flags(self: ReplayEngine) -> bytes:
+        # (The rules take 0.05 s a run of alerts while judging: the flags come after some.)
+        time.sleep(0.5 if flags_come == "after the judging" else 0.25)
+        return original_flags.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(ReplayEngine, "judge_here", noted)
+    monkeypatch.setattr(ReplayEngine, "stored_flags", property(late_flags))
+    # WHEN it is replayed with a reader process
+    result = _replay(db, folder, process=True, monkeypatch=monkeypatch, capsys=capsys)
+    # THEN it printed what reading in the main thread printed, and stored and claimed the same
+    assert result == expected
+    assert len(result[1].splitlines()) > 20
+    assert _rows(db) == _rows(reference)
+    assert _claims(db) == _claims(reference)
+    # AND the rules ran ahead of the flags on the fresh store, again only when they differed
+    assert calls.read_text().split() == judged
 
 
 def test_a_replay_killed_takes_its_reader_process_with_it(tmp_path: Path) -> None:

@@ -246,6 +246,8 @@ class ReplayEngine:
         # The kept events, each with its number in the order kept: ``_flags[number]`` says
         # whether it was stored (known once written, which may be after it is kept).
         self._sorter: TimeSorter[tuple[SignInEvent, int]] = TimeSorter(chunk_size=memory_events)
+        # The kept events in time order, once a judging ahead took them (``judges_ahead``).
+        self._sorted: list[tuple[SignInEvent, int]] | None = None
         self._flags = bytearray()
         # Kept and judged by a reader process (``prepare_keeping``): only counted here.
         self._kept_elsewhere = 0
@@ -490,7 +492,7 @@ class ReplayEngine:
             if self._first is None or self._last is None:
                 return
             history = self._load_history(self._first, self._last)
-            yield from self.deliver(self._judged(history), deadline=deadline)
+            yield from self.deliver(self._judged(history, self._sorter), deadline=deadline)
 
     @property
     def kept_range(self) -> tuple[str, str] | None:
@@ -517,7 +519,7 @@ class ReplayEngine:
 
     def judge_here(
         self, flags: bytes, seed: Iterable[tuple[SignInEvent, str | None]]
-    ) -> Iterator[Judged]:
+    ) -> Generator[Judged, None, None]:
         """The rules over the events kept here (``prepare_keeping``), in time order, with the
         stored flags the writer gave (``stored_flags``) and the rows the store held before the
         run (``seed_rows``), in batches for the main process to claim and deliver
@@ -530,7 +532,26 @@ class ReplayEngine:
         with self._sorter, _long_lived_frozen():
             if self._first is None or self._last is None:
                 return
-            yield from self._judged(self._seeded(self._first, self._last, seed))
+            history = self._seeded(self._first, self._last, seed)
+            if self._sorted is None and self.judges_ahead:
+                self._sorted = list(self._sorter)  # judged again if the guess was wrong
+            kept = self._sorter if self._sorted is None else self._sorted
+            yield from self._judged(history, kept)
+
+    @property
+    def judges_ahead(self) -> bool:
+        """True when ``judge_here`` may run before the writer has told the stored flags, with
+        ``assumed_flags``, and run again if they differ: the store held no row before the run
+        (nothing to seed, and each kept event is stored unless it is a duplicate, which a
+        fresh replay seldom holds) and the kept events are all in memory (sorted once, gone
+        through twice at most)."""
+        return self._mark == 0 and not self._sorter.spilled
+
+    @property
+    def assumed_flags(self) -> bytes:
+        """What ``stored_flags`` says when the store held nothing and no kept event was a
+        duplicate: every kept event stored."""
+        return b"\x01" * len(self._sorter)
 
     def deliver(
         self, judged: Iterable[Judged], *, deadline: float | None = None
@@ -541,10 +562,13 @@ class ReplayEngine:
             self.checked += batch.checked
             yield from self._deliver(batch.raised, deadline)
 
-    def _judged(self, history: MemoryHistory) -> Iterator[Judged]:
-        """The rules over the kept events in time order, in batches to claim together: a
-        batch ends once it holds ``claim_batch`` alerts or ``_EVENTS_PER_BATCH`` events
-        judged (only those with alerts are in it: the rest is counted)."""
+    def _judged(
+        self, history: MemoryHistory, kept: Iterable[tuple[SignInEvent, int]]
+    ) -> Iterator[Judged]:
+        """The rules over the kept events (in time order, with their numbers), in batches to
+        claim together: a batch ends once it holds ``claim_batch`` alerts or
+        ``_EVENTS_PER_BATCH`` events judged (only those with alerts are in it: the rest is
+        counted)."""
         batching = self.pipeline.claims_in_batches
         claim_batch = self.claim_batch if batching else 1
         events_per_batch = _EVENTS_PER_BATCH if batching else 1
@@ -556,7 +580,7 @@ class ReplayEngine:
         checks_for: dict[tuple[str, str], tuple[_Check, ...]] = {}
         batch: list[tuple[EventOutcome, list[Alert]]] = []
         raised_in_batch = judged = 0
-        for number, (event, ticket) in enumerate(self._sorter, start=1):
+        for number, (event, ticket) in enumerate(kept, start=1):
             if reach is not None and number % forget_every == 0:
                 history.forget_before(event.event_time - reach)
             stored = flags[ticket] == 1

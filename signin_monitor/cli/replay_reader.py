@@ -378,11 +378,69 @@ class ReaderProcess(LocalReader):
         kept_range = engine.kept_range
         done = _ReadDone(kept_range)
         sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
-        flags = receiver.recv_bytes()
-        seed = _seed(receiver) if kept_range is not None else iter(())
-        for judged in engine.judge_here(flags, seed):
-            sender.send_bytes(pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL))
+        if kept_range is not None and engine.judges_ahead:
+            flags = _judge_ahead(engine, sender, receiver)
+            if flags is None:
+                sender.send_bytes(_DONE)
+                return
+            seed: Iterator[tuple[SignInEvent, str | None]] = iter(())  # nothing before the run
+        else:
+            flags = receiver.recv_bytes()
+            seed = _seed(receiver) if kept_range is not None else iter(())
+        _send_judged(sender, engine.judge_here(flags, seed))
         sender.send_bytes(_DONE)
+
+
+def _judge_ahead(engine: ReplayEngine, sender: Connection, receiver: Connection) -> bytes | None:
+    """Judge while the main process writes its last batches, with the flags assumed
+    (``ReplayEngine.judges_ahead``), holding what is judged until the writer's flags come:
+    then, if they are the ones assumed, hand it all over and go on judging (None: all
+    judged); else drop it and return the flags, to judge again with them.
+
+    The main process delivers nothing before it has sent the flags (every record written
+    first), so what is held was never delivered: judging again changes nothing it saw.
+    """
+    assumed = engine.assumed_flags
+    held: list[bytes] = []
+    flags: bytes | None = None
+    judging = engine.judge_here(assumed, ())
+    try:
+        for judged in judging:
+            message = pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL)
+            if flags is None and receiver.poll():
+                flags = _flags_alone(receiver)
+                if flags != assumed:
+                    return flags
+                for early in held:
+                    sender.send_bytes(early)
+                held = []
+            if flags is None:
+                held.append(message)
+            else:
+                sender.send_bytes(message)
+    finally:
+        judging.close()
+    if flags is None:
+        flags = _flags_alone(receiver)
+        if flags != assumed:
+            return flags
+        for early in held:
+            sender.send_bytes(early)
+    return None
+
+
+def _flags_alone(receiver: Connection) -> bytes:
+    """The stored flags, and the seed rows' end mark after them: a store that held no row
+    before the run has none to send."""
+    flags = receiver.recv_bytes()
+    for _ in _seed(receiver):
+        raise RuntimeError("seed rows came from a store that held no row before the run")
+    return flags
+
+
+def _send_judged(sender: Connection, judged: Iterator[Judged]) -> None:
+    for batch in judged:
+        sender.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 #: Batches between the reader's full collections (``_spare_the_collector``).
