@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from .events import SignInEvent
 
@@ -55,6 +55,26 @@ class Alert:
     evidence: tuple[SignInEvent, ...] = ()
     network: str | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its fields' values, in order (replay's reader process hands its alerts
+        over so): the dataclass's own way looks its fields up again for every alert, which
+        cost more than all the rest of pickling an alert and its event."""
+        return (
+            _alert,
+            (
+                self.rule_id,
+                self.severity,
+                self.title,
+                self.event,
+                self.scope,
+                self.window,
+                self.failure_count,
+                self.later_anchors,
+                self.evidence,
+                self.network,
+            ),
+        )
+
     @property
     def candidates(self) -> tuple[Alert, ...]:
         """This alert, then its later anchors: what ``claim_window`` may claim, in order."""
@@ -94,3 +114,16 @@ class Alert:
         if bucket is None:
             return self.rule_id, self.scope
         return self.claim_key_in(bucket)
+
+
+_FIELDS: Final = tuple(Alert.__dataclass_fields__)
+_SETTERS: Final = tuple(Alert.__dict__[name].__set__ for name in _FIELDS)
+
+
+def _alert(*values: Any) -> Alert:
+    """An ``Alert`` of its fields' values in order (``Alert.__reduce__``): set slot by slot,
+    as its frozen ``__init__`` would, without the keyword matching."""
+    alert = object.__new__(Alert)
+    for set_value, value in zip(_SETTERS, values, strict=True):
+        set_value(alert, value)
+    return alert

@@ -105,6 +105,11 @@ class EventOutcome:
     stored: bool
     deliveries: list[Delivery] = field(default_factory=list)
 
+    def __reduce__(self) -> tuple[type[EventOutcome], tuple[Any, ...]]:
+        """Pickled as its three values (replay's reader process hands outcomes over): the
+        dataclass's own way looks its fields up again for each one."""
+        return (EventOutcome, (self.event, self.stored, self.deliveries))
+
     @property
     def retryable_error(self) -> SlackRetryableError | None:
         """Set when an alert could not be posted yet; the event should be processed again."""

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from signin_monitor import cloudtrail_files
+from signin_monitor.alerts import Alert
 from signin_monitor.app import build_pipeline
 from signin_monitor.cli import main as cli_main
 from signin_monitor.cli import replay as replay_command_module
@@ -40,9 +41,10 @@ from signin_monitor.errors import (
     UnstorableRecordError,
 )
 from signin_monitor.events import Activity
+from signin_monitor.pipeline import EventOutcome
 from signin_monitor.sources import find_files
 from signin_monitor.store.sqlite import SqliteStore, StagedRows
-from tests.factories import api_call, console_login
+from tests.factories import api_call, console_login, sign_in, windowed_alert
 from tests.replay_process import replay_command
 
 
@@ -287,6 +289,34 @@ def test_an_activity_pickles_as_its_fields_and_stays_undecoded(tmp_path: Path) -
         assert again.raw == json.loads(event.raw_json())
         decoded = pickle.loads(pickle.dumps(again))  # noqa: S301
         assert decoded.raw_text_of is decoded.raw  # decoded: one dict, held twice
+
+
+def test_an_alert_and_its_outcome_pickle_as_their_fields() -> None:
+    # GIVEN a windowed alert with everything set: later anchors, evidence, a network
+    failures = [sign_in(user="carol", result="Failure", minutes=m) for m in range(3)]
+    success = sign_in(user="carol", minutes=5)
+    later = dataclasses.replace(windowed_alert(failures[2]), failure_count=3)
+    alert = dataclasses.replace(
+        windowed_alert(failures[0]),
+        failure_count=2,
+        later_anchors=(later,),
+        evidence=tuple(failures),
+        network="203.0.113.0/24",
+    )
+    outcome = EventOutcome(event=success, stored=False)
+    # WHEN they cross the pipe (as a judged batch does)
+    alert_again, outcome_again = pickle.loads(pickle.dumps((alert, outcome)))  # noqa: S301
+    # THEN every field comes back, in its place, and frozen as before
+    assert alert_again == alert
+    assert [getattr(alert_again, f.name) for f in dataclasses.fields(Alert)] == [
+        getattr(alert, f.name) for f in dataclasses.fields(Alert)
+    ]
+    assert alert_again.later_anchors[0].failure_count == 3
+    assert _fields(alert_again.evidence[1]) == _fields(failures[1])
+    assert (outcome_again.event.event_id, outcome_again.stored) == (success.event_id, False)
+    assert outcome_again.deliveries == []
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        alert_again.scope = "elsewhere"
 
 
 @pytest.mark.parametrize(
