@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -59,21 +60,7 @@ class Alert:
         """Pickled as its fields' values, in order (replay's reader process hands its alerts
         over so): the dataclass's own way looks its fields up again for every alert, which
         cost more than all the rest of pickling an alert and its event."""
-        return (
-            _alert,
-            (
-                self.rule_id,
-                self.severity,
-                self.title,
-                self.event,
-                self.scope,
-                self.window,
-                self.failure_count,
-                self.later_anchors,
-                self.evidence,
-                self.network,
-            ),
-        )
+        return (_alert, _values_of(self))
 
     @property
     def candidates(self) -> tuple[Alert, ...]:
@@ -117,6 +104,7 @@ class Alert:
 
 
 _FIELDS: Final = tuple(Alert.__dataclass_fields__)
+_values_of: Final = operator.attrgetter(*_FIELDS)
 _SETTERS: Final = tuple(Alert.__dict__[name].__set__ for name in _FIELDS)
 
 

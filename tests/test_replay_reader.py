@@ -425,7 +425,7 @@ def test_a_reader_killed_while_judging_stops_the_run_and_a_rerun_delivers_the_re
         if flags == self.assumed_flags and not ahead:
             return judged  # judged ahead, dropped: the flags say otherwise
         if ahead:  # the flags come first: then what was judged was handed over
-            time.sleep(0.5)
+            time.sleep(0.2)
         return _killed_at(3, judged)
 
     monkeypatch.setattr(ReplayEngine, "judge_here", dying)
@@ -484,12 +484,12 @@ def test_a_fresh_store_is_judged_ahead_of_the_writer_and_again_only_when_the_fla
             note.write(f"{told}\n")
         for item in original_judge(self, flags, *args, **kwargs):
             if flags_come == "while judging":
-                time.sleep(0.05)
+                time.sleep(0.02)
             yield item
 
     def late_flags(self: ReplayEngine) -> bytes:
-        # (The rules take 0.05 s a run of alerts while judging: the flags come after some.)
-        time.sleep(0.5 if flags_come == "after the judging" else 0.25)
+        # (The rules take 0.02 s a run of alerts while judging: the flags come after some.)
+        time.sleep(0.2 if flags_come == "after the judging" else 0.1)
         return original_flags.fget(self)  # type: ignore[attr-defined,no-any-return]
 
     monkeypatch.setattr(ReplayEngine, "judge_here", noted)
