@@ -58,16 +58,22 @@ def _cloudtrail(path: Path, records: list[Any], *, compact: bool = True) -> Path
     return path
 
 
+def _alerting(user: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """Records that alert: the user's failures then success, forty root sign-ins, two calls."""
+    logins = [console_login(user=user, result="Failure", minutes=m) for m in range(6)]
+    logins.append(console_login(user=user, minutes=7))
+    roots = [console_login(identity_type="Root", minutes=20 + m) for m in range(40)]
+    calls = [api_call("DeleteTrail", minutes=30), api_call("CreateAccessKey", minutes=31)]
+    return logins, roots, calls
+
+
 def _awkward_folder(root: Path) -> Path:
     """Files out of time order with every kind of record reading reports: sign-ins that
     alert (root, failures then success), API calls, duplicates across files, a malformed
     record, a record no pattern matches, a file that is not JSON, a dangling link."""
     folder = root / "trail"
     folder.mkdir()
-    logins = [console_login(user="alice", result="Failure", minutes=m) for m in range(6)]
-    logins.append(console_login(user="alice", minutes=7))
-    roots = [console_login(identity_type="Root", minutes=20 + m) for m in range(40)]
-    calls = [api_call("DeleteTrail", minutes=30), api_call("CreateAccessKey", minutes=31)]
+    logins, roots, calls = _alerting("alice")
     unmonitored = api_call(
         "DescribeInstances", event_source="ec2.amazonaws.com", identity_type="IAMUser", minutes=32
     )
@@ -85,10 +91,7 @@ def _clean_folder(root: Path) -> Path:
     fresh store's replay judges ahead of the writer's flags, and keeps."""
     folder = root / "clean"
     folder.mkdir()
-    logins = [console_login(user="bob", result="Failure", minutes=m) for m in range(6)]
-    logins.append(console_login(user="bob", minutes=7))
-    roots = [console_login(identity_type="Root", minutes=20 + m) for m in range(40)]
-    calls = [api_call("DeleteTrail", minutes=30), api_call("CreateAccessKey", minutes=31)]
+    logins, roots, calls = _alerting("bob")
     _cloudtrail(folder / "b-late.json.gz", [*roots[20:], *calls])
     _cloudtrail(folder / "a-early.json.gz", [*logins, *roots[:20]])
     return folder
