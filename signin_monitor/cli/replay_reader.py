@@ -401,32 +401,35 @@ def _judge_ahead(engine: ReplayEngine, sender: Connection, receiver: Connection)
     first), so what is held was never delivered: judging again changes nothing it saw.
     """
     assumed = engine.assumed_flags
-    held: list[bytes] = []
-    flags: bytes | None = None
+    held: list[bytes] | None = []  # None once the flags came and were the ones assumed
     judging = engine.judge_here(assumed, ())
     try:
         for judged in judging:
             message = pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL)
-            if flags is None and receiver.poll():
+            if held is not None and receiver.poll():
                 flags = _flags_alone(receiver)
                 if flags != assumed:
                     return flags
-                for early in held:
-                    sender.send_bytes(early)
-                held = []
-            if flags is None:
-                held.append(message)
-            else:
+                _sent(sender, held)
+                held = None
+            if held is None:
                 sender.send_bytes(message)
+            else:
+                held.append(message)
     finally:
         judging.close()
-    if flags is None:
+    if held is not None:
         flags = _flags_alone(receiver)
         if flags != assumed:
             return flags
-        for early in held:
-            sender.send_bytes(early)
+        _sent(sender, held)
     return None
+
+
+def _sent(sender: Connection, messages: list[bytes]) -> None:
+    """Hand over what was judged ahead, in order."""
+    for message in messages:
+        sender.send_bytes(message)
 
 
 def _flags_alone(receiver: Connection) -> bytes:
