@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import fcntl
 import gc
 import gzip
 import json
@@ -588,6 +589,56 @@ def test_ctrl_c_stops_the_replay_and_its_reader_as_one(tmp_path: Path) -> None:
     assert replay.returncode == 130, err
     assert b"reader process stopped" not in err
     assert not any(_alive(pid) for pid in children)
+
+
+def _pipe_bytes(end: Any) -> int:
+    return int(fcntl.fcntl(end.fileno(), fcntl.F_GETPIPE_SZ))
+
+
+@pytest.mark.skipif(
+    int(Path("/proc/sys/fs/pipe-max-size").read_text()) < replay_reader.PIPE_BYTES,
+    reason="this system lets no unprivileged pipe hold PIPE_BYTES",
+)
+def test_the_reader_process_pipes_hold_a_mebibyte_not_64_kib(tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    _cloudtrail(folder / "a.json", _mixed_records())
+    engine = _engine(tmp_path / "e.db")
+    try:
+        # GIVEN a reader process started
+        reader = open_reader(list(find_files([folder])), engine, expired_before=None, process=True)
+        with reader:
+            assert isinstance(reader, replay_reader.ReaderProcess)
+            # THEN both its pipes hold PIPE_BYTES (a staged batch is ~1.5 MB: through the
+            # default 64 KiB the reader waited on the main process for each 64 KiB of it)
+            ends = [reader._receiver, reader._sender]
+            assert [_pipe_bytes(end) for end in ends] == [replay_reader.PIPE_BYTES] * 2
+            list(reader.batches())
+    finally:
+        engine.store.close()
+
+
+def test_a_pipe_the_system_will_not_widen_is_left_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    before = _pipe_bytes(receiver)
+    real = fcntl.fcntl
+
+    def refused(fd: int, command: int, *args: Any) -> Any:
+        if command == fcntl.F_SETPIPE_SZ:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real(fd, command, *args)
+
+    monkeypatch.setattr(fcntl, "fcntl", refused)
+    # GIVEN a system that refuses a wider pipe, WHEN asked THEN nothing is raised: as it was
+    replay_reader.widen_pipe(receiver)
+    monkeypatch.undo()
+    assert _pipe_bytes(receiver) == before
+    sender.send_bytes(b"still a pipe")
+    assert receiver.recv_bytes() == b"still a pipe"
+    receiver.close()
+    sender.close()
 
 
 def test_problems_are_handed_over_as_they_add_up_not_all_at_the_end(tmp_path: Path) -> None:

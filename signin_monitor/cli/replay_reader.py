@@ -59,6 +59,7 @@ from ..store.sqlite import StagedRows
 from .replay_engine import Judged, PreparedBatch, ReplayEngine, SeedableStore, StagingStore
 
 __all__ = [
+    "PIPE_BYTES",
     "LocalReader",
     "ReadReport",
     "Reader",
@@ -67,6 +68,7 @@ __all__ = [
     "can_fork_reader",
     "open_reader",
     "read_batches",
+    "widen_pipe",
 ]
 
 _Item = tuple["ReadReport", PreparedBatch | None]
@@ -269,6 +271,8 @@ class ReaderProcess(LocalReader):
         context = multiprocessing.get_context("fork")
         receiver, child_sender = context.Pipe(duplex=False)
         child_receiver, sender = context.Pipe(duplex=False)
+        widen_pipe(receiver)
+        widen_pipe(sender)
         # What the parent has buffered would be written again by the child's copy at its exit.
         sys.stdout.flush()
         sys.stderr.flush()
@@ -460,6 +464,25 @@ def _spare_the_collector(batches: int) -> None:
         gc.unfreeze()
         gc.collect()
     gc.freeze()
+
+
+#: What each of the reader's pipes holds, asked of the system (``widen_pipe``).
+PIPE_BYTES: Final = 1 << 20
+
+
+def widen_pipe(end: Connection) -> None:
+    """Ask the system for a pipe holding ``PIPE_BYTES`` (its default holds 64 KiB).
+
+    A batch's staged image is about 1.5 MB: through 64 KiB the reader process waited for the
+    main process to read every 64 KiB of it, and the reader is replay's critical path
+    (measured at 200,000 records: 0.39-0.43 s of its wall time in sending, 0.08-0.09 s of it
+    CPU; 0.19-0.23 s with 1 MiB). A system that refuses (more than an unprivileged process
+    may ask for: ``/proc/sys/fs/pipe-max-size``) leaves the pipe as it was: only slower.
+    """
+    import fcntl  # POSIX (the reader process is Linux's: ``can_fork_reader``)
+
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 #: Seed rows per message to the child (a store's months of sign-ins need not be one message).
