@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from signin_monitor.alerts import Alert, Severity
+from signin_monitor.events import Activity
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
-from signin_monitor.store.sqlite import SqliteStore
+from signin_monitor.store.sqlite import SqliteStore, StagedRows
 from tests.factories import one_off_alert, sign_in, windowed_alert
 
 
@@ -247,3 +248,41 @@ def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(tmp_path
 
 def _columns(store: SqliteStore) -> list[str]:
     return [row[1] for row in store._db.execute("PRAGMA table_info(activity)")]
+
+
+def test_staged_batches_flag_each_row_and_ask_the_store_only_when_a_key_was_there(
+    tmp_path: Path,
+) -> None:
+    def event(number: int) -> Activity:
+        return sign_in(event_id=f"e{number}", minutes=number)
+
+    store = SqliteStore(tmp_path / "s.db")
+    asked: list[str] = []
+    store._db.set_trace_callback(asked.append)
+
+    def staged(numbers: list[int]) -> StagedRows:
+        events = [event(number) for number in numbers]
+        return store.stage_many(events, expires_at=[None] * len(events))
+
+    def held_asked() -> int:
+        count = sum("a.rowid <= " in statement for statement in asked)
+        asked.clear()
+        return count
+
+    try:
+        # GIVEN a fresh store, WHEN a batch with a row twice is written
+        # THEN each first row is stored, the second copy not, and no key was looked up
+        assert store.write_staged(staged([1, 2, 2, 3])) == [True, True, False, True]
+        assert held_asked() == 0
+        # WHEN a batch holds a key the store has, THEN only that row is not stored (asked once)
+        assert store.write_staged(staged([4, 1, 5, 1])) == [True, False, True, False]
+        assert held_asked() == 1
+        # WHEN two batches share a transaction, THEN the second sees the first's rows as held
+        flags = store.write_staged_many([staged([6, 7]), staged([7, 8])])
+        assert flags == [[True, True], [False, True]]
+        assert held_asked() == 1
+        # AND the store holds each key once, as the rows first written
+        rows = store._db.execute("SELECT event_id FROM activity ORDER BY rowid").fetchall()
+        assert [row[0] for row in rows] == [f"e{number}" for number in range(1, 9)]
+    finally:
+        store.close()
