@@ -595,8 +595,22 @@ def _pipe_bytes(end: Any) -> int:
     return int(fcntl.fcntl(end.fileno(), fcntl.F_GETPIPE_SZ))
 
 
+def _pipe_max() -> int:
+    """What an unprivileged pipe may hold here (0 where the system does not say: not Linux)."""
+    try:
+        return int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+_PIPE_SIZES = pytest.mark.skipif(
+    not hasattr(fcntl, "F_SETPIPE_SZ"), reason="pipe sizes are Linux's (F_SETPIPE_SZ)"
+)
+
+
+@_PIPE_SIZES
 @pytest.mark.skipif(
-    int(Path("/proc/sys/fs/pipe-max-size").read_text()) < replay_reader.PIPE_BYTES,
+    _pipe_max() < replay_reader.PIPE_BYTES,
     reason="this system lets no unprivileged pipe hold PIPE_BYTES",
 )
 def test_the_reader_process_pipes_hold_a_mebibyte_not_64_kib(tmp_path: Path) -> None:
@@ -618,6 +632,7 @@ def test_the_reader_process_pipes_hold_a_mebibyte_not_64_kib(tmp_path: Path) -> 
         engine.store.close()
 
 
+@_PIPE_SIZES
 def test_a_pipe_the_system_will_not_widen_is_left_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -637,6 +652,21 @@ def test_a_pipe_the_system_will_not_widen_is_left_as_it_was(
     assert _pipe_bytes(receiver) == before
     sender.send_bytes(b"still a pipe")
     assert receiver.recv_bytes() == b"still a pipe"
+    receiver.close()
+    sender.close()
+
+
+@_PIPE_SIZES
+def test_a_system_without_pipe_sizes_leaves_the_pipe_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    before = _pipe_bytes(receiver)
+    # GIVEN an fcntl without F_SETPIPE_SZ (not Linux), WHEN asked THEN nothing is raised
+    monkeypatch.delattr(fcntl, "F_SETPIPE_SZ")
+    replay_reader.widen_pipe(receiver)
+    monkeypatch.undo()
+    assert _pipe_bytes(receiver) == before
     receiver.close()
     sender.close()
 

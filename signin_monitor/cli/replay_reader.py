@@ -481,8 +481,11 @@ def widen_pipe(end: Connection) -> None:
     """
     import fcntl  # POSIX (the reader process is Linux's: ``can_fork_reader``)
 
+    resize: int | None = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux's only
+    if resize is None:
+        return
     with contextlib.suppress(OSError):
-        fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(end.fileno(), resize, PIPE_BYTES)
 
 
 #: Seed rows per message to the child (a store's months of sign-ins need not be one message).
