@@ -633,40 +633,30 @@ def test_the_reader_process_pipes_hold_a_mebibyte_not_64_kib(tmp_path: Path) -> 
 
 
 @_PIPE_SIZES
+@pytest.mark.parametrize("system", ["refuses", "has no pipe sizes"])
 def test_a_pipe_the_system_will_not_widen_is_left_as_it_was(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, system: str
 ) -> None:
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     before = _pipe_bytes(receiver)
-    real = fcntl.fcntl
+    # GIVEN a system that refuses a wider pipe, or has no F_SETPIPE_SZ (not Linux)
+    if system == "refuses":
+        real = fcntl.fcntl
 
-    def refused(fd: int, command: int, *args: Any) -> Any:
-        if command == fcntl.F_SETPIPE_SZ:
-            raise PermissionError(errno.EPERM, "Operation not permitted")
-        return real(fd, command, *args)
+        def refused(fd: int, command: int, *args: Any) -> Any:
+            if command == fcntl.F_SETPIPE_SZ:
+                raise PermissionError(errno.EPERM, "Operation not permitted")
+            return real(fd, command, *args)
 
-    monkeypatch.setattr(fcntl, "fcntl", refused)
-    # GIVEN a system that refuses a wider pipe, WHEN asked THEN nothing is raised: as it was
+        monkeypatch.setattr(fcntl, "fcntl", refused)
+    else:
+        monkeypatch.delattr(fcntl, "F_SETPIPE_SZ")
+    # WHEN asked THEN nothing is raised, and the pipe is as it was
     replay_reader.widen_pipe(receiver)
     monkeypatch.undo()
     assert _pipe_bytes(receiver) == before
     sender.send_bytes(b"still a pipe")
     assert receiver.recv_bytes() == b"still a pipe"
-    receiver.close()
-    sender.close()
-
-
-@_PIPE_SIZES
-def test_a_system_without_pipe_sizes_leaves_the_pipe_as_it_was(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    before = _pipe_bytes(receiver)
-    # GIVEN an fcntl without F_SETPIPE_SZ (not Linux), WHEN asked THEN nothing is raised
-    monkeypatch.delattr(fcntl, "F_SETPIPE_SZ")
-    replay_reader.widen_pipe(receiver)
-    monkeypatch.undo()
-    assert _pipe_bytes(receiver) == before
     receiver.close()
     sender.close()
 
