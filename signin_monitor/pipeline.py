@@ -17,6 +17,7 @@ without routing. Routed to ``digest`` only: marked ``digest-only``, not posted.
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,9 +107,9 @@ class EventOutcome:
     deliveries: list[Delivery] = field(default_factory=list)
 
     def __reduce__(self) -> tuple[type[EventOutcome], tuple[Any, ...]]:
-        """Pickled as its three values (replay's reader process hands outcomes over): the
-        dataclass's own way looks its fields up again for each one."""
-        return (EventOutcome, (self.event, self.stored, self.deliveries))
+        """Pickled as its fields' values, in order (replay's reader process hands outcomes
+        over): the dataclass's own way looks its fields up again for each one."""
+        return (EventOutcome, _outcome_values(self))
 
     @property
     def retryable_error(self) -> SlackRetryableError | None:
@@ -117,6 +118,10 @@ class EventOutcome:
             if delivery.status is DeliveryStatus.RETRY_LATER:
                 return SlackRetryableError("an alert could not be posted yet; retry the event")
         return None
+
+
+#: ``EventOutcome``'s values in field order (a field added later is pickled too).
+_outcome_values: Final = operator.attrgetter(*EventOutcome.__dataclass_fields__)
 
 
 class Pipeline:

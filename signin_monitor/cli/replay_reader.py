@@ -411,10 +411,9 @@ def _judge_ahead(engine: ReplayEngine, sender: Connection, receiver: Connection)
         for judged in judging:
             message = pickle.dumps(judged, protocol=pickle.HIGHEST_PROTOCOL)
             if held is not None and receiver.poll():
-                flags = _flags_alone(receiver)
-                if flags != assumed:
+                flags = _settled(receiver, sender, assumed, held)
+                if flags is not None:
                     return flags
-                _sent(sender, held)
                 held = None
             if held is None:
                 sender.send_bytes(message)
@@ -422,18 +421,20 @@ def _judge_ahead(engine: ReplayEngine, sender: Connection, receiver: Connection)
                 held.append(message)
     finally:
         judging.close()
-    if held is not None:
-        flags = _flags_alone(receiver)
-        if flags != assumed:
-            return flags
-        _sent(sender, held)
-    return None
+    return None if held is None else _settled(receiver, sender, assumed, held)
 
 
-def _sent(sender: Connection, messages: list[bytes]) -> None:
-    """Hand over what was judged ahead, in order."""
-    for message in messages:
+def _settled(
+    receiver: Connection, sender: Connection, assumed: bytes, held: list[bytes]
+) -> bytes | None:
+    """The writer's flags, taken now: the ones assumed, what was judged ahead is handed over,
+    in order (None); else they are returned, the held messages left to be dropped."""
+    flags = _flags_alone(receiver)
+    if flags != assumed:
+        return flags
+    for message in held:
         sender.send_bytes(message)
+    return None
 
 
 def _flags_alone(receiver: Connection) -> bytes:
