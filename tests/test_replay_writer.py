@@ -138,8 +138,17 @@ def test_a_batch_whose_insert_skips_a_row_its_keys_do_not_explain_is_rewritten_r
     ]
 
 
+#: How the batches of a transaction are staged: as images, as rows, or alternately.
+_FORMS = ["images", "rows", "mixed"]
+
+
+def _as_rows(form: str, index: int) -> bool:
+    return form == "rows" or (form == "mixed" and index % 2 == 1)
+
+
+@pytest.mark.parametrize("form", _FORMS)
 def test_batches_written_in_one_transaction_flag_each_others_rows_as_one_at_a_time_does(
-    tmp_path: Path,
+    tmp_path: Path, form: str
 ) -> None:
     # GIVEN a store holding some events, and three batches for one transaction that repeat
     # each other's events and the stored ones (and an empty batch among them)
@@ -152,7 +161,10 @@ def test_batches_written_in_one_transaction_flag_each_others_rows_as_one_at_a_ti
     try:
         for event in prefill:
             store.record(event, expires_at=None)
-        staged = [store.stage_many(b, expires_at=[None] * len(b)) for b in batches]
+        staged = [
+            store.stage_many(b, expires_at=[None] * len(b), as_rows=_as_rows(form, index))
+            for index, b in enumerate(batches)
+        ]
         # WHEN they are written in one transaction
         stored = store.write_staged_many(staged)
     finally:
@@ -163,8 +175,9 @@ def test_batches_written_in_one_transaction_flag_each_others_rows_as_one_at_a_ti
     assert _rows(tmp_path / "bulk.db") == _rows(tmp_path / "reference.db")
 
 
+@pytest.mark.parametrize("form", _FORMS)
 def test_a_transaction_of_batches_one_of_which_skips_a_row_is_rewritten_row_by_row(
-    tmp_path: Path,
+    tmp_path: Path, form: str
 ) -> None:
     # GIVEN a store that silently skips one row of the second of three batches
     store = SqliteStore(tmp_path / "trigger.db")
@@ -175,7 +188,8 @@ def test_a_transaction_of_batches_one_of_which_skips_a_row_is_rewritten_row_by_r
     events = _events(9)
     try:
         staged = [
-            store.stage_many(events[at : at + 3], expires_at=[None] * 3) for at in range(0, 9, 3)
+            store.stage_many(events[at : at + 3], expires_at=[None] * 3, as_rows=_as_rows(form, i))
+            for i, at in enumerate(range(0, 9, 3))
         ]
         # WHEN they are written in one transaction
         stored = store.write_staged_many(staged)
@@ -190,11 +204,12 @@ def test_a_transaction_of_batches_one_of_which_skips_a_row_is_rewritten_row_by_r
     ]
 
 
-def test_a_staged_batch_that_is_not_the_batch_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_rows", [False, True], ids=["image", "as rows"])
+def test_a_staged_batch_that_is_not_the_batch_is_refused(tmp_path: Path, as_rows: bool) -> None:
     store = SqliteStore(tmp_path / "shape.db")
     try:
-        staged = store.stage_many(_events(3), expires_at=[None] * 3)
-        wrong = StagedRows(image=staged.image, first=(True,) * 6)
+        staged = store.stage_many(_events(3), expires_at=[None] * 3, as_rows=as_rows)
+        wrong = dataclasses.replace(staged, first=(True,) * 6)
         with pytest.raises(StoreError, match="staged batch holds 3 rows, expected 6"):
             store.write_staged(wrong)
         assert store.write_staged(staged) == [True, True, True]

@@ -110,9 +110,14 @@ class StagingStore(Protocol):
     without the store's connection, then written; so the two can run on different threads."""
 
     def stage_many(
-        self, events: Sequence[SignInEvent], *, expires_at: Sequence[int | None]
+        self,
+        events: Sequence[SignInEvent],
+        *,
+        expires_at: Sequence[int | None],
+        as_rows: bool = False,
     ) -> StagedRows:
-        """The batch's rows, checked; raises before anything is written if one is unstorable."""
+        """The batch's rows, checked (``as_rows``: handed over as rows, for the writer to
+        insert); raises before anything is written if one is unstorable."""
         ...
 
     def write_staged_many(self, batches: Sequence[StagedRows]) -> list[list[bool]]:
@@ -347,9 +352,10 @@ class ReplayEngine:
                 for written in done:
                     yield self._written(*written)
 
-    def prepare(self, events: list[SignInEvent]) -> PreparedBatch:
+    def prepare(self, events: list[SignInEvent], *, as_rows: bool = False) -> PreparedBatch:
         """The reading side's part of a batch: its rows staged if the store can (an event the
         store refuses is set aside alone, so only it is lost), the events to keep chosen.
+        ``as_rows``: staged as rows, which the writer inserts (``StagingStore.stage_many``).
 
         Staged, the rows hold the raw records: the kept sign-ins' own copies go now, rather
         than when written (memory then holds far less per batch in flight).
@@ -362,7 +368,7 @@ class ReplayEngine:
         staged: StagedRows | None = None
         unstorable: dict[int, UnstorableRecordError] = {}
         if isinstance(store, StagingStore):
-            staged, unstorable = _stage(store, events, expires)
+            staged, unstorable = _stage(store, events, expires, as_rows=as_rows)
         keeps = self.keeps
         kept = [
             (position, event)
@@ -381,8 +387,12 @@ class ReplayEngine:
     def prepare_keeping(self, events: list[SignInEvent]) -> PreparedBatch:
         """``prepare``, the kept events kept here rather than handed on: a reader process's
         (``replay_reader``), which judges them itself (``judge_here``) once the writer has
-        said which were stored; the batch says only where they were (``kept_at``)."""
-        batch = self.prepare(events)
+        said which were stored; the batch says only where they were (``kept_at``).
+
+        Staged as rows: the store's process inserts them, its writer thread having time to
+        spare while this one reads (an image built here cost this process twice as much).
+        """
+        batch = self.prepare(events, as_rows=True)
         if batch.staged is None:
             raise ValueError("only a staged batch can be written without its events")
         for _, event in batch.kept:
@@ -755,11 +765,11 @@ def _long_lived_frozen() -> Iterator[None]:
 
 
 def _stage(
-    store: StagingStore, events: list[SignInEvent], expires: list[int | None]
+    store: StagingStore, events: list[SignInEvent], expires: list[int | None], *, as_rows: bool
 ) -> tuple[StagedRows, dict[int, UnstorableRecordError]]:
     """The batch's rows staged; an event the store refuses is found alone and left out."""
     try:
-        return store.stage_many(events, expires_at=expires), {}
+        return store.stage_many(events, expires_at=expires, as_rows=as_rows), {}
     except UnstorableRecordError:
         pass  # nothing was staged: find the refused ones, stage the rest
     refused: dict[int, UnstorableRecordError] = {}
@@ -772,6 +782,7 @@ def _stage(
     staged = store.stage_many(
         [events[position] for position in storable],
         expires_at=[expires[position] for position in storable],
+        as_rows=as_rows,
     )
     return staged, refused
 

@@ -7,8 +7,9 @@ most of a replay's Python work, and the rules need every record before they star
 process's writer thread spends its time in SQLite. In one process the GIL runs them one at a
 time (``LocalReader``). In two (``ReaderProcess``, forked), the reader process reads, keeps
 the events the rules need (``ReplayEngine.prepare_keeping``) and hands over per batch only
-the staged rows (one bytes image), the positions of the kept events and what reading counted
-and the problems to print (``ReadReport``). Once every batch is written, the main process
+its rows, built and checked (one bytes message: ``StagedRows`` as rows, which the main
+process's writer inserts), the positions of the kept events and what reading counted and
+the problems to print (``ReadReport``). Once every batch is written, the main process
 sends back which kept events were stored and the store's rows from before the run within the
 rules' reach; the reader runs the rules (``judge_here``) and hands over the events with
 alerts, which the main process claims, posts and marks while the reader judges on. The kept
@@ -30,6 +31,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import multiprocessing
 import os
@@ -55,7 +57,6 @@ from ..errors import (
 )
 from ..events import SignInEvent
 from ..pipeline import EventOutcome
-from ..store.sqlite import StagedRows
 from .replay_engine import Judged, PreparedBatch, ReplayEngine, SeedableStore, StagingStore
 
 __all__ = [
@@ -332,8 +333,8 @@ class ReaderProcess(LocalReader):
                 return
             report, batch = cast(_Item, item)  # what the child sends before it is done
             if batch is not None and batch.staged is not None:
-                image = _received_bytes(self._receiver, _STOPPED_READING)
-                batch.staged = StagedRows(image=image, first=batch.staged.first)
+                rows = _received_bytes(self._receiver, _STOPPED_READING)
+                batch.staged = dataclasses.replace(batch.staged, image=rows)
             yield report, batch
         raise ReaderFailedError(_STOPPED_READING)  # pragma: no cover (it always says it is done)
 
@@ -371,9 +372,9 @@ class ReaderProcess(LocalReader):
             lean = None if batch is None else batch.for_transfer()
             image = None
             if lean is not None and lean.staged is not None:
-                # The image goes as it is, after the rest: inside the pickle it was copied
+                # The rows go as they are, after the rest: inside the pickle they were copied
                 # once more on each side (280 MB at 200,000 records).
-                image, lean.staged = lean.staged.image, StagedRows(b"", lean.staged.first)
+                image, lean.staged = lean.staged.image, dataclasses.replace(lean.staged, image=b"")
             sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
             if image is not None:
                 sender.send_bytes(image)
@@ -474,7 +475,7 @@ PIPE_BYTES: Final = 1 << 20
 def widen_pipe(end: Connection) -> None:
     """Ask the system for a pipe holding ``PIPE_BYTES`` (its default holds 64 KiB).
 
-    A batch's staged image is about 1.5 MB: through 64 KiB the reader process waited for the
+    A batch's staged rows are about 1.5 MB: through 64 KiB the reader process waited for the
     main process to read every 64 KiB of it, and the reader is replay's critical path
     (measured at 200,000 records: 0.39-0.43 s of its wall time in sending, 0.08-0.09 s of it
     CPU; 0.19-0.23 s with 1 MiB). A system that refuses (more than an unprivileged process
@@ -518,7 +519,7 @@ def _received(receiver: Connection, stopped: str) -> Iterator[object]:
 
 
 def _received_bytes(receiver: Connection, stopped: str) -> bytes:
-    """The next message as it is (a staged image)."""
+    """The next message as it is (a batch's staged rows)."""
     try:
         return receiver.recv_bytes()
     except EOFError:

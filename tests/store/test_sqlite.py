@@ -190,10 +190,14 @@ def test_an_event_ids_key_part_is_the_schemas_on_both_write_paths(
     assert keys == [expected, expected]
 
 
-def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_rows", [False, True], ids=["image", "as rows"])
+def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(
+    tmp_path: Path, as_rows: bool
+) -> None:
     # Python's sqlite3 looks a None up in its adapter registry before binding it (a tuple, a
     # dict and two attribute lookups): with six absent values a row, that was about 40% of
-    # staging. stage_many binds NaN instead, which SQLite stores as NULL.
+    # staging. stage_many binds NaN instead, which SQLite stores as NULL; staged as rows, the
+    # store's own connection binds them.
     api = dataclasses.replace(
         sign_in(result=None, minutes=2),
         event_id="api-1",
@@ -210,7 +214,7 @@ def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(tmp_path
     bound: list[tuple[object, ...]] = []
 
     class Recording:
-        """The staging connection, minus nothing: its executemany's rows are kept."""
+        """A connection, minus nothing: its executemany's rows are kept."""
 
         def __init__(self, db: sqlite3.Connection) -> None:
             self._db = db
@@ -225,13 +229,17 @@ def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(tmp_path
     one = SqliteStore(tmp_path / "one.db")
     bulk = SqliteStore(tmp_path / "bulk.db")
     try:
-        bulk.stage_many([], expires_at=[])  # opens the staging database
-        assert bulk._stage is not None
-        bulk._stage = Recording(bulk._stage)  # type: ignore[assignment]
+        if as_rows:
+            bulk._db = Recording(bulk._db)  # type: ignore[assignment]
+        else:
+            bulk.stage_many([], expires_at=[])  # opens the staging database
+            assert bulk._stage is not None
+            bulk._stage = Recording(bulk._stage)  # type: ignore[assignment]
         # WHEN the events are written one at a time and staged in bulk
         for event, expires in zip(events, expiry, strict=True):
             one.record(event, expires_at=expires)
-        assert bulk.write_staged(bulk.stage_many(events, expires_at=expiry)) == [True] * 3
+        staged = bulk.stage_many(events, expires_at=expiry, as_rows=as_rows)
+        assert bulk.write_staged(staged) == [True] * 3
         typed = ", ".join(f"typeof({column})" for column in _columns(one))
         query = f"SELECT *, {typed} FROM activity ORDER BY rowid"  # noqa: S608 (column names)
         rows = [store._db.execute(query).fetchall() for store in (one, bulk)]
@@ -250,8 +258,9 @@ def _columns(store: SqliteStore) -> list[str]:
     return [row[1] for row in store._db.execute("PRAGMA table_info(activity)")]
 
 
+@pytest.mark.parametrize("as_rows", [False, True], ids=["image", "as rows"])
 def test_staged_batches_flag_each_row_and_ask_the_store_only_when_a_key_was_there(
-    tmp_path: Path,
+    tmp_path: Path, as_rows: bool
 ) -> None:
     def event(number: int) -> Activity:
         return sign_in(event_id=f"e{number}", minutes=number)
@@ -262,25 +271,31 @@ def test_staged_batches_flag_each_row_and_ask_the_store_only_when_a_key_was_ther
 
     def staged(numbers: list[int]) -> StagedRows:
         events = [event(number) for number in numbers]
-        return store.stage_many(events, expires_at=[None] * len(events))
+        return store.stage_many(events, expires_at=[None] * len(events), as_rows=as_rows)
 
     def held_asked() -> int:
-        count = sum("a.rowid <= " in statement for statement in asked)
+        count = sum("rowid <= " in statement for statement in asked)
         asked.clear()
         return count
+
+    def lookups(keys: int) -> int:
+        """The statements asking about a batch's ``keys`` first rows: one for an image, one
+        per key for a batch staged as rows."""
+        return keys if as_rows else 1
 
     try:
         # GIVEN a fresh store, WHEN a batch with a row twice is written
         # THEN each first row is stored, the second copy not, and no key was looked up
         assert store.write_staged(staged([1, 2, 2, 3])) == [True, True, False, True]
         assert held_asked() == 0
-        # WHEN a batch holds a key the store has, THEN only that row is not stored (asked once)
+        # WHEN a batch holds a key the store has, THEN only that row is not stored (the
+        # store asked about this batch only)
         assert store.write_staged(staged([4, 1, 5, 1])) == [True, False, True, False]
-        assert held_asked() == 1
+        assert held_asked() == lookups(3)
         # WHEN two batches share a transaction, THEN the second sees the first's rows as held
         flags = store.write_staged_many([staged([6, 7]), staged([7, 8])])
         assert flags == [[True, True], [False, True]]
-        assert held_asked() == 1
+        assert held_asked() == lookups(2)
         # AND the store holds each key once, as the rows first written
         rows = store._db.execute("SELECT event_id FROM activity ORDER BY rowid").fetchall()
         assert [row[0] for row in rows] == [f"e{number}" for number in range(1, 9)]
