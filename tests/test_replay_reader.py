@@ -700,27 +700,42 @@ def test_a_fork_refused_reads_in_the_main_thread_with_the_same_result(
     assert _rows(db) == _rows(tmp_path / "a.db")
 
 
-def test_the_reader_freezes_what_it_holds_and_still_collects_cycles_now_and_then() -> None:
+def test_the_reader_collects_by_hand_each_object_once_and_cycles_now_and_then() -> None:
     class Node:
         me: Any
 
-    was_enabled = gc.isenabled()
-    gc.disable()  # no pass of its own between the steps
-    try:
-        # GIVEN garbage in a reference cycle, when a batch has been read
+    def garbage_cycle() -> weakref.ref[Node]:
         cycle = Node()
         cycle.me = cycle
-        ref = weakref.ref(cycle)
-        del cycle
-        replay_reader._spare_the_collector(1)
-        # THEN what exists is frozen: a collection walks it no more (nor frees the cycle)
-        assert gc.get_freeze_count() > 0
-        gc.collect()
-        assert ref() is not None
-        # AND every hundredth batch all is thawed and collected once
-        replay_reader._spare_the_collector(100)
-        assert ref() is None
+        return weakref.ref(cycle)
+
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        with replay_reader._collections_by_hand():
+            # GIVEN reading, THEN the collector makes no pass of its own
+            assert not gc.isenabled()
+            # GIVEN garbage in a reference cycle, WHEN batches short of a hundred are read
+            first = garbage_cycle()
+            for number in range(1, 100):
+                replay_reader._spare_the_collector(number)
+            # THEN nothing was collected nor frozen
+            assert first() is not None
+            assert gc.get_freeze_count() == 0
+            # WHEN the hundredth is read, THEN the cycle is collected and what is left frozen
+            replay_reader._spare_the_collector(100)
+            assert first() is None
+            frozen = gc.get_freeze_count()
+            assert frozen > 0
+            # AND the next hundredth walks only what was made since (frozen stays frozen)
+            second = garbage_cycle()
+            replay_reader._spare_the_collector(200)
+            assert second() is None
+            assert gc.get_freeze_count() >= frozen
+        # THEN after reading all is thawed and the collector is on again, as it was
+        assert gc.get_freeze_count() == 0
+        assert gc.isenabled()
     finally:
         gc.unfreeze()
-        if was_enabled:
-            gc.enable()
+        if not was_enabled:
+            gc.disable()

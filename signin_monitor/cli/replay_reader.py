@@ -368,18 +368,22 @@ class ReaderProcess(LocalReader):
     def _child_work(self, sender: Connection, receiver: Connection) -> None:
         """The child's part: read, hand over each batch, say so; then judge and hand over."""
         engine = self._engine
-        for number, (report, batch) in enumerate(self._read_batches(engine.prepare_keeping), 1):
-            lean = None if batch is None else batch.for_transfer()
-            image = None
-            if lean is not None and lean.staged is not None:
-                # The rows go as they are, after the rest: inside the pickle they were copied
-                # once more on each side (280 MB at 200,000 records).
-                image, lean.staged = lean.staged.image, dataclasses.replace(lean.staged, image=b"")
-            sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
-            if image is not None:
-                sender.send_bytes(image)
-            _spare_the_collector(number)
-        gc.unfreeze()
+        with _collections_by_hand():
+            batches = self._read_batches(engine.prepare_keeping)
+            for number, (report, batch) in enumerate(batches, 1):
+                lean = None if batch is None else batch.for_transfer()
+                rows = None
+                if lean is not None and lean.staged is not None:
+                    # The rows go as they are, after the rest: inside the pickle they were
+                    # copied once more on each side (280 MB at 200,000 records).
+                    rows, lean.staged = (
+                        lean.staged.image,
+                        dataclasses.replace(lean.staged, image=b""),
+                    )
+                sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
+                if rows is not None:
+                    sender.send_bytes(rows)
+                _spare_the_collector(number)
         kept_range = engine.kept_range
         done = _ReadDone(kept_range)
         sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
@@ -456,16 +460,37 @@ def _send_judged(sender: Connection, judged: Iterator[Judged]) -> None:
 _COLLECT_EVERY: Final = 100
 
 
-def _spare_the_collector(batches: int) -> None:
-    """After each batch read, what exists is frozen (``gc.freeze``): the kept events pile up
-    until the rules run, and the collector's full passes walked them all again and again
-    (measured at 200,000 records: 1.4-2.4 s of the reader's ~8 s CPU, then 0.3-0.6 s). Frozen
-    objects are still freed by reference counting; only garbage in reference cycles would
-    wait, so every ``_COLLECT_EVERY`` batches all is thawed and collected once."""
-    if batches % _COLLECT_EVERY == 0:
+@contextlib.contextmanager
+def _collections_by_hand() -> Iterator[None]:
+    """The collector off while reading: it collects only when ``_spare_the_collector`` says;
+    what it froze is thawed at the end, and the collector is as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
         gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _spare_the_collector(batches: int) -> None:
+    """Every ``_COLLECT_EVERY`` batches read, what was made since the last time is collected
+    once and what is left of it frozen (``gc.freeze``); between, the collector is off
+    (``_collections_by_hand``), so each object is walked once.
+
+    The kept events pile up until the rules run, and the collector walked them again and
+    again: with its full passes, 1.4-2.4 s of the reader's ~8 s CPU (measured at 200,000
+    records); frozen after each batch, its young passes still walked each batch's objects
+    and every hundredth batch a full pass walked them all (~0.4 s in the passes, 0.5-0.9 s of
+    ~5.3 s of reading, issue 13). Frozen objects are still freed by reference counting;
+    garbage in a reference cycle waits at most ``_COLLECT_EVERY`` batches (a few dozen
+    objects per hundred batches of the bench's corpus), or the end of the reading if it
+    holds an object frozen before.
+    """
+    if batches % _COLLECT_EVERY == 0:
         gc.collect()
-    gc.freeze()
+        gc.freeze()
 
 
 #: What each of the reader's pipes holds, asked of the system (``widen_pipe``).
