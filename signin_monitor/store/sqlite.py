@@ -201,6 +201,12 @@ _NEWEST_ROWID: Final = "SELECT coalesce(max(rowid), 0) FROM main.activity"
 _HELD_KEY: Final = "SELECT 1 FROM main.activity WHERE pk = ? AND sk = ? AND rowid <= ?"
 
 
+#: The marshal format of rows staged as rows: version 2, without the references to repeated
+#: objects later versions track (a lookup per value), dumped in two thirds of the time
+#: (1.8 against 2.8 us a row, for 8% more bytes; measured on the bench's corpus).
+_ROWS_MARSHAL: Final = 2
+
+
 def _staged_rows(staged: StagedRows) -> list[tuple[Any, ...]]:
     """The rows of a batch staged as rows, checked to be as many as its first flags."""
     rows: list[tuple[Any, ...]] = marshal.loads(staged.image)  # noqa: S302 (stage_many's bytes)
@@ -368,7 +374,7 @@ class SqliteStore:
                 seen.add(key)
             first = tuple(marks)
         if as_rows:
-            return StagedRows(marshal.dumps(rows), first, as_rows=True)
+            return StagedRows(marshal.dumps(rows, _ROWS_MARSHAL), first, as_rows=True)
         stage = self._stage
         if stage is None:
             stage = self._stage = sqlite3.connect(
