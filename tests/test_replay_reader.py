@@ -12,6 +12,8 @@ import fcntl
 import gc
 import gzip
 import json
+import marshal
+import math
 import multiprocessing
 import os
 import pickle
@@ -253,6 +255,31 @@ def _staged(staged: StagedRows | None) -> list[tuple[Any, ...]]:
         return connection.execute("SELECT * FROM rows ORDER BY rowid").fetchall()
     finally:
         connection.close()
+
+
+def test_a_reader_process_hands_over_the_rows_an_image_would_hold(tmp_path: Path) -> None:
+    # GIVEN a batch of read events, prepared as the main thread stages it (an image) and as
+    # a reader process does (rows, for the main process's writer to insert)
+    events = list(_read(_cloudtrail(tmp_path / "t.json", _mixed_records())))
+    here = _engine(tmp_path / "here.db").prepare([dataclasses.replace(e) for e in events])
+    reader = _engine(tmp_path / "reader.db")
+    handed = reader.prepare_keeping([dataclasses.replace(e) for e in events])
+    assert here.staged is not None
+    assert handed.staged is not None
+    # THEN the reader's batch is rows, the image's rows exactly (an absent value bound as
+    # NaN, which SQLite stores as NULL), with the same first flags
+    assert not here.staged.as_rows
+    assert handed.staged.as_rows
+    rows = [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in marshal.loads(handed.staged.image)  # noqa: S302 (our own bytes)
+    ]
+    assert rows == _staged(here.staged)
+    assert handed.staged.first == here.staged.first
+    # AND it keeps the events the rules need where it read them, handing over their places
+    assert handed.kept == []
+    assert handed.kept_at == [position for position, _ in here.kept]
+    assert here.kept
 
 
 def _fields(event: Activity) -> dict[str, Any]:
