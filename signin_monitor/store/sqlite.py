@@ -373,7 +373,10 @@ class SqliteStore:
                 seen.add(key)
             first = tuple(marks)
         if as_rows:
-            return StagedRows(marshal.dumps(rows, _ROWS_MARSHAL), first, as_rows=True)
+            try:
+                return StagedRows(marshal.dumps(rows, _ROWS_MARSHAL), first, as_rows=True)
+            except ValueError:
+                pass  # a value marshal refuses (a str subclass, say): staged as an image
         stage = self._stage
         if stage is None:
             stage = self._stage = sqlite3.connect(

@@ -254,6 +254,34 @@ def test_a_staged_batch_binds_no_none_and_stores_the_rows_record_stores(
     assert None in rows[1][2]
 
 
+def test_a_batch_marshal_refuses_is_staged_as_an_image_and_stored_alike(tmp_path: Path) -> None:
+    class Text(str):
+        """A str subclass: SQLite binds it as text; marshal refuses it."""
+
+    # GIVEN a batch with a value marshal cannot take, staged as rows
+    odd = dataclasses.replace(sign_in(result="Success"), user_agent=Text("agent/1.0"))
+    plain = sign_in(result="Failure", minutes=1)
+    one = SqliteStore(tmp_path / "one.db")
+    bulk = SqliteStore(tmp_path / "bulk.db")
+    try:
+        staged = bulk.stage_many([odd, plain], expires_at=[None, None], as_rows=True)
+        # WHEN it is written, and the same events are recorded one at a time
+        flags = bulk.write_staged(staged)
+        for event in (odd, plain):
+            one.record(event, expires_at=None)
+        rows = [
+            store._db.execute("SELECT * FROM activity ORDER BY rowid").fetchall()
+            for store in (one, bulk)
+        ]
+    finally:
+        one.close()
+        bulk.close()
+    # THEN it went as an image, nothing lost: the rows record stores
+    assert not staged.as_rows
+    assert flags == [True, True]
+    assert rows[0] == rows[1]
+
+
 def _columns(store: SqliteStore) -> list[str]:
     return [row[1] for row in store._db.execute("PRAGMA table_info(activity)")]
 
