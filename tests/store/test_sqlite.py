@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -13,6 +15,8 @@ from signin_monitor.events import Activity
 from signin_monitor.store import ClaimOutcome, ClaimStatus, HistoryQuery, schema
 from signin_monitor.store.sqlite import SqliteStore, StagedRows
 from tests.factories import one_off_alert, sign_in, windowed_alert
+
+T = TypeVar("T")
 
 
 def _rows(path: Path) -> int:
@@ -168,26 +172,40 @@ def test_an_event_ids_key_part_is_the_schemas_on_both_write_paths(
     # or another source could give one)
     failure = dataclasses.replace(sign_in(result="Failure"), event_id=event_id)
     success = dataclasses.replace(sign_in(result="Success", minutes=1), event_id=event_id)
-    one = SqliteStore(tmp_path / "one.db")
-    bulk = SqliteStore(tmp_path / "bulk.db")
-    try:
-        # WHEN they are written one at a time and in bulk
-        for event in (failure, success):
-            one.record(event, expires_at=None)
-        bulk.record_many([failure, success], expires_at=[None, None])
-        keys = [
-            store._db.execute("SELECT sk FROM activity ORDER BY rowid").fetchall()
-            for store in (one, bulk)
-        ]
-    finally:
-        one.close()
-        bulk.close()
+    # WHEN they are written one at a time and in bulk
+    one, bulk, _ = _one_at_a_time_and_in_bulk(
+        tmp_path,
+        [failure, success],
+        lambda store: store.record_many([failure, success], expires_at=[None, None]),
+        "SELECT sk FROM activity ORDER BY rowid",
+    )
     # THEN both hold the sort keys the schema gives (DynamoDB's keys)
     expected = [
         (schema.activity_sk(schema.KIND_FAILURE, failure.time_text, event_id),),
         (schema.activity_sk(schema.KIND_SIGNIN, success.time_text, event_id),),
     ]
-    assert keys == [expected, expected]
+    assert one == expected
+    assert bulk == expected
+
+
+def _one_at_a_time_and_in_bulk(
+    tmp_path: Path,
+    events: list[Activity],
+    write_in_bulk: Callable[[SqliteStore], T],
+    query: str,
+) -> tuple[list[Any], list[Any], T]:
+    """What ``query`` reads from a store that recorded ``events`` one at a time and from one
+    ``write_in_bulk`` wrote, with what it returned."""
+    one = SqliteStore(tmp_path / "one.db")
+    bulk = SqliteStore(tmp_path / "bulk.db")
+    try:
+        written = write_in_bulk(bulk)
+        for event in events:
+            one.record(event, expires_at=None)
+        return one._db.execute(query).fetchall(), bulk._db.execute(query).fetchall(), written
+    finally:
+        one.close()
+        bulk.close()
 
 
 @pytest.mark.parametrize("as_rows", [False, True], ids=["image", "as rows"])
@@ -261,25 +279,21 @@ def test_a_batch_marshal_refuses_is_staged_as_an_image_and_stored_alike(tmp_path
     # GIVEN a batch with a value marshal cannot take, staged as rows
     odd = dataclasses.replace(sign_in(result="Success"), user_agent=Text("agent/1.0"))
     plain = sign_in(result="Failure", minutes=1)
-    one = SqliteStore(tmp_path / "one.db")
-    bulk = SqliteStore(tmp_path / "bulk.db")
-    try:
-        staged = bulk.stage_many([odd, plain], expires_at=[None, None], as_rows=True)
-        # WHEN it is written, and the same events are recorded one at a time
-        flags = bulk.write_staged(staged)
-        for event in (odd, plain):
-            one.record(event, expires_at=None)
-        rows = [
-            store._db.execute("SELECT * FROM activity ORDER BY rowid").fetchall()
-            for store in (one, bulk)
-        ]
-    finally:
-        one.close()
-        bulk.close()
+    staged: list[StagedRows] = []
+
+    def stage_and_write(store: SqliteStore) -> list[bool]:
+        staged.append(store.stage_many([odd, plain], expires_at=[None, None], as_rows=True))
+        return store.write_staged(staged[0])
+
+    # WHEN it is written, and the same events are recorded one at a time
+    one, bulk, flags = _one_at_a_time_and_in_bulk(
+        tmp_path, [odd, plain], stage_and_write, "SELECT * FROM activity ORDER BY rowid"
+    )
     # THEN it went as an image, nothing lost: the rows record stores
-    assert not staged.as_rows
+    assert not staged[0].as_rows
     assert flags == [True, True]
-    assert rows[0] == rows[1]
+    assert one == bulk
+    assert len(one) == 2
 
 
 def _columns(store: SqliteStore) -> list[str]:
