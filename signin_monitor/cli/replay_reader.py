@@ -333,8 +333,8 @@ class ReaderProcess(LocalReader):
                 return
             report, batch = cast(_Item, item)  # what the child sends before it is done
             if batch is not None and batch.staged is not None:
-                rows = _received_bytes(self._receiver, _STOPPED_READING)
-                batch.staged = dataclasses.replace(batch.staged, image=rows)
+                staged_bytes = _received_bytes(self._receiver, _STOPPED_READING)
+                batch.staged = dataclasses.replace(batch.staged, image=staged_bytes)
             yield report, batch
         raise ReaderFailedError(_STOPPED_READING)  # pragma: no cover (it always says it is done)
 
@@ -372,17 +372,18 @@ class ReaderProcess(LocalReader):
             batches = self._read_batches(engine.prepare_keeping)
             for number, (report, batch) in enumerate(batches, 1):
                 lean = None if batch is None else batch.for_transfer()
-                rows = None
+                staged_bytes = None
                 if lean is not None and lean.staged is not None:
-                    # The rows go as they are, after the rest: inside the pickle they were
-                    # copied once more on each side (280 MB at 200,000 records).
-                    rows, lean.staged = (
+                    # The staged bytes (the rows, or an image marshal could not take) go as
+                    # they are, after the rest: inside the pickle they were copied once more
+                    # on each side (280 MB at 200,000 records).
+                    staged_bytes, lean.staged = (
                         lean.staged.image,
                         dataclasses.replace(lean.staged, image=b""),
                     )
                 sender.send_bytes(pickle.dumps((report, lean), protocol=pickle.HIGHEST_PROTOCOL))
-                if rows is not None:
-                    sender.send_bytes(rows)
+                if staged_bytes is not None:
+                    sender.send_bytes(staged_bytes)
                 _spare_the_collector(number)
         kept_range = engine.kept_range
         done = _ReadDone(kept_range)

@@ -195,8 +195,8 @@ def _stage_statements(stage: str) -> _StageStatements:
 
 
 _STAGE_STATEMENTS: Final = tuple(_stage_statements(stage) for stage in _STAGES)
-#: For a batch staged as rows (``_insert_rows``): the store's last rowid before its insert,
-#: and whether the store held a row's keys up to it.
+#: The store's last rowid (``row_mark``; for a batch staged as rows, ``_insert_rows``, taken
+#: before its insert), and whether the store held a row's keys up to a rowid.
 _NEWEST_ROWID: Final = "SELECT coalesce(max(rowid), 0) FROM main.activity"
 _HELD_KEY: Final = "SELECT 1 FROM main.activity WHERE pk = ? AND sk = ? AND rowid <= ?"
 
@@ -559,8 +559,8 @@ class SqliteStore:
         replay can tell what the store held before it from what it wrote itself.)
         """
         self._commit_batch()
-        row = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM activity").fetchone()
-        return int(row[0])
+        (newest,) = self._db.execute(_NEWEST_ROWID).fetchone()
+        return int(newest)
 
     def console_logins_up_to(
         self, mark: int, *, after: datetime, before: datetime
