@@ -11,14 +11,17 @@ replay killed mid-write leaving a store that a re-run completes into what one cl
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import json
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,8 @@ from typing import Any
 import pytest
 
 from signin_monitor.app import build_pipeline
-from signin_monitor.cli.replay_engine import ReplayEngine, Written
+from signin_monitor.cli import replay_engine
+from signin_monitor.cli.replay_engine import PreparedBatch, ReplayEngine, Written
 from signin_monitor.cli.replay_writer import BatchWriter
 from signin_monitor.config import Settings
 from signin_monitor.errors import StoreError, UnstorableRecordError
@@ -52,9 +56,25 @@ def _events(count: int, *, start: int = 0) -> list[SignInEvent]:
     ]
 
 
-def _engine(store: SqliteStore, *, batch: int) -> ReplayEngine:
+def _engine(store: SqliteStore, *, batch: int, form: str = "images") -> ReplayEngine:
+    """An engine writing batches of ``batch``; ``form`` "rows": staged as rows (as a reader
+    process stages them), which the writer inserts as they come; else as images."""
     pipeline = build_pipeline(Settings.from_env({}), store=store, notifier=RecordingNotifier())
-    return ReplayEngine(pipeline, write_batch=batch)
+    engine = ReplayEngine(pipeline, write_batch=batch)
+    if form == "rows":
+        engine.prepare = functools.partial(ReplayEngine.prepare, engine, as_rows=True)  # type: ignore[method-assign]
+    elif form == "mixed":  # two as rows, one as an image, and again
+        turns = itertools.cycle([True, True, False])
+
+        def prepare(events: list[SignInEvent], *, as_rows: bool = False) -> PreparedBatch:
+            return ReplayEngine.prepare(engine, events, as_rows=next(turns))
+
+        engine.prepare = prepare  # type: ignore[method-assign]
+    return engine
+
+
+#: How the engine stages its batches (``_engine``).
+_ENGINE_FORMS = ["images", "rows"]
 
 
 def _rows(path: Path) -> list[tuple[Any, ...]]:
@@ -138,12 +158,23 @@ def test_a_batch_whose_insert_skips_a_row_its_keys_do_not_explain_is_rewritten_r
     ]
 
 
-#: How the batches of a transaction are staged: as images, as rows, or alternately.
-_FORMS = ["images", "rows", "mixed"]
+#: How the batches of a transaction are staged: as images, as rows, or alternately; or as
+#: rows inserted into an open transaction one at a time (``begin_staged``).
+_FORMS = ["images", "rows", "mixed", "streamed"]
 
 
 def _as_rows(form: str, index: int) -> bool:
-    return form == "rows" or (form == "mixed" and index % 2 == 1)
+    return form in ("rows", "streamed") or (form == "mixed" and index % 2 == 1)
+
+
+def _written_together(store: SqliteStore, staged: list[StagedRows], form: str) -> list[list[bool]]:
+    """The staged batches written in one transaction, the way ``form`` says."""
+    if form != "streamed":
+        return store.write_staged_many(staged)
+    store.begin_staged()
+    for batch in staged:
+        store.insert_staged(batch)
+    return store.commit_staged()
 
 
 @pytest.mark.parametrize("form", _FORMS)
@@ -166,7 +197,7 @@ def test_batches_written_in_one_transaction_flag_each_others_rows_as_one_at_a_ti
             for index, b in enumerate(batches)
         ]
         # WHEN they are written in one transaction
-        stored = store.write_staged_many(staged)
+        stored = _written_together(store, staged, form)
     finally:
         store.close()
     # THEN each batch's flags are what inserting one at a time says, and the rows the same
@@ -192,9 +223,10 @@ def test_a_transaction_of_batches_one_of_which_skips_a_row_is_rewritten_row_by_r
             for i, at in enumerate(range(0, 9, 3))
         ]
         # WHEN they are written in one transaction
-        stored = store.write_staged_many(staged)
+        stored = _written_together(store, staged, form)
         with pytest.raises(ValueError, match="at most 8 staged batches"):
-            store.write_staged_many(staged * 3)
+            _written_together(store, staged * 3, form)
+        assert not store._db.in_transaction  # refused whole: nothing of it left open
     finally:
         store.close()
     # THEN the skipped row is reported as not stored, every other row of every batch as stored
@@ -217,10 +249,49 @@ def test_a_staged_batch_that_is_not_the_batch_is_refused(tmp_path: Path, as_rows
         store.close()
 
 
+def test_an_error_in_an_open_transaction_undoes_every_batch_in_it(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "open.db")
+    events = _events(6)
+    try:
+        first = store.stage_many(events[:3], expires_at=[None] * 3, as_rows=True)
+        second = store.stage_many(events[3:], expires_at=[None] * 3, as_rows=True)
+        # GIVEN an open transaction holding one batch
+        store.begin_staged()
+        store.insert_staged(first)
+        with pytest.raises(RuntimeError, match="open already"):
+            store.begin_staged()
+        with pytest.raises(RuntimeError, match="commit_staged first"):
+            store.write_staged_many([second])
+        # WHEN a batch that is not the batch it says is inserted
+        with pytest.raises(StoreError, match="staged batch holds 3 rows, expected 6"):
+            store.insert_staged(dataclasses.replace(second, first=(True,) * 6))
+        # THEN the transaction is undone whole: the batch before it too, nothing left open
+        assert not store._db.in_transaction
+        with pytest.raises(RuntimeError, match="no transaction"):
+            store.insert_staged(second)
+        with pytest.raises(RuntimeError, match="no transaction"):
+            store.commit_staged()
+        # AND so is one refused as an image; the store writes the batches again afterwards
+        store.begin_staged()
+        store.insert_staged(first)
+        image = store.stage_many(events[3:], expires_at=[None] * 3)
+        with pytest.raises(ValueError, match="only a batch staged as rows"):
+            store.insert_staged(image)
+        assert not store._db.in_transaction
+        store.begin_staged()
+        store.insert_staged(first)
+        store.insert_staged(second)
+        assert store.commit_staged() == [[True] * 3, [True] * 3]
+    finally:
+        store.close()
+    assert len(_rows(tmp_path / "open.db")) == 6
+
+
 # --- the engine's writer thread ----------------------------------------------------------------
 
 
-def test_results_come_back_in_file_order_across_many_batches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", [*_ENGINE_FORMS, "mixed"])
+def test_results_come_back_in_file_order_across_many_batches(tmp_path: Path, form: str) -> None:
     # GIVEN events out of time order, over many small batches, some already stored
     events = _events(200)
     events.reverse()
@@ -229,7 +300,7 @@ def test_results_come_back_in_file_order_across_many_batches(tmp_path: Path) -> 
         store.record(event, expires_at=None)
     try:
         # WHEN the engine writes them
-        results = list(_engine(store, batch=7).store_events(events))
+        results = list(_engine(store, batch=7, form=form).store_events(events))
     finally:
         store.close()
     # THEN one result per event, in the order given, each flag exact
@@ -245,8 +316,96 @@ def test_results_come_back_in_file_order_across_many_batches(tmp_path: Path) -> 
     ]
 
 
+class _NotingStore(SqliteStore):
+    """Notes each step of its transactions of staged batches; each insert is also told to
+    ``inserted`` as it happens."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.steps: list[str] = []
+        self.inserted: queue.Queue[int] = queue.Queue()
+
+    def begin_staged(self) -> None:
+        super().begin_staged()
+        self.steps.append("begin")
+
+    def insert_staged(self, staged: StagedRows) -> None:
+        super().insert_staged(staged)
+        self.steps.append("insert")
+        self.inserted.put(len(staged.first))
+
+    def commit_staged(self) -> list[list[bool]]:
+        flags = super().commit_staged()
+        self.steps.append("commit")
+        return flags
+
+
+def test_batches_staged_as_rows_are_written_as_they_come_eight_to_a_transaction(
+    tmp_path: Path,
+) -> None:
+    store = _NotingStore(tmp_path / "streamed.db")
+
+    def reader() -> Iterator[SignInEvent]:
+        """20 batches of 5; each after the writer has inserted the one before it."""
+        for number in range(20):
+            if number:
+                # (a writer waiting for a whole transaction's batches would never insert it)
+                assert store.inserted.get(timeout=10) == 5, "the batch before was not written"
+            yield from _events(5, start=5 * number)
+
+    try:
+        # WHEN the engine writes batches staged as rows
+        results = list(_engine(store, batch=5, form="rows").store_events(reader()))
+    finally:
+        store.close()
+    # THEN each was inserted as it came, eight to a transaction, the last four at the end
+    group = ["begin", *["insert"] * 8, "commit"]
+    assert store.steps == [*group, *group, "begin", *["insert"] * 4, "commit"]
+    assert [r.stored for r in results if isinstance(r, Written)] == [True] * 100
+    assert len(_rows(tmp_path / "streamed.db")) == 100
+
+
+def test_a_writer_waiting_for_its_next_batch_lets_another_writer_of_the_file_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replay_engine, "IDLE_COMMIT_SECONDS", 0.05)
+    path = tmp_path / "slow.db"
+    store = _NotingStore(path)
+    others: list[str] = []
+
+    def reader() -> Iterator[SignInEvent]:
+        """Two batches of 5; then a slow read, while another process writes to the file."""
+        yield from _events(10)
+        for _ in range(2):  # both in the writer's transaction
+            store.inserted.get(timeout=10)
+        other = sqlite3.connect(path, timeout=3, isolation_level=None)
+        try:
+            # (its write lock held by the writer's open transaction, it would wait, then fail)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("CREATE TABLE other_writer (note TEXT)")
+            other.execute("COMMIT")
+            others.append("wrote")
+        finally:
+            other.close()
+        yield from _events(10, start=10)
+
+    try:
+        # WHEN the engine writes batches staged as rows, waiting between them
+        results = list(_engine(store, batch=5, form="rows").store_events(reader()))
+    finally:
+        store.close()
+    # THEN the other writer got in meanwhile, and every event was written, flagged exactly
+    assert others == ["wrote"]
+    assert store.steps[:4] == ["begin", "insert", "insert", "commit"]
+    assert [r.stored for r in results if isinstance(r, Written)] == [True] * 20
+    assert len(_rows(path)) == 20
+
+
+@pytest.mark.parametrize("form", _ENGINE_FORMS)
 @pytest.mark.parametrize("bad", ["too large", "lone surrogate"])
-def test_an_unstorable_event_in_a_batch_costs_only_itself(tmp_path: Path, bad: str) -> None:
+def test_an_unstorable_event_in_a_batch_costs_only_itself(
+    tmp_path: Path, bad: str, form: str
+) -> None:
     # GIVEN a batch holding one event no store can hold (set on the event: parsing would
     # have cut or cleaned such a field)
     events = _events(30)
@@ -257,7 +416,7 @@ def test_an_unstorable_event_in_a_batch_costs_only_itself(tmp_path: Path, bad: s
     events.insert(15, unstorable)
     store = SqliteStore(tmp_path / "bad.db")
     try:
-        results = list(_engine(store, batch=10).store_events(events))
+        results = list(_engine(store, batch=10, form=form).store_events(events))
     finally:
         store.close()
     # THEN that event is reported at its place; every other one is stored
@@ -269,24 +428,37 @@ def test_an_unstorable_event_in_a_batch_costs_only_itself(tmp_path: Path, bad: s
 
 
 class _FailingStore(SqliteStore):
-    """Fails the third bulk write (a disk that fills up, say)."""
+    """Fails the third bulk write (a disk that fills up, say): the third transaction of
+    staged batches, as it commits (batches as rows: inserted before, as they came)."""
 
     writes = 0
 
     def write_staged_many(self, batches: Sequence[StagedRows]) -> list[list[bool]]:
+        self._fail_the_third()
+        return super().write_staged_many(batches)
+
+    def commit_staged(self) -> list[list[bool]]:
+        try:
+            self._fail_the_third()
+        except StoreError:
+            self._roll_back()  # as a failed COMMIT leaves it
+            raise
+        return super().commit_staged()
+
+    def _fail_the_third(self) -> None:
         type(self).writes += 1
         if type(self).writes == 3:
             raise StoreError("disk I/O error")
-        return super().write_staged_many(batches)
 
 
+@pytest.mark.parametrize("form", _ENGINE_FORMS)
 def test_an_error_of_the_writer_is_raised_in_the_main_thread_after_the_results_before_it(
-    tmp_path: Path,
+    tmp_path: Path, form: str
 ) -> None:
     _FailingStore.writes = 0
     store = _FailingStore(tmp_path / "fails.db")
     seen: list[Written | UnstorableRecordError] = []
-    results = _engine(store, batch=5).store_events(_events(100))
+    results = _engine(store, batch=5, form=form).store_events(_events(100))
     try:
         with pytest.raises(StoreError, match="disk I/O error"):
             seen.extend(results)
@@ -298,9 +470,10 @@ def test_an_error_of_the_writer_is_raised_in_the_main_thread_after_the_results_b
     assert len(_rows(tmp_path / "fails.db")) == 80
 
 
+@pytest.mark.parametrize("form", _ENGINE_FORMS)
 @pytest.mark.parametrize("stop", [RuntimeError("the reader broke"), KeyboardInterrupt()])
 def test_a_reader_that_stops_leaves_every_batch_handed_over_stored_and_no_thread(
-    tmp_path: Path, stop: BaseException
+    tmp_path: Path, stop: BaseException, form: str
 ) -> None:
     # GIVEN a reader that raises after 55 events (5 whole batches of 10, 5 events not written)
     def reader() -> Iterator[SignInEvent]:
@@ -308,7 +481,7 @@ def test_a_reader_that_stops_leaves_every_batch_handed_over_stored_and_no_thread
         raise stop
 
     store = SqliteStore(tmp_path / "stopped.db")
-    results = _engine(store, batch=10).store_events(reader())
+    results = _engine(store, batch=10, form=form).store_events(reader())
     try:
         with pytest.raises(type(stop)):
             list(results)
@@ -318,10 +491,11 @@ def test_a_reader_that_stops_leaves_every_batch_handed_over_stored_and_no_thread
     assert len(_rows(tmp_path / "stopped.db")) == 50
 
 
-def test_a_consumer_that_stops_early_leaves_no_thread(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", _ENGINE_FORMS)
+def test_a_consumer_that_stops_early_leaves_no_thread(tmp_path: Path, form: str) -> None:
     store = SqliteStore(tmp_path / "early.db")
     try:
-        results = _engine(store, batch=10).store_events(_events(100))
+        results = _engine(store, batch=10, form=form).store_events(_events(100))
         assert isinstance(next(results), Written)
         results.close()  # the caller leaves (an exception in its loop, say)
         # THEN the writer finished what it had and stopped: the connection is free again
@@ -356,7 +530,10 @@ class _Guarded:
         return call
 
 
-def test_the_store_connection_is_only_the_writer_threads_while_it_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", _ENGINE_FORMS)
+def test_the_store_connection_is_only_the_writer_threads_while_it_writes(
+    tmp_path: Path, form: str
+) -> None:
     # GIVEN a store whose connection and staging database note who uses them
     store = SqliteStore(tmp_path / "guarded.db")
     store.stage_many([], expires_at=[])  # opens the staging database
@@ -367,7 +544,7 @@ def test_the_store_connection_is_only_the_writer_threads_while_it_writes(tmp_pat
     main = threading.get_ident()
     try:
         # WHEN a replay writes many batches, then evaluates
-        engine = _engine(store, batch=25)
+        engine = _engine(store, batch=25, form=form)
         results = list(engine.store_events(_events(400)))
         list(engine.evaluate())
     finally:
@@ -381,7 +558,7 @@ def test_the_store_connection_is_only_the_writer_threads_while_it_writes(tmp_pat
     first = connection.users.index(writer)
     last = len(connection.users) - 1 - connection.users[::-1].index(writer)
     assert set(connection.users[first : last + 1]) == {writer}
-    assert set(staging.users) == {main}
+    assert set(staging.users) <= {main}  # (rows are built without it)
 
 
 # --- the whole command: a closed stdout, a SIGKILL mid-write ------------------------------------
@@ -527,6 +704,54 @@ def test_leaving_the_writer_early_writes_what_it_was_given_then_joins() -> None:
     with pytest.raises(RuntimeError, match="reader"):
         leave_early()
     assert written == [0, 1, 2, 3, 4]
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait (10 s at most) for ``condition`` to hold."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "waited 10 s in vain"
+        time.sleep(0.005)
+
+
+def test_the_writer_calls_idle_once_no_job_has_come_for_a_while_after_one_was_written() -> None:
+    steps: list[object] = []
+
+    def write(job: int) -> int:
+        steps.append(job)
+        return job
+
+    with BatchWriter(
+        write, depth=2, idle=lambda: steps.append("idle"), idle_seconds=0.02
+    ) as writer:
+        time.sleep(0.1)
+        assert steps == []  # nothing written yet: nothing to let go of
+        writer.submit(1)
+        _until(lambda: steps == [1, "idle"])
+        time.sleep(0.1)
+        assert steps == [1, "idle"]  # once a quiet spell
+        writer.submit(2)
+        writer.submit(3)
+        assert list(writer.finish()) == [1, 2, 3]
+        _until(lambda: steps[-1] == "idle")
+    assert steps.count("idle") == 2
+
+
+def test_an_error_of_idle_is_raised_in_the_main_thread_and_nothing_more_is_written() -> None:
+    written: list[int] = []
+
+    def idle() -> None:
+        raise StoreError("disk I/O error")
+
+    with BatchWriter(written.append, depth=2, idle=idle, idle_seconds=0.01) as writer:
+        writer.submit(1)
+        assert list(writer.finish()) == [None]
+        time.sleep(0.1)  # idle fails meanwhile
+        writer.submit(2)
+        with pytest.raises(StoreError, match="disk I/O error"):
+            list(writer.finish())
+        assert writer.failed
+    assert written == [1]
 
 
 def test_a_batch_whose_staging_fails_midway_leaves_the_next_batch_staged_whole(

@@ -39,13 +39,25 @@ Result = TypeVar("Result")
 #: Jobs queued for the writer: memory holds at most this many batches besides the one written.
 DEPTH: Final = 2
 _STOP: Final = object()
+_IDLE: Final = object()  # no job came for a while (``BatchWriter``'s ``idle``)
 
 
 class BatchWriter(Generic[Job, Result]):
     """Run ``write(job)`` for each submitted job on one thread; hand the results back in order."""
 
-    def __init__(self, write: Callable[[Job], Result], *, depth: int = DEPTH) -> None:
+    def __init__(
+        self,
+        write: Callable[[Job], Result],
+        *,
+        depth: int = DEPTH,
+        idle: Callable[[], None] | None = None,
+        idle_seconds: float = 1.0,
+    ) -> None:
         self._write = write
+        # Called on the writer thread once no job has come for ``idle_seconds`` since the
+        # last one was written (a write that holds something open, which it lets go of).
+        self._idle = idle
+        self._idle_seconds = idle_seconds
         self._jobs: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._results: queue.Queue[tuple[bool, object]] = queue.Queue()
         self._pending = 0  # submitted, result not yet handed back
@@ -102,21 +114,37 @@ class BatchWriter(Generic[Job, Result]):
         return value  # type: ignore[return-value]
 
     def _run(self) -> None:
-        """The thread: write each job until the stop mark; after a failure, drop the rest."""
+        """The thread: write each job until the stop mark; after a failure, drop the rest.
+        With ``idle``: called once each time no job comes for ``idle_seconds`` after one was
+        written (an error it raises is handed back as a write's would be)."""
         failed = False
+        rested = True  # ``idle`` called since the last job written (or none written yet)
         while True:
-            job = self._jobs.get()
+            job = self._jobs.get() if failed or rested else self._next_job()
             if job is _STOP:
                 return
             if failed:
                 continue  # a main thread waiting to submit is never stuck
             try:
+                if job is _IDLE:
+                    rested = True
+                    assert self._idle is not None  # only then does ``_next_job`` give it
+                    self._idle()
+                    continue
+                rested = self._idle is None
                 result = self._write(job)  # type: ignore[arg-type]
             except BaseException as error:  # handed to the main thread, raised there
                 self._results.put((False, error))
                 failed = True
                 continue
             self._results.put((True, result))
+
+    def _next_job(self) -> object:
+        """The next job, or ``_IDLE`` if none comes within ``idle_seconds``."""
+        try:
+            return self._jobs.get(timeout=self._idle_seconds)
+        except queue.Empty:
+            return _IDLE
 
     def _close(self) -> None:
         """No more jobs: the writer writes the queued ones, then stops; join it."""
