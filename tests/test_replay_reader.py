@@ -766,3 +766,33 @@ def test_the_reader_collects_by_hand_each_object_once_and_cycles_now_and_then() 
         gc.unfreeze()
         if not was_enabled:
             gc.disable()
+
+
+def test_the_main_process_writes_with_the_collector_off_and_delivers_with_what_it_held_frozen(
+    tmp_path: Path,
+) -> None:
+    corpus = _cloudtrail(tmp_path / "t.json", _mixed_records())
+    engine = _engine(tmp_path / "gc.db")
+    was_enabled = gc.isenabled()
+    gc.enable()
+    seen: dict[str, set[Any]] = {"writing": set(), "delivering": set()}
+    try:
+        with open_reader([corpus], engine, expired_before=None, process=True) as reader:
+            # WHEN the main process writes what the reader process hands over
+            for _, batch in reader.batches():
+                seen["writing"].add(gc.isenabled())
+                if batch:
+                    list(engine.store_prepared([batch]))
+            # THEN the collector is on again once the batches are all written
+            assert gc.isenabled()
+            assert gc.get_freeze_count() == 0
+            # WHEN it delivers, THEN what it held was frozen first (the collector on)
+            for _ in reader.evaluated():
+                seen["delivering"].add((gc.isenabled(), gc.get_freeze_count() > 0))
+        assert gc.get_freeze_count() == 0
+    finally:
+        engine.store.close()
+        gc.unfreeze()
+        if not was_enabled:
+            gc.disable()
+    assert seen == {"writing": {False}, "delivering": {(True, True)}}

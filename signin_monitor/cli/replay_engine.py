@@ -76,6 +76,7 @@ __all__ = [
     "SeedableStore",
     "StagingStore",
     "Written",
+    "long_lived_frozen",
 ]
 
 #: Events per batch read and staged (one commit per event dominated replay time); a SQLite
@@ -517,7 +518,7 @@ class ReplayEngine:
         by one, in order; the rules never read claims, so evaluating ahead of the posts
         changes nothing they decide.
         """
-        with self._sorter, _long_lived_frozen():
+        with self._sorter, long_lived_frozen():
             if self._first is None or self._last is None:
                 return
             history = self._load_history(self._first, self._last)
@@ -558,7 +559,7 @@ class ReplayEngine:
                 f"the writer told {len(flags)} stored flags for {len(self._sorter)} kept events"
             )
         self._flags = bytearray(flags)
-        with self._sorter, _long_lived_frozen():
+        with self._sorter, long_lived_frozen():
             if self._first is None or self._last is None:
                 return
             history = self._seeded(self._first, self._last, seed)
@@ -768,7 +769,7 @@ _set_raw_unread: Final = SignInEvent.__dict__["_raw_unread"].__set__
 
 
 @contextlib.contextmanager
-def _long_lived_frozen() -> Iterator[None]:
+def long_lived_frozen() -> Iterator[None]:
     """Keep the collector off what exists when the rules start (``gc.freeze``), until they end.
 
     The kept events and the history are tens of thousands of objects that live until the end;

@@ -57,7 +57,14 @@ from ..errors import (
 )
 from ..events import SignInEvent
 from ..pipeline import EventOutcome
-from .replay_engine import Judged, PreparedBatch, ReplayEngine, SeedableStore, StagingStore
+from .replay_engine import (
+    Judged,
+    PreparedBatch,
+    ReplayEngine,
+    SeedableStore,
+    StagingStore,
+    long_lived_frozen,
+)
 
 __all__ = [
     "PIPE_BYTES",
@@ -327,15 +334,21 @@ class ReaderProcess(LocalReader):
         if self._receiver is None:
             yield from super().batches()  # the same batches, read here: never refused
             return
-        for item in _received(self._receiver, _STOPPED_READING):
-            if isinstance(item, _ReadDone):
-                self._read = item
-                return
-            report, batch = cast(_Item, item)  # what the child sends before it is done
-            if batch is not None and batch.staged is not None:
-                staged_bytes = _received_bytes(self._receiver, _STOPPED_READING)
-                batch.staged = dataclasses.replace(batch.staged, image=staged_bytes)
-            yield report, batch
+        # The collector by hand here too (a pass walked every object of this process, the
+        # writer's rows and the results included: at 200,000 records ~0.14 s of collections,
+        # ~0.04 s by hand and with the deliveries frozen).
+        with _collections_by_hand():
+            received = _received(self._receiver, _STOPPED_READING)
+            for number, item in enumerate(received, 1):
+                if isinstance(item, _ReadDone):
+                    self._read = item
+                    return
+                report, batch = cast(_Item, item)  # what the child sends before it is done
+                if batch is not None and batch.staged is not None:
+                    staged_bytes = _received_bytes(self._receiver, _STOPPED_READING)
+                    batch.staged = dataclasses.replace(batch.staged, image=staged_bytes)
+                yield report, batch
+                _spare_the_collector(number)
         raise ReaderFailedError(_STOPPED_READING)  # pragma: no cover (it always says it is done)
 
     def evaluated(self) -> Iterator[EventOutcome]:
@@ -363,7 +376,8 @@ class ReaderProcess(LocalReader):
         except BrokenPipeError:
             raise ReaderFailedError(_STOPPED_JUDGING) from None
         judged = _received(self._receiver, _STOPPED_JUDGING)
-        yield from engine.deliver(item for item in judged if isinstance(item, Judged))
+        with long_lived_frozen():  # what this process holds is never garbage while it delivers
+            yield from engine.deliver(item for item in judged if isinstance(item, Judged))
 
     def _child_work(self, sender: Connection, receiver: Connection) -> None:
         """The child's part: read, hand over each batch, say so; then judge and hand over."""
