@@ -19,8 +19,9 @@ Results come back in the order the jobs were submitted. An exception ``write`` r
 raised in the main thread (by ``submit``, ``ready`` or ``finish``), after the results of the
 jobs before it; the writer writes nothing more. When the ``with`` block is left early (an
 exception in the reader, KeyboardInterrupt, a consumer that stops), the writer still writes the
-jobs already handed to it (at most ``depth`` + 1: each is one transaction, as each batch was
-when the main thread wrote it), and the thread is joined: none is left behind.
+jobs already handed to it (at most ``depth`` + 1), and the thread is joined: none is left
+behind. With ``idle``, a write that holds something open between jobs (replay's open
+transaction of batches) is told when no job has come for ``idle_seconds``, so it can let go.
 """
 
 from __future__ import annotations
