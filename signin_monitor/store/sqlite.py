@@ -453,8 +453,8 @@ class SqliteStore:
         """Open the transaction batches staged as rows go into as they come
         (``insert_staged``), until ``commit_staged``: replay's writer inserts each batch
         while the next is read, where ``write_staged_many`` waits for all of them, and so
-        for the last batches of a run once the reading is over (0.1-0.2 s at 60,000
-        records: an eighth of the run's rows, measured, issue 13)."""
+        left up to a transaction's rows (8,000) to write once the reading was over (0.10-0.19 s
+        at 60,000 records, measured, issue 13)."""
         if self._streamed is not None:
             raise RuntimeError("a transaction of staged batches is open already")
         self._commit_open()
