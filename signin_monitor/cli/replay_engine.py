@@ -345,7 +345,7 @@ class ReplayEngine:
         if batch:
             yield self.prepare(batch)
 
-    def _store(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[PreparedBatch, _Outcomes]]:
+    def _store(self, batches: Iterable[PreparedBatch]) -> Iterator[_Written]:
         """One writer thread (``BatchWriter``) writes the batches while the next ones are read:
         the store's own work overlaps the reading. A store that stages takes
         ``STAGED_PER_COMMIT`` batches to a transaction (``_StagedWrites``: a commit's cost is
@@ -443,7 +443,7 @@ class ReplayEngine:
         does not say what it reads): it goes once written or staged."""
         return event.event_name == CONSOLE_LOGIN and not event.is_api_call and not self._everything
 
-    def _write(self, batch: PreparedBatch) -> tuple[PreparedBatch, _Outcomes]:
+    def _write(self, batch: PreparedBatch) -> _Written:
         """Write an unstaged batch; one by one if it holds an unstorable event, so only that
         event is lost."""
         store = self.store
@@ -463,9 +463,7 @@ class ReplayEngine:
                     outcomes.append(refused_event)
         return batch, outcomes
 
-    def _written(
-        self, batch: PreparedBatch, outcomes: _Outcomes
-    ) -> tuple[PreparedBatch, _Outcomes]:
+    def _written(self, batch: PreparedBatch, outcomes: _Outcomes) -> _Written:
         """Back in the main thread: keep the batch's kept events that were written; note
         whether those kept elsewhere were stored."""
         flags = self._flags

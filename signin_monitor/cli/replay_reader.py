@@ -477,8 +477,9 @@ _COLLECT_EVERY: Final = 100
 
 @contextlib.contextmanager
 def _collections_by_hand() -> Iterator[None]:
-    """The collector off while reading: it collects only when ``_spare_the_collector`` says;
-    what it froze is thawed at the end, and the collector is as it was."""
+    """The collector off while batches are read (the reader process) or written (the main
+    process): it collects only when ``_spare_the_collector`` says; what it froze is thawed at
+    the end, and the collector is as it was."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -121,7 +121,7 @@ class BatchWriter(Generic[Job, Result]):
         failed = False
         rested = True  # ``idle`` called since the last job written (or none written yet)
         while True:
-            job = self._jobs.get() if failed or rested else self._next_job()
+            job = self._jobs.get() if failed or rested or self._idle is None else self._next_job()
             if job is _STOP:
                 return
             if failed:
@@ -132,7 +132,7 @@ class BatchWriter(Generic[Job, Result]):
                     assert self._idle is not None  # only then does ``_next_job`` give it
                     self._idle()
                     continue
-                rested = self._idle is None
+                rested = False
                 result = self._write(job)  # type: ignore[arg-type]
             except BaseException as error:  # handed to the main thread, raised there
                 self._results.put((False, error))
