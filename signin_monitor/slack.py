@@ -14,7 +14,6 @@ release its claim. httpx is imported only when a message is actually posted (col
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
 import math
 import re
@@ -520,6 +519,8 @@ def _retry_after(value: str | None) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
+        import email.utils  # here: an HTTP-date is rare, and the module costs every start 8 ms
+
         try:
             moment = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):

@@ -31,6 +31,8 @@ import signin_monitor
 import signin_monitor.app
 import signin_monitor.store.sqlite
 from signin_monitor import cli
+from signin_monitor.cli import history as history_command
+from signin_monitor.cli import replay as replay_command_module
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.events import SignInEvent
 from signin_monitor.slack import SlackWebhookNotifier
@@ -207,6 +209,36 @@ def test_version_prints_the_package_version_and_exits_0(
     run = _run(capsys, "--version")
     assert run.code == 0
     assert run.out.strip() == f"signin-monitor {signin_monitor.__version__}"
+
+
+def test_a_command_imports_only_its_own_module_and_reads_as_with_every_command_built() -> None:
+    # GIVEN a fresh interpreter WHEN the parser is built for `replay` THEN no other command's
+    # module is imported, and the usage line and the command's help read as when all are
+    probe = (
+        "import sys\n"
+        "from signin_monitor import cli\n"
+        "cli.build_parser(['replay'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('signin_monitor.cli.')))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert "signin_monitor.cli.replay'" in run.stdout
+    for other in ("history", "report", "coverage", "digest", "resend", "create_table"):
+        assert f"signin_monitor.cli.{other}'" not in run.stdout
+
+    def help_of(parser: argparse.ArgumentParser, command: str) -> str:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                sub: argparse.ArgumentParser = action.choices[command]
+                return sub.format_help()
+        raise AssertionError("no subcommands")
+
+    every_command = cli.build_parser()
+    for command in cli.COMMANDS:
+        alone = cli.build_parser([command, "--help"])
+        assert help_of(alone, command) == help_of(every_command, command)
+        assert alone.format_usage() == every_command.format_usage()
 
 
 # --- replay: output contract -------------------------------------------------------------------
@@ -623,7 +655,7 @@ def test_history_without_json_is_a_table_whose_columns_all_line_up(
     assert run.code == 0
     assert lines[0].startswith("TIME (UTC)")
     starts = _column_starts(lines[0])
-    assert len(starts) == len(cli.history.TABLE_COLUMNS)
+    assert len(starts) == len(history_command.TABLE_COLUMNS)
     assert len(lines) == 1 + 28 + 8  # 28 sign-in events and 8 monitored calls in 111122223333
     for line in lines[1:]:
         for start in starts[1:]:
@@ -992,8 +1024,8 @@ def test_alert_lines_describe_the_alerts_own_event_not_the_one_processed(
     )
     # WHEN its line is printed, as JSON and readable
     capsys.readouterr()
-    cli.replay.print_alert(alert, {"text": "x"}, True)
-    cli.replay.print_alert(alert, {"text": "x"}, False)
+    replay_command_module.print_alert(alert, {"text": "x"}, True)
+    replay_command_module.print_alert(alert, {"text": "x"}, False)
     json_line, text_line = capsys.readouterr().out.splitlines()
     # THEN every field comes from the alert's event
     fields = json.loads(json_line)

@@ -19,6 +19,7 @@ import pytest
 
 import signin_monitor.app
 from signin_monitor import cli
+from signin_monitor.cli import resend as resend_command
 from signin_monitor.config import LAMBDA_VARIABLES, LOCAL_ONLY_VARIABLES
 from signin_monitor.resend import ResendStatus, resend_undelivered
 from signin_monitor.slack import SlackWebhookNotifier
@@ -104,7 +105,7 @@ def slack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSlack:
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> FakeResendStore:
     fake = FakeResendStore([_undelivered(2), _undelivered(1)])
-    monkeypatch.setattr(cli.resend, "open_store", lambda *_args, **_kwargs: fake)
+    monkeypatch.setattr(resend_command, "open_store", lambda *_args, **_kwargs: fake)
     return fake
 
 
