@@ -187,13 +187,17 @@ def _cloudtrail_records_of_samples() -> list[dict[str, Any]]:
 # --- the contract's options --------------------------------------------------------------------
 
 
-def _options(command: str) -> set[str]:
-    parser = cli.build_parser()
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             sub: argparse.ArgumentParser = action.choices[command]
-            return {option for a in sub._actions for option in a.option_strings}
+            return sub
     raise AssertionError("no subcommands")
+
+
+def _options(command: str) -> set[str]:
+    sub = _subparser(cli.build_parser(), command)
+    return {option for a in sub._actions for option in a.option_strings}
 
 
 def test_the_command_line_offers_every_option_the_contract_names() -> None:
@@ -227,17 +231,13 @@ def test_a_command_imports_only_its_own_module_and_reads_as_with_every_command_b
     for other in ("history", "report", "coverage", "digest", "resend", "create_table"):
         assert f"signin_monitor.cli.{other}'" not in run.stdout
 
-    def help_of(parser: argparse.ArgumentParser, command: str) -> str:
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                sub: argparse.ArgumentParser = action.choices[command]
-                return sub.format_help()
-        raise AssertionError("no subcommands")
-
     every_command = cli.build_parser()
     for command in cli.COMMANDS:
         alone = cli.build_parser([command, "--help"])
-        assert help_of(alone, command) == help_of(every_command, command)
+        assert (
+            _subparser(alone, command).format_help()
+            == _subparser(every_command, command).format_help()
+        )
         assert alone.format_usage() == every_command.format_usage()
 
 

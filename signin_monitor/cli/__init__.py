@@ -61,14 +61,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Alert on risky AWS console sign-ins; keep every sign-in for audits.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    if argv and argv[0] in COMMANDS:
-        names = [argv[0]]
-        commands = parser.add_subparsers(
-            dest="command", required=True, parser_class=Parser, metavar=_CHOICES
-        )
-    else:  # every command: the choices argparse names in its errors are all there
-        names = list(COMMANDS)
-        commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    # Every command built, argparse names the choices itself (its errors too): no metavar.
+    names = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        parser_class=Parser,
+        metavar=_CHOICES if len(names) == 1 else None,
+    )
     for name in names:
         command_module(name).add_parser(commands)
     return parser
